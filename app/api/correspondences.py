@@ -1,0 +1,76 @@
+"""/correspondence/api/v1/correspondence: Initialize, overview, details. Thin: parse → use case → serialize."""
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app, g
+from flask_smorest import Blueprint
+
+from app.api.auth import require_any_scope
+from app.api.json_body import load, read_json
+from app.schemas.initialize import InitializeCorrespondencesRequestSchema
+from app.schemas.responses import (
+    CorrespondenceDetailsSchema,
+    CorrespondenceOverviewSchema,
+    InitializeCorrespondencesResponseSchema,
+)
+from app.security.identity import READ_SCOPE, WRITE_SCOPE
+from app.usecases.get_correspondence import get_details, get_overview
+from app.usecases.initialize_correspondences import InitializeOptions, initialize_correspondences
+
+blp = Blueprint("correspondence", __name__, url_prefix="/correspondence/api/v1",
+                description="Correspondences: initialize, overview, details")
+
+_request_schema = InitializeCorrespondencesRequestSchema()
+PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a validation problem"}
+
+
+@blp.route("/correspondence", methods=["POST"])
+@blp.doc(
+    summary="Initialize one correspondence per recipient",
+    requestBody={"required": True,
+                 "content": {"application/json": {"schema": InitializeCorrespondencesRequestSchema}}},
+    security=[{"bearerAuth": []}],
+)
+@blp.response(200, InitializeCorrespondencesResponseSchema)
+@blp.alt_response(400, **PROBLEM)
+@blp.alt_response(401, **PROBLEM)
+@blp.alt_response(403, **PROBLEM)
+@blp.alt_response(404, **PROBLEM)
+@blp.alt_response(409, **PROBLEM)
+@blp.alt_response(422, **PROBLEM)
+@require_any_scope(WRITE_SCOPE)
+def initialize():
+    raw = read_json()
+    request_data = load(_request_schema, raw)
+    services = current_app.extensions["correspondence"]
+    result = initialize_correspondences(
+        services.db, g.caller, request_data, raw,
+        InitializeOptions(require_known_recipients=services.settings.require_known_recipients),
+    )
+    return {
+        "correspondences": [
+            {"correspondence_id": c.correspondence_id, "status": c.status, "recipient": c.recipient,
+             "notifications": None}
+            for c in result.correspondences
+        ],
+        "attachment_ids": result.attachment_ids,
+    }
+
+
+@blp.route("/correspondence/<uuid:correspondence_id>", methods=["GET"])
+@blp.doc(summary="Overview of one correspondence", security=[{"bearerAuth": []}])
+@blp.response(200, CorrespondenceOverviewSchema)
+@blp.alt_response(404, **PROBLEM)
+@require_any_scope(WRITE_SCOPE, READ_SCOPE)
+def overview(correspondence_id: uuid.UUID):
+    return get_overview(current_app.extensions["correspondence"].db, g.caller, correspondence_id)
+
+
+@blp.route("/correspondence/<uuid:correspondence_id>/details", methods=["GET"])
+@blp.doc(summary="Details of one correspondence, with status history", security=[{"bearerAuth": []}])
+@blp.response(200, CorrespondenceDetailsSchema)
+@blp.alt_response(404, **PROBLEM)
+@require_any_scope(WRITE_SCOPE, READ_SCOPE)
+def details(correspondence_id: uuid.UUID):
+    return get_details(current_app.extensions["correspondence"].db, g.caller, correspondence_id)

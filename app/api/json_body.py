@@ -1,0 +1,32 @@
+"""Reading a JSON request body into a schema, with contract-shaped errors (415, validation problem)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import UnsupportedMediaType
+
+from app.domain.errors import ValidationProblem
+from app.schemas.fields import flatten_messages
+
+
+def read_json() -> Any:
+    mimetype = request.mimetype or ""
+    if not (mimetype == "application/json" or mimetype.endswith("+json")):
+        raise UnsupportedMediaType("The request body must be application/json.")
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationProblem.single("$", f"The JSON value could not be parsed: {exc}") from exc
+
+
+def load(schema: Schema, data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValidationProblem.single("$", "The request body must be a JSON object.")
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise ValidationProblem(flatten_messages(exc.messages)) from exc

@@ -1,0 +1,115 @@
+"""RFC 7807 problem details (SPEC.md §7.4, DESIGN.md §3) and the app-wide error handlers."""
+from __future__ import annotations
+
+import logging
+import uuid
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, g, json, request
+from werkzeug.exceptions import HTTPException
+
+from app.db.pool import DatabaseUnavailable
+from app.domain.errors import CorrespondenceError, ValidationProblem
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPES = {
+    400: "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+    401: "https://tools.ietf.org/html/rfc9110#section-15.5.2",
+    403: "https://tools.ietf.org/html/rfc9110#section-15.5.4",
+    404: "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+    405: "https://tools.ietf.org/html/rfc9110#section-15.5.6",
+    406: "https://tools.ietf.org/html/rfc9110#section-15.5.7",
+    408: "https://tools.ietf.org/html/rfc9110#section-15.5.9",
+    409: "https://tools.ietf.org/html/rfc9110#section-15.5.10",
+    413: "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+    415: "https://tools.ietf.org/html/rfc9110#section-15.5.16",
+    422: "https://tools.ietf.org/html/rfc9110#section-15.5.21",
+    429: "https://tools.ietf.org/html/rfc6585#section-4",
+    500: "https://tools.ietf.org/html/rfc9110#section-15.6.1",
+    502: "https://tools.ietf.org/html/rfc9110#section-15.6.3",
+    503: "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+}
+
+
+def request_id() -> str:
+    rid = getattr(g, "request_id", None)
+    if rid is None:
+        incoming = request.headers.get("X-Request-Id", "")
+        rid = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
+        g.request_id = rid
+    return rid
+
+
+def trace_id() -> str:
+    """W3C trace id derived from the request id (`00-<32 hex>-<16 hex>-01`)."""
+    digest = uuid.uuid5(uuid.NAMESPACE_URL, request_id()).hex
+    return f"00-{digest}-{digest[:16]}-01"
+
+
+def problem(status: int, detail: str | None = None, *, title: str | None = None,
+            headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    body: dict[str, Any] = {
+        "type": TYPES.get(status, "about:blank"),
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+    }
+    if detail is not None:
+        body["detail"] = detail
+    body.update(extra)
+    body["traceId"] = trace_id()
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def correspondence_problem(error: CorrespondenceError) -> Response:
+    if error.code == 3023:
+        # The original controller answers this one with a bare JSON string (SPEC.md §3.2).
+        return Response(json.dumps(error.detail), status=400, mimetype="application/json")
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return problem(error.status, error.detail, headers=headers,
+                   code=f"CORR-{error.code:05d}", errorCode=error.code)
+
+
+def validation_problem(error: ValidationProblem) -> Response:
+    return problem(
+        400,
+        "One or more validation errors occurred.",
+        code="STD-00000",
+        validationErrors=[
+            {"code": "CORR.VLD-00000", "title": message, "paths": [path.replace(".", "/")]}
+            for path, messages in error.errors.items() for message in messages
+        ],
+        errors=error.errors,
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(CorrespondenceError, correspondence_problem)
+    app.register_error_handler(ValidationProblem, validation_problem)
+
+    @app.errorhandler(DatabaseUnavailable)
+    def _database_down(exc: DatabaseUnavailable) -> Response:
+        log.error("database unavailable: %s", exc)
+        return problem(503, "The database is unavailable; nothing was stored. Try again later.",
+                       headers={"Retry-After": "5"})
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        detail = exc.description if status != 500 else None
+        data = getattr(exc, "data", None)
+        if status == 413:
+            detail = "The request body is too large."
+        elif isinstance(data, dict) and data.get("message"):
+            detail = str(data["message"])
+        return problem(status, detail)
+
+    @app.errorhandler(Exception)
+    def _unhandled(exc: Exception) -> Response:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return problem(500, None, title="An error occurred while processing your request.")

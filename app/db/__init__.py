@@ -1,0 +1,1 @@
+"""PostgreSQL access: pool, migrations, repositories (the only place with SQL)."""

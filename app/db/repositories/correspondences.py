@@ -1,0 +1,117 @@
+"""Correspondences and their children: bulk insert with COPY, reads for overview/details."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Json, Jsonb
+
+from app.domain.correspondence import NewCorrespondence
+from app.domain.enums import IdempotencyType
+from app.domain.ids import uuid7
+
+
+def _copy(cur: psycopg.Cursor, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def insert_correspondences(conn: psycopg.Connection, items: list[NewCorrespondence], party_urn: str | None) -> None:
+    """Write all rows of one Initialize in bulk (one COPY per table) on the caller's transaction.
+
+    The idempotency key goes in with a plain INSERT so that a concurrent duplicate raises
+    UniqueViolation (mapped to 409/1034 by the use case).
+    """
+    with conn.cursor() as cur:
+        keys = [(c.idempotency_key, c.id, party_urn, int(IdempotencyType.Correspondence))
+                for c in items if c.idempotency_key]
+        _copy(cur, "correspondences", (
+            "id", "resource_id", "recipient", "recipient_type", "sender", "service_owner_id",
+            "senders_reference", "message_sender", "requested_publish_time", "due_date_time", "property_list",
+            "ignore_reservation", "is_confirmation_needed", "is_confidential", "allow_forwarding", "created",
+            "party_id", "notification_request", "original_request",
+        ), [(
+            c.id, c.resource_id, c.recipient, c.recipient_type, c.sender, c.service_owner_id,
+            c.senders_reference, c.message_sender, c.requested_publish_time, c.due_date_time,
+            Json(c.property_list), c.ignore_reservation, c.is_confirmation_needed, c.is_confidential,
+            c.allow_forwarding, c.created, 0,
+            Jsonb(c.notification_request) if c.notification_request is not None else None,
+            Jsonb(c.original_request),
+        ) for c in items])
+        if keys:
+            cur.executemany(
+                """INSERT INTO idempotency_keys (id, correspondence_id, party_urn, idempotency_type)
+                   VALUES (%s, %s, %s, %s)""",
+                keys,
+            )
+        _copy(cur, "correspondence_contents",
+              ("id", "correspondence_id", "language", "message_title", "message_summary", "message_body"),
+              [(c.content.id, c.id, c.content.language, c.content.message_title, c.content.message_summary,
+                c.content.message_body) for c in items])
+        _copy(cur, "correspondence_statuses",
+              ("id", "correspondence_id", "status", "status_text", "status_changed", "party_urn"),
+              [(uuid7(), c.id, s.status, s.status_text, s.status_changed, party_urn)
+               for c in items for s in c.statuses])
+        _copy(cur, "external_references", ("id", "correspondence_id", "reference_type", "reference_value"),
+              [(uuid7(), c.id, t, v) for c in items for t, v in c.external_references])
+        _copy(cur, "reply_options", ("id", "correspondence_id", "link_url", "link_text"),
+              [(uuid7(), c.id, url, text) for c in items for url, text in c.reply_options])
+        _copy(cur, "correspondence_attachments",
+              ("id", "correspondence_content_id", "attachment_id", "created", "expiration_time"),
+              [(uuid7(), c.content.id, att, c.created, exp) for c in items for att, exp in c.attachments])
+
+
+def idempotency_key_exists(conn: psycopg.Connection, key: uuid.UUID) -> bool:
+    return conn.execute("SELECT 1 FROM idempotency_keys WHERE id = %s", (key,)).fetchone() is not None
+
+
+def get_correspondence(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> dict[str, Any] | None:
+    """One correspondence with content, history, references, reply options and attachments."""
+    row = conn.execute(
+        """SELECT c.*, ct.id AS content_id, ct.language, ct.message_title, ct.message_summary, ct.message_body
+           FROM correspondences c JOIN correspondence_contents ct ON ct.correspondence_id = c.id
+           WHERE c.id = %s""",
+        (correspondence_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    row["statuses"] = conn.execute(
+        """SELECT id, status, status_text, status_changed FROM correspondence_statuses
+           WHERE correspondence_id = %s ORDER BY status_changed, id""",
+        (correspondence_id,),
+    ).fetchall()
+    row["fetched"] = conn.execute(
+        """SELECT id, 3 AS status, status_text, status_changed FROM correspondence_fetched
+           WHERE correspondence_id = %s ORDER BY status_changed, id""",
+        (correspondence_id,),
+    ).fetchall()
+    row["external_references"] = conn.execute(
+        """SELECT reference_type, reference_value FROM external_references
+           WHERE correspondence_id = %s ORDER BY id""",
+        (correspondence_id,),
+    ).fetchall()
+    row["reply_options"] = conn.execute(
+        "SELECT link_url, link_text FROM reply_options WHERE correspondence_id = %s ORDER BY id",
+        (correspondence_id,),
+    ).fetchall()
+    row["attachments"] = conn.execute(
+        """SELECT a.id, a.file_name, a.display_name, a.is_encrypted, a.checksum, a.senders_reference,
+                  a.data_location_type, ca.created, ca.expiration_time,
+                  s.status, s.status_text, s.status_changed
+           FROM correspondence_attachments ca
+           JOIN attachments a ON a.id = ca.attachment_id
+           LEFT JOIN LATERAL (SELECT status, status_text, status_changed FROM attachment_statuses
+                              WHERE attachment_id = a.id ORDER BY status_changed DESC, id DESC LIMIT 1) s ON true
+           WHERE ca.correspondence_content_id = %s ORDER BY ca.created, a.id""",
+        (row["content_id"],),
+    ).fetchall()
+    return row
+
+
+def count_rows_for_resource(conn: psycopg.Connection, resource_id: str) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM correspondences WHERE resource_id = %s", (resource_id,)).fetchone()
+    return int(row["n"])

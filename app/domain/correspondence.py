@@ -1,0 +1,77 @@
+"""The correspondence aggregate as the domain sees it, and the status rules (SPEC.md §1.3). Pure."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.domain.enums import CorrespondenceStatus as S
+
+AVAILABLE_FOR_RECIPIENT = frozenset({
+    S.Published, S.Fetched, S.Read, S.Replied, S.Confirmed, S.Archived, S.Reserved,
+    S.AttachmentsDownloaded, S.Forwarded,
+})
+AVAILABLE_FOR_SENDER = frozenset({
+    S.Initialized, S.ReadyForPublish, S.Failed, S.Published, S.Fetched, S.Read, S.Confirmed, S.Replied,
+    S.Reserved, S.AttachmentsDownloaded, S.Forwarded,
+})
+PURGEABLE_BY_SENDER = frozenset({S.Initialized, S.ReadyForPublish, S.Failed})
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    status: int
+    status_text: str
+    status_changed: datetime
+
+
+def current_status(history: list[StatusEntry]) -> StatusEntry | None:
+    """The entry with the numerically highest status, ignoring Fetched (not the latest one)."""
+    candidates = [e for e in history if e.status != S.Fetched]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda e: (e.status, e.status_changed))
+
+
+@dataclass
+class NewContent:
+    id: uuid.UUID
+    language: str
+    message_title: str
+    message_summary: str
+    message_body: str
+
+
+@dataclass
+class NewCorrespondence:
+    """Everything Initialize writes for one recipient."""
+    id: uuid.UUID
+    resource_id: str
+    recipient: str
+    recipient_type: str
+    sender: str
+    service_owner_id: str | None
+    senders_reference: str
+    message_sender: str | None
+    requested_publish_time: datetime
+    due_date_time: datetime | None
+    property_list: dict[str, str]
+    ignore_reservation: bool | None
+    is_confirmation_needed: bool
+    is_confidential: bool
+    allow_forwarding: bool
+    created: datetime
+    notification_request: dict[str, Any] | None
+    original_request: dict[str, Any]
+    content: NewContent
+    statuses: list[StatusEntry] = field(default_factory=list)
+    external_references: list[tuple[int, str]] = field(default_factory=list)
+    reply_options: list[tuple[str, str | None]] = field(default_factory=list)
+    attachments: list[tuple[uuid.UUID, datetime | None]] = field(default_factory=list)
+    idempotency_key: uuid.UUID | None = None
+
+    @property
+    def status(self) -> int:
+        entry = current_status(self.statuses)
+        return entry.status if entry else S.Initialized

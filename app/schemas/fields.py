@@ -1,0 +1,141 @@
+"""Marshmallow building blocks for the contract's JSON conventions (SPEC.md §7, DESIGN.md §3).
+
+- input property names are case-insensitive (`CaseInsensitiveSchema`),
+- enums are read from names (any case) or numbers and written as names (`EnumName`),
+- date-times are read as ISO 8601 (no offset = UTC) and written with `+00:00` (`DateTimeOffset`).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import IntEnum
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+
+from app.domain.enums import parse_enum
+
+
+class CaseInsensitiveSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def _match_keys_case_insensitively(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        canonical = {
+            (field.data_key or name).lower(): (field.data_key or name)
+            for name, field in self.load_fields.items()
+        }
+        result: dict[str, Any] = {}
+        for key, value in data.items():
+            target = canonical.get(key.lower(), key) if isinstance(key, str) else key
+            # An exact-case key wins over a differently cased duplicate.
+            if target in result and key != target:
+                continue
+            result[target] = value
+        return result
+
+
+class EnumName(fields.Field):
+    """An IntEnum read from its name (case-insensitive) or number, written as its name."""
+
+    def __init__(self, enum_cls: type[IntEnum], *, allow_undefined_number: bool = False, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.enum_cls = enum_cls
+        self.allow_undefined_number = allow_undefined_number
+        self.metadata.setdefault("type", "string")
+        self.metadata.setdefault("enum", [m.name for m in enum_cls])
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        try:
+            return parse_enum(self.enum_cls, value, allow_undefined_number=self.allow_undefined_number)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        return self.enum_cls(int(value)).name
+
+
+def format_datetime(value: datetime) -> str:
+    """ISO 8601 with `+00:00`, fractional seconds trimmed of trailing zeros (SPEC.md §7.3)."""
+    value = value.astimezone(timezone.utc)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += "." + f"{value.microsecond:06d}".rstrip("0")
+    return text + "+00:00"
+
+
+def parse_datetime(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.strip())
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+class DateTimeOffset(fields.Field):
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.metadata.setdefault("type", "string")
+        self.metadata.setdefault("format", "date-time")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str):
+            raise ValidationError("Not a valid datetime.")
+        try:
+            return parse_datetime(value)
+        except ValueError as exc:
+            raise ValidationError("Not a valid datetime.") from exc
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else format_datetime(value)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON booleans only (plus the strings true/false, as form binding sends them)."""
+
+    truthy = {True, "true", "True", "TRUE"}
+    falsy = {False, "false", "False", "FALSE"}
+
+
+def pascal_path(parts: list[str | int]) -> str:
+    """Model key as ASP.NET reports it: `Correspondence.Content.MessageTitle`, `Recipients[0]`."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            name = part[:1].upper() + part[1:]
+            out += ("." if out else "") + name
+    return out or "$"
+
+
+def flatten_messages(messages: Any, prefix: list[str | int] | None = None) -> dict[str, list[str]]:
+    """marshmallow's nested error dict → {C#-style path: [messages]}."""
+    prefix = prefix or []
+    result: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key == "_schema":
+                result.setdefault(pascal_path(prefix), []).extend(_as_list(value))
+                continue
+            if isinstance(key, str) and key.isdigit():
+                key = int(key)
+            for path, msgs in flatten_messages(value, prefix + [key]).items():
+                result.setdefault(path, []).extend(msgs)
+    else:
+        result.setdefault(pascal_path(prefix), []).extend(_as_list(messages))
+    return result
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, list):
+        out: list[str] = []
+        for item in value:
+            out.extend(_as_list(item))
+        return out
+    if isinstance(value, dict):
+        return [m for msgs in flatten_messages(value).values() for m in msgs]
+    return [str(value)]

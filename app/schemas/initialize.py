@@ -1,0 +1,220 @@
+"""Request model of Initialize (SPEC.md §3.2, §5.1): attribute-level validation only.
+
+Loading yields snake_case dicts; everything the handler checks (error codes) lives in the use case.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates, validates_schema
+
+from app.domain.enums import (
+    EmailContentType,
+    InitializeAttachmentDataLocationType,
+    NotificationChannel,
+    NotificationTemplate,
+    ReferenceType,
+    TransmissionType,
+    parse_enum,
+)
+from app.domain.recipients import validate_recipient
+from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumName, StrictBoolean
+
+MAX_RECIPIENTS = 500
+RESOURCE_ID_FORMAT = re.compile(r"^(urn:altinn:resource:)?[^:]{1,255}$")
+
+
+class NotificationRecipientSchema(CaseInsensitiveSchema):
+    email_address = fields.String(data_key="emailAddress", allow_none=True, load_default=None)
+    mobile_number = fields.String(data_key="mobileNumber", allow_none=True, load_default=None)
+    organization_number = fields.String(data_key="organizationNumber", allow_none=True, load_default=None)
+    national_identity_number = fields.String(
+        data_key="nationalIdentityNumber", allow_none=True, load_default=None
+    )
+    is_reserved = StrictBoolean(data_key="isReserved", allow_none=True, load_default=None)
+
+
+class CustomNotificationRecipientSchema(CaseInsensitiveSchema):
+    recipient_to_override = fields.String(data_key="recipientToOverride", required=True)
+    recipients = fields.List(fields.Nested(NotificationRecipientSchema), required=True)
+
+
+class NotificationSchema(CaseInsensitiveSchema):
+    # An undefined template number passes here; the handler answers 3023 (SPEC.md §3.2).
+    notification_template = EnumName(
+        NotificationTemplate, data_key="notificationTemplate", allow_undefined_number=True,
+        load_default=int(NotificationTemplate.CustomMessage),
+    )
+    # Absent behaves like Email(0) (non-nullable enum in the original model).
+    notification_channel = EnumName(
+        NotificationChannel, data_key="notificationChannel", load_default=int(NotificationChannel.Email)
+    )
+    email_subject = fields.String(data_key="emailSubject", allow_none=True, load_default=None,
+                                  validate=validate.Length(max=512))
+    email_body = fields.String(data_key="emailBody", allow_none=True, load_default=None,
+                               validate=validate.Length(max=10000))
+    email_content_type = EnumName(EmailContentType, data_key="emailContentType",
+                                  load_default=int(EmailContentType.Plain))
+    sms_body = fields.String(data_key="smsBody", allow_none=True, load_default=None,
+                             validate=validate.Length(max=2144))
+    send_reminder = StrictBoolean(data_key="sendReminder", load_default=False)
+    reminder_email_subject = fields.String(data_key="reminderEmailSubject", allow_none=True,
+                                           load_default=None, validate=validate.Length(max=512))
+    reminder_email_body = fields.String(data_key="reminderEmailBody", allow_none=True, load_default=None,
+                                        validate=validate.Length(max=10000))
+    reminder_email_content_type = EnumName(EmailContentType, data_key="reminderEmailContentType",
+                                           allow_none=True, load_default=None)
+    reminder_sms_body = fields.String(data_key="reminderSmsBody", allow_none=True, load_default=None,
+                                      validate=validate.Length(max=2144))
+    reminder_notification_channel = EnumName(NotificationChannel, data_key="reminderNotificationChannel",
+                                             allow_none=True, load_default=None)
+    senders_reference = fields.String(data_key="sendersReference", allow_none=True, load_default=None)
+    custom_recipients = fields.List(fields.Nested(NotificationRecipientSchema), data_key="customRecipients",
+                                    allow_none=True, load_default=None)
+    custom_recipient = fields.Nested(NotificationRecipientSchema, data_key="customRecipient",
+                                     allow_none=True, load_default=None)
+    custom_notification_recipients = fields.List(
+        fields.Nested(CustomNotificationRecipientSchema), data_key="customNotificationRecipients",
+        allow_none=True, load_default=None,
+    )
+    override_registered_contact_information = StrictBoolean(
+        data_key="overrideRegisteredContactInformation", load_default=False
+    )
+
+
+class ExternalReferenceSchema(CaseInsensitiveSchema):
+    reference_value = fields.String(data_key="referenceValue", required=True)
+    reference_type = EnumName(ReferenceType, data_key="referenceType", required=True)
+
+    @validates_schema
+    def _check_type(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("reference_type") == ReferenceType.DialogportenTransmissionId:
+            raise ValidationError("Cannot initialize a correspondence with pre-existing transmission defined",
+                                  "referenceType")
+        if data.get("reference_type") == ReferenceType.DialogportenTransmissionType:
+            try:
+                parse_enum(TransmissionType, data.get("reference_value"))
+            except ValueError:
+                raise ValidationError(
+                    "DialogportenTransmissionType referenceValue must be a valid transmission type",
+                    "referenceValue",
+                ) from None
+
+
+class ReplyOptionSchema(CaseInsensitiveSchema):
+    link_url = fields.String(data_key="linkURL", required=True)
+    link_text = fields.String(data_key="linkText", allow_none=True, load_default=None)
+
+
+class InitializeAttachmentSchema(CaseInsensitiveSchema):
+    file_name = fields.String(data_key="fileName", allow_none=True, load_default=None,
+                              validate=validate.Length(max=255))
+    display_name = fields.String(data_key="displayName", allow_none=True, load_default=None,
+                                 validate=validate.Length(max=255))
+    is_encrypted = StrictBoolean(data_key="isEncrypted", load_default=False)
+    checksum = fields.String(allow_none=True, load_default=None)
+    senders_reference = fields.String(data_key="sendersReference", required=True,
+                                      validate=validate.Length(min=1, max=4096))
+    expiration_in_days = fields.Integer(data_key="expirationInDays", allow_none=True, load_default=None)
+    data_location_type = EnumName(InitializeAttachmentDataLocationType, data_key="dataLocationType",
+                                  load_default=0)
+
+    @validates("checksum")
+    def _checksum(self, value: str | None, **_: Any) -> None:
+        if value is None or not value.strip():
+            return
+        if len(value) != 32:
+            raise ValidationError("The checksum, if used, must be a MD5 hash with a length of 32 characters")
+        if value != value.lower():
+            raise ValidationError("The checksum, if used, must be a MD5 hash in lower case")
+
+
+class ContentSchema(CaseInsensitiveSchema):
+    language = fields.String(allow_none=True, load_default=None)
+    message_title = fields.String(data_key="messageTitle", required=True)
+    message_summary = fields.String(data_key="messageSummary", allow_none=True, load_default=None,
+                                    validate=validate.Length(max=255))
+    message_body = fields.String(data_key="messageBody", required=True)
+    attachments = fields.List(fields.Nested(InitializeAttachmentSchema), allow_none=True, load_default=list)
+
+    @validates("language")
+    def _language(self, value: str | None, **_: Any) -> None:
+        if value is not None and value.strip() and len(value) != 2:
+            raise ValidationError("The ISO6391 field must be exactly 2 characters long!")
+
+    @validates("message_title")
+    def _title(self, value: str, **_: Any) -> None:
+        if not value.strip():
+            raise ValidationError("The messageTitle field is required.")
+        if len(value) > 255:
+            raise ValidationError("The field MessageTitle must be a string with a maximum length of 255.")
+
+    @validates("message_body")
+    def _body(self, value: str, **_: Any) -> None:
+        if not value.strip():
+            raise ValidationError("The messageBody field is required.")
+        if len(value) > 30000:
+            raise ValidationError("The field MessageBody must be a string with a maximum length of 30000.")
+
+
+class BaseCorrespondenceSchema(CaseInsensitiveSchema):
+    resource_id = fields.String(data_key="resourceId", required=True)
+    sender = fields.String(allow_none=True, load_default=None, metadata={"deprecated": True})
+    senders_reference = fields.String(data_key="sendersReference", required=True,
+                                      validate=validate.Length(min=1, max=4096))
+    message_sender = fields.String(data_key="messageSender", allow_none=True, load_default=None,
+                                   validate=validate.Length(max=255))
+    content = fields.Nested(ContentSchema, required=True)
+    requested_publish_time = DateTimeOffset(data_key="requestedPublishTime", allow_none=True,
+                                            load_default=None)
+    due_date_time = DateTimeOffset(data_key="dueDateTime", allow_none=True, load_default=None)
+    external_references = fields.List(
+        fields.Nested(ExternalReferenceSchema), data_key="externalReferences", allow_none=True,
+        load_default=list,
+        validate=validate.Length(max=10, error="externalReferences can contain at most 10 references"),
+    )
+    property_list = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=50)),
+        values=fields.String(validate=validate.Length(max=300)),
+        data_key="propertyList", allow_none=True, load_default=dict,
+        validate=validate.Length(max=10, error="propertyList can contain at most 10 properties"),
+    )
+    reply_options = fields.List(fields.Nested(ReplyOptionSchema), data_key="replyOptions", allow_none=True,
+                                load_default=list)
+    notification = fields.Nested(NotificationSchema, allow_none=True, load_default=None)
+    ignore_reservation = StrictBoolean(data_key="ignoreReservation", allow_none=True, load_default=None)
+    is_confirmation_needed = StrictBoolean(data_key="isConfirmationNeeded", load_default=False)
+    is_confidential = StrictBoolean(data_key="isConfidential", load_default=False)
+    allow_forwarding = StrictBoolean(data_key="allowForwarding", load_default=False)
+
+    @validates("resource_id")
+    def _resource_id(self, value: str, **_: Any) -> None:
+        if not 1 <= len(value) <= 255 or not RESOURCE_ID_FORMAT.match(value):
+            raise ValidationError("Invalid Resource identifier format")
+
+
+class InitializeCorrespondencesRequestSchema(CaseInsensitiveSchema):
+    correspondence = fields.Nested(BaseCorrespondenceSchema, required=True)
+    recipients = fields.List(fields.String(allow_none=True), required=True)
+    existing_attachments = fields.List(fields.UUID(), data_key="existingAttachments", allow_none=True,
+                                       load_default=list)
+    idempotent_key = fields.UUID(data_key="idempotentKey", allow_none=True, load_default=None)
+
+    @validates("recipients")
+    def _recipients(self, value: list[str | None], **_: Any) -> None:
+        if not value:
+            raise ValidationError("Recipients can not be empty")
+        if len(value) > MAX_RECIPIENTS:
+            raise ValidationError(f"Recipients can contain at most {MAX_RECIPIENTS} recipients")
+        if any(item is None or not item.strip() for item in value):
+            raise ValidationError("Recipients can not contain null or empty values")
+        problems = [msg for msg in (validate_recipient(item) for item in value) if msg]
+        if problems:
+            raise ValidationError(sorted(set(problems), key=problems.index))
+
+    @validates("idempotent_key")
+    def _idempotent_key(self, value: uuid.UUID | None, **_: Any) -> None:
+        if value is not None and value.int == 0:
+            raise ValidationError("The idempotency key must be a valid non-empty GUID")

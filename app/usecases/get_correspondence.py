@@ -1,0 +1,111 @@
+"""Overview and details of one correspondence for its sender (SPEC.md §3.4, §3.5, §2.6)."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from app.db.pool import Database
+from app.db.repositories import correspondences as correspondence_repo
+from app.domain.attachment_rules import data_type
+from app.domain.correspondence import AVAILABLE_FOR_SENDER, StatusEntry, current_status
+from app.domain.enums import CorrespondenceStatus as S
+from app.domain.errors import CorrespondenceError
+from app.security.identity import ORG_URN, Caller
+
+REPLY_LABELS = {"en": "Reply options:", "nn": "Svarval:"}
+PURGED = {S.PurgedByAltinn, S.PurgedByRecipient}
+
+
+def get_overview(db: Database, caller: Caller, correspondence_id: uuid.UUID) -> dict[str, Any]:
+    with db.transaction() as conn:
+        row = _load_for_sender(conn, caller, correspondence_id)
+    if any(s["status"] in PURGED for s in row["statuses"]):
+        raise CorrespondenceError(1001)
+    return _view(row)
+
+
+def get_details(db: Database, caller: Caller, correspondence_id: uuid.UUID) -> dict[str, Any]:
+    with db.transaction() as conn:
+        row = _load_for_sender(conn, caller, correspondence_id)
+    view = _view(row)
+    history = sorted(row["statuses"] + row["fetched"], key=lambda s: (s["status_changed"], s["id"]))
+    view["status_history"] = [
+        {"status": s["status"], "status_text": s["status_text"], "status_changed": s["status_changed"]}
+        for s in history if s["status"] in AVAILABLE_FOR_SENDER
+    ]
+    view["system_label"] = "Default"
+    return view
+
+
+def _load_for_sender(conn: Any, caller: Caller, correspondence_id: uuid.UUID) -> dict[str, Any]:
+    row = correspondence_repo.get_correspondence(conn, correspondence_id)
+    # Someone else's correspondence is "not found": existence must not leak.
+    if row is None or caller.organization is None or row["sender"] != ORG_URN + caller.organization:
+        raise CorrespondenceError(1001)
+    return row
+
+
+def _view(row: dict[str, Any]) -> dict[str, Any]:
+    entries = [StatusEntry(s["status"], s["status_text"], s["status_changed"]) for s in row["statuses"]]
+    current = current_status(entries)
+    if current is None:
+        raise CorrespondenceError(1001)
+    ever_published = any(e.status == S.Published for e in entries)
+    reads = [e.status_changed for e in entries if e.status == S.Read]
+    return {
+        "correspondence_id": row["id"],
+        "resource_id": row["resource_id"],
+        "sender": row["sender"],
+        "senders_reference": row["senders_reference"],
+        "message_sender": row["message_sender"] or "",
+        "recipient": row["recipient"],
+        "content": _placeholder_content() if ever_published else _content(row),
+        "requested_publish_time": row["requested_publish_time"],
+        "due_date_time": row["due_date_time"],
+        "external_references": row["external_references"],
+        "property_list": row["property_list"] or {},
+        "reply_options": row["reply_options"],
+        "notification": None,
+        "ignore_reservation": bool(row["ignore_reservation"]),
+        "is_confirmation_needed": row["is_confirmation_needed"],
+        "is_confidential": row["is_confidential"],
+        "allow_forwarding": row["allow_forwarding"],
+        "created": row["created"],
+        "status": current.status,
+        "status_text": current.status_text,
+        "status_changed": current.status_changed,
+        "notifications": row.get("notifications", []),
+        "altinn2_correspondence_id": row["altinn2_correspondence_id"],
+        "published": row["published"],
+        "read": min(reads) if reads else None,
+    }
+
+
+def _placeholder_content() -> dict[str, Any]:
+    return {"language": "no", "message_title": "", "message_summary": "", "message_body": "", "attachments": []}
+
+
+def _content(row: dict[str, Any]) -> dict[str, Any]:
+    body = row["message_body"]
+    options = row["reply_options"]
+    if len(options) > 3:
+        label = REPLY_LABELS.get(row["language"].lower(), "Svarvalg:")
+        lines = [f"{o['link_text']}: {o['link_url']}" for o in options]
+        body = body + "\n\n" + label + "\n" + "\n".join(lines)
+    return {
+        "language": row["language"],
+        "message_title": row["message_title"],
+        "message_summary": row["message_summary"],
+        "message_body": body,
+        "attachments": [
+            {
+                "id": a["id"], "file_name": a["file_name"], "display_name": a["display_name"],
+                "is_encrypted": a["is_encrypted"], "checksum": a["checksum"],
+                "senders_reference": a["senders_reference"], "expiration_in_days": None,
+                "data_location_type": a["data_location_type"], "created": a["created"],
+                "status": a["status"], "status_text": a["status_text"], "status_changed": a["status_changed"],
+                "data_type": data_type(a["file_name"]), "expiration_time": a["expiration_time"],
+            }
+            for a in row["attachments"]
+        ],
+    }

@@ -1,0 +1,90 @@
+"""The Flask application factory: configuration, services, blueprints, OpenAPI, error handling."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from flask import Flask, Response, g
+from flask_smorest import Api
+
+from app.api import correspondences, health
+from app.api.problems import register_error_handlers, request_id
+from app.config import DEV_ISSUER, Settings, load_settings
+from app.db.pool import Database
+from app.security.tokens import TokenVerifier, load_or_create_dev_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    verifier: TokenVerifier
+
+    def check_database(self) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("SELECT 1")
+
+    def check_broker(self) -> None:
+        if not self.settings.redis_url:
+            raise RuntimeError("REDIS_URL is not configured")
+        client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+
+
+def build_verifier(settings: Settings) -> TokenVerifier:
+    keys: list[Any] = [TokenVerifier.load_public_key(k) for k in settings.public_keys]
+    issuer = settings.issuer
+    if settings.dev_keys:
+        keys.append(load_or_create_dev_key(settings.dev_key_path).public_key())
+        if issuer is None and not settings.public_keys and not settings.jwks_url:
+            issuer = DEV_ISSUER
+    return TokenVerifier(keys, jwks_url=settings.jwks_url, issuer=issuer, audience=settings.audience)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings()
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set (use `correspondence run` for the embedded default)")
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        API_TITLE="Correspondence dispatch service",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+    app.extensions["correspondence"] = Services(
+        settings=settings,
+        db=Database(settings.database_url, settings.db_pool_max),
+        verifier=build_verifier(settings),
+    )
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}})
+    api.register_blueprint(correspondences.blp)
+    api.register_blueprint(health.blp)
+    register_error_handlers(app)
+
+    @app.before_request
+    def _assign_request_id() -> None:
+        request_id()
+
+    @app.after_request
+    def _common_headers(response: Response) -> Response:
+        response.headers["X-Request-Id"] = getattr(g, "request_id", None) or request_id()
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

@@ -1,0 +1,141 @@
+"""Shared fixtures: a real PostgreSQL and Redis (the machine's, else embedded), the app, tokens.
+
+Order of preference for each service: TEST_DATABASE_URL / TEST_REDIS_URL, then the server on
+127.0.0.1 (as on CI), then the embedded one from packages (a fresh machine with only Python).
+A throw-away database is created per test session and dropped at the end.
+"""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import psycopg
+import pytest
+
+from app.config import DEV_ISSUER, Settings
+from app.db.migrate import apply_migrations
+from app.db.pool import Database, close_pools
+from app.embedded import port_open, start_postgres, start_redis
+from app.security.tokens import load_or_create_dev_key, mint_token
+
+SENDER_ORG = "991825827"
+OTHER_ORG = "310654329"
+WRITE = "altinn:correspondence.write"
+READ = "altinn:correspondence.read"
+
+
+def _server_url() -> tuple[str, bool]:
+    """An admin URL of a PostgreSQL server; True when it is embedded."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        return os.environ["TEST_DATABASE_URL"], False
+    if port_open("127.0.0.1", 5432):
+        for user in ("postgres", "root"):
+            url = f"postgresql://{user}@127.0.0.1:5432/postgres"
+            try:
+                psycopg.connect(url, connect_timeout=3).close()
+                return url, False
+            except psycopg.Error:
+                continue
+    return "", True
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def database_url(data_dir: Path) -> Iterator[str]:
+    admin_url, embedded = _server_url()
+    if embedded:
+        admin_url = start_postgres(Path(os.environ.get("TEST_EMBEDDED_DIR", data_dir)))
+    name = f"correspondence_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = psycopg.conninfo.conninfo_to_dict(admin_url)
+    parts["dbname"] = name
+    url = psycopg.conninfo.make_conninfo(**parts)
+    apply_migrations(_as_uri(admin_url, name))
+    yield url
+    close_pools()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _as_uri(admin_url: str, dbname: str) -> str:
+    """yoyo needs a URI: swap the database name of the admin URI."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(admin_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def redis_url(data_dir: Path) -> Iterator[str]:
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    if port_open("127.0.0.1", 6379):
+        yield "redis://127.0.0.1:6379/0"
+        return
+    handle = start_redis(data_dir)
+    yield handle.url
+    handle.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str, data_dir: Path) -> Settings:
+    return Settings(database_url=database_url, redis_url=redis_url, data_dir=data_dir, port=0,
+                    jwks_url=None, dev_keys=True)
+
+
+@pytest.fixture(scope="session")
+def db(database_url: str) -> Database:
+    return Database(database_url, 4)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, db: Database):
+    from app.db.repositories.registry import upsert_parties, upsert_resources
+    from app.domain.registry import parse_registry_file
+    from app.web import create_app
+
+    registry = json.loads((Path(__file__).parent / "data" / "registry.json").read_text())
+    resources, parties = parse_registry_file(registry)
+    with db.transaction() as conn:
+        upsert_resources(conn, resources)
+        upsert_parties(conn, parties)
+    application = create_app(settings)
+    application.testing = True
+    return application
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+class Tokens:
+    def __init__(self, settings: Settings) -> None:
+        self.key = load_or_create_dev_key(settings.dev_key_path)
+
+    def make(self, *, org: str | None = SENDER_ORG, pid: str | None = None, scopes: tuple[str, ...] = (WRITE,),
+             ttl: int = 600, **extra: Any) -> str:
+        return mint_token(self.key, issuer=DEV_ISSUER, scopes=list(scopes), org=org, pid=pid,
+                          ttl_seconds=ttl, extra=extra or None)
+
+    def headers(self, **kwargs: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.make(**kwargs)}"}
+
+
+@pytest.fixture(scope="session")
+def tokens(settings: Settings) -> Tokens:
+    return Tokens(settings)
+
+
+@pytest.fixture()
+def sender(tokens: Tokens) -> dict[str, str]:
+    return tokens.headers()

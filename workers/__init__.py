@@ -1,0 +1,1 @@
+"""The Celery side: celery app, queues, tasks, gateways to other systems."""
