@@ -31,11 +31,14 @@ def port_open(host: str, port: int, timeout: float = 0.3) -> bool:
 
 def start_postgres(data_dir: Path) -> str:
     """Start (or join) the embedded PostgreSQL in data_dir/postgres; returns its URI."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # platformdirs, harmless here
     import pgserver  # imported lazily: only needed on machines without a PostgreSQL
 
     pg_dir = data_dir / "postgres"
     pg_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(pg_dir), cleanup_mode=None)
+    server = pgserver.get_server(str(pg_dir), cleanup_mode="stop")
     uri = server.get_uri()
     log.info("embedded PostgreSQL running, data in %s (%s)", pg_dir, uri)
     return uri

@@ -1,0 +1,98 @@
+"""Small helpers shared by the HTTP-level tests of Initialize (SPEC.md §3.2, §7.4)."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+URL = "/correspondence/api/v1/correspondence"
+
+# Notification bodies that satisfy every content rule of SPEC.md §5.2 (change one field per test).
+FULL_NOTIFICATION: dict[str, Any] = {
+    "notificationTemplate": "CustomMessage",
+    "notificationChannel": "Email",
+    "emailSubject": "Varsel",
+    "emailBody": "Du har fått en melding",
+    "smsBody": "Du har fått en melding",
+    "sendReminder": True,
+    "reminderEmailSubject": "Påminnelse",
+    "reminderEmailBody": "Husk meldingen",
+    "reminderSmsBody": "Husk meldingen",
+}
+
+
+def post(client: Any, body: Any, headers: dict[str, str], **kwargs: Any) -> Any:
+    """POST an Initialize request; `body` is JSON-encoded unless it is already a str/bytes."""
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    content_type = kwargs.pop("content_type", "application/json")
+    return client.post(URL, data=data, headers=headers, content_type=content_type, **kwargs)
+
+
+def details(client: Any, correspondence_id: str, headers: dict[str, str]) -> Any:
+    return client.get(f"{URL}/{correspondence_id}/details", headers=headers)
+
+
+def overview(client: Any, correspondence_id: str, headers: dict[str, str]) -> Any:
+    return client.get(f"{URL}/{correspondence_id}", headers=headers)
+
+
+def assert_error(resp: Any, status: int, code: int) -> dict[str, Any]:
+    """A problem-details answer with this HTTP status and numeric `errorCode` (SPEC.md §7.4)."""
+    body = resp.get_json(silent=True)
+    assert resp.status_code == status, (resp.status_code, body)
+    assert isinstance(body, dict), body
+    assert body.get("errorCode") == code, body
+    assert body.get("status") == status, body
+    assert body.get("code") == f"CORR-{code:05d}", body
+    return body
+
+
+def assert_validation(resp: Any, message: str | None = None, path: str | None = None) -> dict[str, Any]:
+    """A model-validation problem: 400, no errorCode, `message` among the `errors` (under `path`)."""
+    body = resp.get_json(silent=True)
+    assert resp.status_code == 400, (resp.status_code, body)
+    assert isinstance(body, dict), body
+    assert "errorCode" not in body, body
+    errors = body.get("errors")
+    assert isinstance(errors, dict) and errors, body
+    if path is not None:
+        assert path in errors, (path, errors)
+    if message is not None:
+        pool = errors[path] if path is not None else [m for msgs in errors.values() for m in msgs]
+        assert any(message in m for m in pool), (message, errors)
+    return body
+
+
+def ok(resp: Any) -> dict[str, Any]:
+    body = resp.get_json(silent=True)
+    assert resp.status_code == 200, (resp.status_code, body)
+    return body
+
+
+def org_urn(number: int) -> str:
+    return f"urn:altinn:organization:identifier-no:{number:09d}"
+
+
+def table_names(db: Any) -> list[str]:
+    with db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
+        ).fetchall()
+    return [r["tablename"] for r in rows]
+
+
+def count_all_tables(db: Any) -> dict[str, int]:
+    """Row count of every table of the schema (yoyo's bookkeeping tables included: harmless)."""
+    counts: dict[str, int] = {}
+    names = table_names(db)
+    with db.transaction() as conn:
+        for name in names:
+            counts[name] = conn.execute(f'SELECT count(*) AS n FROM "{name}"').fetchone()["n"]
+    return counts
+
+
+def count_rows_for(db: Any, table: str, column: str, ids: Iterable[str]) -> int:
+    with db.transaction() as conn:
+        row = conn.execute(
+            f"SELECT count(*) AS n FROM {table} WHERE {column} = ANY(%s::uuid[])", (list(ids),)
+        ).fetchone()
+    return int(row["n"])
