@@ -15,6 +15,10 @@ from typing import Any, Iterator
 import psycopg
 import pytest
 
+# Queues of this test session get their own names, so that concurrent runs sharing one Redis never
+# take each other's messages. Must be set before workers.celery_app is imported.
+os.environ.setdefault("CORRESPONDENCE_QUEUE_PREFIX", f"test-{uuid.uuid4().hex[:10]}")
+
 from app.config import DEV_ISSUER, Settings
 from app.db.migrate import apply_migrations
 from app.db.pool import Database, close_pools
@@ -84,6 +88,31 @@ def redis_url(data_dir: Path) -> Iterator[str]:
     handle = start_redis(data_dir)
     yield handle.url
     handle.stop()
+
+
+def rebind_broker(url: str) -> None:
+    """Point the (global) Celery app at another broker, dropping pooled connections."""
+    from workers.celery_app import app as celery_app
+
+    celery_app.conf.broker_url = url
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+        celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def celery_broker(redis_url: str) -> Iterator[str]:
+    """The Celery app publishes to the test Redis; this session's queues are deleted at the end."""
+    import redis
+
+    from workers.celery_app import QUEUES
+
+    rebind_broker(redis_url)
+    yield redis_url
+    client = redis.Redis.from_url(redis_url)
+    client.delete(*QUEUES)
+    client.close()
 
 
 @pytest.fixture(scope="session")

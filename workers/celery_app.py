@@ -1,29 +1,47 @@
-"""The Celery application: broker from REDIS_URL, queue names as constants, reliability defaults."""
+"""The Celery application: broker from REDIS_URL, queue names as constants, reliability defaults.
+
+Every queue has a consumer role in the Procfile (tests check it). Queue names carry a prefix
+(CORRESPONDENCE_QUEUE_PREFIX) so that separate deployments or test runs can share one Redis.
+"""
 from __future__ import annotations
 
 import os
 
 from celery import Celery
+from kombu import Queue
 
-QUEUE_DEFAULT = "correspondence.default"
-QUEUES = (QUEUE_DEFAULT,)
+PREFIX = os.environ.get("CORRESPONDENCE_QUEUE_PREFIX", "correspondence")
+QUEUE_NOTIFICATIONS = f"{PREFIX}.notifications"
+QUEUE_MAINTENANCE = f"{PREFIX}.maintenance"
+QUEUES = (QUEUE_NOTIFICATIONS, QUEUE_MAINTENANCE)
+
+TASK_CREATE_ORDERS = "notifications.create_orders"
+TASK_RELAY_OUTBOX = "maintenance.relay_outbox"
 
 
 def make_celery(broker_url: str | None = None) -> Celery:
-    broker = broker_url or os.environ.get("REDIS_URL")
-    if not broker:
-        raise RuntimeError("REDIS_URL is not set (use `correspondence run` for the embedded default)")
-    celery = Celery("correspondence", broker=broker, include=[])
+    broker = broker_url or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    celery = Celery("correspondence", broker=broker, include=["workers.tasks.notifications"])
+    relay_every = float(os.environ.get("OUTBOX_RELAY_INTERVAL_SECONDS", "5"))
     celery.conf.update(
-        task_default_queue=QUEUE_DEFAULT,
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue=QUEUE_NOTIFICATIONS,
+        task_routes={TASK_CREATE_ORDERS: {"queue": QUEUE_NOTIFICATIONS},
+                     TASK_RELAY_OUTBOX: {"queue": QUEUE_MAINTENANCE}},
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        task_time_limit=120,
-        task_soft_time_limit=100,
-        worker_prefetch_multiplier=4,
-        broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 300},
+        task_time_limit=300,
+        task_soft_time_limit=240,
         task_ignore_result=True,
+        worker_prefetch_multiplier=2,
+        broker_connection_retry_on_startup=True,
+        # Fail fast when publishing with the broker down: the outbox relay re-sends later.
+        broker_connection_timeout=2,
+        task_publish_retry=False,
+        broker_transport_options={"visibility_timeout": int(os.environ.get("BROKER_VISIBILITY_TIMEOUT", "600")),
+                                  "socket_connect_timeout": 2, "socket_timeout": 5},
+        beat_schedule={"relay-outbox": {"task": TASK_RELAY_OUTBOX, "schedule": relay_every,
+                                        "options": {"queue": QUEUE_MAINTENANCE, "expires": relay_every * 2}}},
         timezone="UTC",
         enable_utc=True,
     )

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, g
+from flask import current_app, g, request
 from flask_smorest import Blueprint
 
 from app.api.auth import require_any_scope
 from app.api.json_body import load, read_json
+from app.api.problems import request_id
 from app.schemas.initialize import InitializeCorrespondencesRequestSchema
 from app.schemas.responses import (
     CorrespondenceDetailsSchema,
@@ -15,8 +16,11 @@ from app.schemas.responses import (
     InitializeCorrespondencesResponseSchema,
 )
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
+from app.usecases.dispatch_notification_orders import dispatch_after_commit
 from app.usecases.get_correspondence import get_details, get_overview
 from app.usecases.initialize_correspondences import InitializeOptions, initialize_correspondences
+from app.usecases.wait_for_orders import MAX_WAIT_SECONDS, wait_for_orders
+from workers.dispatch import enqueue_order_creation
 
 blp = Blueprint("correspondence", __name__, url_prefix="/correspondence/api/v1",
                 description="Correspondences: initialize, overview, details")
@@ -46,16 +50,47 @@ def initialize():
     services = current_app.extensions["correspondence"]
     result = initialize_correspondences(
         services.db, g.caller, request_data, raw,
-        InitializeOptions(require_known_recipients=services.settings.require_known_recipients),
+        InitializeOptions(require_known_recipients=services.settings.require_known_recipients,
+                          request_id=request_id()),
     )
-    return {
+    dispatch_after_commit(services.db, enqueue_order_creation, result.awaiting_orders)
+    ids = [c.correspondence_id for c in result.correspondences]
+    wait = _preferred_wait()
+    orders = wait_for_orders(services.db, result.awaiting_orders, ids, wait) if wait is not None else {}
+    body = {
         "correspondences": [
             {"correspondence_id": c.correspondence_id, "status": c.status, "recipient": c.recipient,
-             "notifications": None}
+             "notifications": _order_summaries(orders.get(c.correspondence_id))}
             for c in result.correspondences
         ],
         "attachment_ids": result.attachment_ids,
     }
+    headers = {"Preference-Applied": f"wait={_format_seconds(wait)}"} if wait is not None else {}
+    return body, 200, headers
+
+
+def _preferred_wait() -> float | None:
+    """`Prefer: wait=N` (RFC 7240), capped at 30 s; None when not asked for or malformed."""
+    for header in request.headers.getlist("Prefer"):
+        for preference in header.split(","):
+            name, _, value = preference.strip().partition("=")
+            if name.strip().lower() == "wait":
+                try:
+                    seconds = float(value.strip().strip('"'))
+                except ValueError:
+                    return None
+                return min(max(seconds, 0.0), MAX_WAIT_SECONDS) if seconds == seconds else None
+    return None
+
+
+def _format_seconds(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def _order_summaries(orders: list[dict] | None) -> list[dict] | None:
+    if orders is None:
+        return None
+    return [{"order_id": o["id"], "is_reminder": o["is_reminder"], "status": o["status"]} for o in orders]
 
 
 @blp.route("/correspondence/<uuid:correspondence_id>", methods=["GET"])

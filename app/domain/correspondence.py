@@ -70,6 +70,7 @@ class NewCorrespondence:
     reply_options: list[tuple[str, str | None]] = field(default_factory=list)
     attachments: list[tuple[uuid.UUID, datetime | None]] = field(default_factory=list)
     idempotency_key: uuid.UUID | None = None
+    wants_notification_orders: bool = False
 
     @property
     def status(self) -> int:

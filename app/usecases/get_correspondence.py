@@ -6,6 +6,7 @@ from typing import Any
 
 from app.db.pool import Database
 from app.db.repositories import correspondences as correspondence_repo
+from app.db.repositories import notifications as notification_repo
 from app.domain.attachment_rules import data_type
 from app.domain.correspondence import AVAILABLE_FOR_SENDER, StatusEntry, current_status
 from app.domain.enums import CorrespondenceStatus as S
@@ -28,7 +29,7 @@ def get_details(db: Database, caller: Caller, correspondence_id: uuid.UUID) -> d
     with db.transaction() as conn:
         row = _load_for_sender(conn, caller, correspondence_id)
     view = _view(row)
-    history = sorted(row["statuses"] + row["fetched"], key=lambda s: (s["status_changed"], s["id"]))
+    history = sorted(row["statuses"] + row["fetched"], key=lambda s: (s["status_changed"], s["status"], s["id"]))
     view["status_history"] = [
         {"status": s["status"], "status_text": s["status_text"], "status_changed": s["status_changed"]}
         for s in history if s["status"] in AVAILABLE_FOR_SENDER
@@ -42,6 +43,12 @@ def _load_for_sender(conn: Any, caller: Caller, correspondence_id: uuid.UUID) ->
     # Someone else's correspondence is "not found": existence must not leak.
     if row is None or caller.organization is None or row["sender"] != ORG_URN + caller.organization:
         raise CorrespondenceError(1001)
+    row["notifications"] = [
+        {"notification_order_id": o["notification_order_id"], "order_id": o["id"], "is_reminder": o["is_reminder"],
+         "status": o["status"], "notification_channel": o["notification_channel"],
+         "requested_send_time": o["requested_send_time"], "addresses": o["addresses"]}
+        for o in notification_repo.orders_for(conn, [correspondence_id]).get(correspondence_id, [])
+    ]
     return row
 
 

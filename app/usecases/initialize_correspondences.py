@@ -45,11 +45,14 @@ class InitializedCorrespondence:
 class InitializeResult:
     correspondences: list[InitializedCorrespondence]
     attachment_ids: list[uuid.UUID]
+    # Correspondences with an outbox row: their notification orders are still to be created.
+    awaiting_orders: list[uuid.UUID]
 
 
 @dataclass(frozen=True)
 class InitializeOptions:
     require_known_recipients: bool = False
+    request_id: str | None = None
 
 
 def initialize_correspondences(
@@ -130,7 +133,7 @@ def initialize_correspondences(
                        existing, key, publish_time, now, raw_request)
         try:
             with conn.transaction():  # savepoint: a duplicate key must not poison the outer transaction
-                correspondence_repo.insert_correspondences(conn, items, caller.party_urn)
+                correspondence_repo.insert_correspondences(conn, items, caller.party_urn, options.request_id)
         except psycopg.errors.UniqueViolation as exc:
             if exc.diag.table_name == "idempotency_keys":
                 raise CorrespondenceError(1034) from exc
@@ -139,6 +142,7 @@ def initialize_correspondences(
     return InitializeResult(
         correspondences=[InitializedCorrespondence(c.id, c.status, c.recipient) for c in items],
         attachment_ids=list(existing),
+        awaiting_orders=[c.id for c in items if c.wants_notification_orders],
     )
 
 
@@ -316,5 +320,7 @@ def _build(
             reply_options=[(o["link_url"], o.get("link_text")) for o in corr.get("reply_options") or []],
             attachments=links,
             idempotency_key=key,
+            # Reserved correspondences get no notification job (SPEC.md §3.2 side effects).
+            wants_notification_orders=notification is not None and recipient not in reserved,
         ))
     return items

@@ -20,7 +20,8 @@ def _copy(cur: psycopg.Cursor, table: str, columns: tuple[str, ...], rows: list[
             copy.write_row(row)
 
 
-def insert_correspondences(conn: psycopg.Connection, items: list[NewCorrespondence], party_urn: str | None) -> None:
+def insert_correspondences(conn: psycopg.Connection, items: list[NewCorrespondence], party_urn: str | None,
+                           request_id: str | None = None) -> None:
     """Write all rows of one Initialize in bulk (one COPY per table) on the caller's transaction.
 
     The idempotency key goes in with a plain INSERT so that a concurrent duplicate raises
@@ -63,6 +64,8 @@ def insert_correspondences(conn: psycopg.Connection, items: list[NewCorresponden
         _copy(cur, "correspondence_attachments",
               ("id", "correspondence_content_id", "attachment_id", "created", "expiration_time"),
               [(uuid7(), c.content.id, att, c.created, exp) for c in items for att, exp in c.attachments])
+        _copy(cur, "notification_outbox", ("correspondence_id", "created", "request_id"),
+              [(c.id, c.created, request_id) for c in items if c.wants_notification_orders])
 
 
 def idempotency_key_exists(conn: psycopg.Connection, key: uuid.UUID) -> bool:
@@ -81,12 +84,12 @@ def get_correspondence(conn: psycopg.Connection, correspondence_id: uuid.UUID) -
         return None
     row["statuses"] = conn.execute(
         """SELECT id, status, status_text, status_changed FROM correspondence_statuses
-           WHERE correspondence_id = %s ORDER BY status_changed, id""",
+           WHERE correspondence_id = %s ORDER BY status_changed, status, id""",
         (correspondence_id,),
     ).fetchall()
     row["fetched"] = conn.execute(
         """SELECT id, 3 AS status, status_text, status_changed FROM correspondence_fetched
-           WHERE correspondence_id = %s ORDER BY status_changed, id""",
+           WHERE correspondence_id = %s ORDER BY status_changed, status, id""",
         (correspondence_id,),
     ).fetchall()
     row["external_references"] = conn.execute(
@@ -110,8 +113,3 @@ def get_correspondence(conn: psycopg.Connection, correspondence_id: uuid.UUID) -
         (row["content_id"],),
     ).fetchall()
     return row
-
-
-def count_rows_for_resource(conn: psycopg.Connection, resource_id: str) -> int:
-    row = conn.execute("SELECT count(*) AS n FROM correspondences WHERE resource_id = %s", (resource_id,)).fetchone()
-    return int(row["n"])

@@ -11,3 +11,25 @@ def template_exists(conn: psycopg.Connection, template: int, language: str) -> b
         (template, language),
     ).fetchone()
     return row is not None
+
+
+TEXTS = ("email_subject", "email_body", "sms_body", "reminder_email_subject", "reminder_email_body",
+         "reminder_sms_body")
+
+
+def get_templates(conn: psycopg.Connection) -> dict[tuple[int, str | None], dict[str, str]]:
+    """All template rows keyed by (template, language); recipient-type variants share texts."""
+    rows = conn.execute(
+        f"SELECT template, language, {', '.join(TEXTS)} FROM notification_templates ORDER BY id"
+    ).fetchall()
+    result: dict[tuple[int, str | None], dict[str, str]] = {}
+    for row in rows:
+        key = (row["template"], row["language"].lower() if row["language"] else None)
+        result.setdefault(key, {name: row[name] for name in TEXTS})
+    return result
+
+
+def pick_template(templates: dict[tuple[int, str | None], dict[str, str]], template: int,
+                  language: str) -> dict[str, str] | None:
+    """Rows of the template whose language is null or the content language (SPEC.md §5.3)."""
+    return templates.get((template, language.lower())) or templates.get((template, None))

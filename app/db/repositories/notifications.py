@@ -1,0 +1,129 @@
+"""Notification outbox and orders: the SQL behind order creation, relay and Prefer: wait."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any, Iterable
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from app.domain.notification_orders import NotificationOrder, OrderOutcome
+
+
+def mark_dispatched(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
+    conn.execute(
+        """UPDATE notification_outbox SET dispatched_at = now(), dispatch_count = dispatch_count + 1
+           WHERE correspondence_id = ANY(%s)""",
+        (ids,),
+    )
+
+
+def claim_pending(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Lock the still-incomplete outbox rows among ids (skipping rows another worker holds).
+
+    Returns correspondence id → attempts made so far."""
+    rows = conn.execute(
+        """SELECT correspondence_id, attempts FROM notification_outbox
+           WHERE correspondence_id = ANY(%s) AND completed_at IS NULL
+           ORDER BY correspondence_id FOR UPDATE SKIP LOCKED""",
+        (ids,),
+    ).fetchall()
+    return {r["correspondence_id"]: r["attempts"] for r in rows}
+
+
+def load_for_orders(conn: psycopg.Connection, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    return conn.execute(
+        """SELECT c.id, c.recipient, c.resource_id, c.senders_reference, c.requested_publish_time,
+                  c.ignore_reservation, c.message_sender, c.sender, c.notification_request,
+                  ct.message_title, ct.language,
+                  r.service_owner_name, r.title AS resource_title
+           FROM correspondences c
+           JOIN correspondence_contents ct ON ct.correspondence_id = c.id
+           LEFT JOIN resources r ON r.id = c.resource_id
+           WHERE c.id = ANY(%s)""",
+        (ids,),
+    ).fetchall()
+
+
+def existing_order_ids(conn: psycopg.Connection, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    rows = conn.execute("SELECT id FROM notification_orders WHERE correspondence_id = ANY(%s)", (ids,)).fetchall()
+    return {r["id"] for r in rows}
+
+
+def insert_orders(conn: psycopg.Connection, recorded: Iterable[tuple[NotificationOrder, OrderOutcome]],
+                  gateway: str) -> int:
+    rows = [
+        (o.id, o.correspondence_id, o.is_reminder, o.plan.key, o.template, o.channel, o.requested_send_time,
+         out.status, out.reason, list(out.addresses), out.notification_order_id, out.shipment_id,
+         Jsonb(o.request), gateway)
+        for o, out in recorded
+    ]
+    if not rows:
+        return 0
+    with conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO notification_orders
+                 (id, correspondence_id, is_reminder, recipient_key, notification_template, notification_channel,
+                  requested_send_time, status, failure_reason, addresses, notification_order_id, shipment_id,
+                  order_request, gateway)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (id) DO NOTHING""",
+            rows,
+        )
+    return len(rows)
+
+
+def mark_completed(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
+    if ids:
+        conn.execute(
+            """UPDATE notification_outbox SET completed_at = now(), attempts = attempts + 1
+               WHERE correspondence_id = ANY(%s)""",
+            (ids,),
+        )
+
+
+def note_attempt(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
+    if ids:
+        conn.execute("UPDATE notification_outbox SET attempts = attempts + 1 WHERE correspondence_id = ANY(%s)",
+                     (ids,))
+
+
+def stale_pending(conn: psycopg.Connection, *, undispatched_after: timedelta, redispatch_after: timedelta,
+                  limit: int) -> list[uuid.UUID]:
+    """Incomplete rows never dispatched for a while, or dispatched long ago without completing."""
+    rows = conn.execute(
+        """SELECT correspondence_id FROM notification_outbox
+           WHERE completed_at IS NULL
+             AND ((dispatched_at IS NULL AND created < now() - %s) OR dispatched_at < now() - %s)
+           ORDER BY created LIMIT %s FOR UPDATE SKIP LOCKED""",
+        (undispatched_after, redispatch_after, limit),
+    ).fetchall()
+    return [r["correspondence_id"] for r in rows]
+
+
+def incomplete_among(conn: psycopg.Connection, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    rows = conn.execute(
+        "SELECT correspondence_id FROM notification_outbox WHERE correspondence_id = ANY(%s) AND completed_at IS NULL",
+        (ids,),
+    ).fetchall()
+    return {r["correspondence_id"] for r in rows}
+
+
+def orders_for(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    rows = conn.execute(
+        """SELECT id, correspondence_id, is_reminder, status, notification_channel, requested_send_time,
+                  addresses, notification_order_id, notification_sent, delivery_status
+           FROM notification_orders WHERE correspondence_id = ANY(%s)
+           ORDER BY correspondence_id, is_reminder, created, id""",
+        (ids,),
+    ).fetchall()
+    result: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in rows:
+        result.setdefault(row["correspondence_id"], []).append(row)
+    return result
+
+
+def backlog(conn: psycopg.Connection) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM notification_outbox WHERE completed_at IS NULL").fetchone()
+    return int(row["n"])
