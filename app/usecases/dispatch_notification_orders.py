@@ -1,4 +1,9 @@
-"""Getting outbox rows to the workers: right after Initialize commits, and by the relay on beat."""
+"""Getting outbox rows to the workers: right after Initialize commits, and by the relay on beat.
+
+Rows are marked dispatched in a committed transaction *before* the message is published, so a
+worker that receives the message at once never finds the row locked by the marking; when the
+publish fails the mark is cleared and the relay sends the rows later.
+"""
 from __future__ import annotations
 
 import logging
@@ -15,32 +20,39 @@ Enqueue = Callable[[list[uuid.UUID]], None]
 
 
 def dispatch_after_commit(db: Database, enqueue: Enqueue, ids: list[uuid.UUID]) -> bool:
-    """Send the new rows to the broker. A broker (or database) failure is logged, never raised:
-    the rows are committed, and the relay sends them once the broker is back."""
+    """Publish the rows Initialize just committed (already marked dispatched). Never raises:
+    with the broker down the rows stay in the outbox for the relay."""
     if not ids:
         return True
     try:
         enqueue(ids)
+        return True
     except Exception as exc:  # broker down: the outbox keeps the work
         log.warning("broker unavailable, %d correspondences left to the outbox relay: %s", len(ids), exc)
+        _undo(db, ids)
         return False
-    try:
-        with db.transaction() as conn:
-            notification_repo.mark_dispatched(conn, ids)
-    except DatabaseUnavailable as exc:
-        log.warning("could not mark %d outbox rows dispatched: %s", len(ids), exc)
-    return True
 
 
 def relay_outbox(db: Database, enqueue: Enqueue, *, undispatched_after: timedelta, redispatch_after: timedelta,
                  limit: int = 5000) -> int:
     """Re-send rows never dispatched, or dispatched long ago and still incomplete."""
     with db.transaction() as conn:
-        ids = notification_repo.stale_pending(conn, undispatched_after=undispatched_after,
-                                              redispatch_after=redispatch_after, limit=limit)
-        if ids:
-            enqueue(ids)  # a failure rolls back: nothing is marked, the next run tries again
-            notification_repo.mark_dispatched(conn, ids)
-    if ids:
-        log.info("outbox relay re-sent %d correspondences", len(ids))
+        ids = notification_repo.take_stale_for_dispatch(
+            conn, undispatched_after=undispatched_after, redispatch_after=redispatch_after, limit=limit)
+    if not ids:
+        return 0
+    try:
+        enqueue(ids)
+    except Exception:
+        _undo(db, ids)
+        raise
+    log.info("outbox relay re-sent %d correspondences", len(ids))
     return len(ids)
+
+
+def _undo(db: Database, ids: list[uuid.UUID]) -> None:
+    try:
+        with db.transaction() as conn:
+            notification_repo.undo_dispatch(conn, ids)
+    except DatabaseUnavailable as exc:  # the relay's re-dispatch window still covers these rows
+        log.warning("could not clear the dispatch mark of %d outbox rows: %s", len(ids), exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from celery.utils.time import get_exponential_backoff_interval
+import random
 
 from app.db.pool import DatabaseUnavailable
 from app.usecases.create_notification_orders import create_notification_orders
@@ -24,12 +24,17 @@ def create_orders(self, correspondence_ids: list[str], attempt: int = 0) -> dict
     result = create_notification_orders(services.db, services.gateway, [uuid.UUID(i) for i in correspondence_ids],
                                         attempt=attempt, policy=services.order_policy)
     if result.retry:
-        countdown = get_exponential_backoff_interval(
-            factor=services.settings.retry_base_seconds, retries=attempt,
-            maximum=services.settings.retry_max_seconds, full_jitter=True)
+        countdown = backoff_seconds(attempt, services.settings.retry_base_seconds,
+                                    services.settings.retry_max_seconds)
         app.send_task(TASK_CREATE_ORDERS, args=([str(i) for i in result.retry], attempt + 1),
-                      queue=QUEUE_NOTIFICATIONS, countdown=max(countdown, 0.05))
+                      queue=QUEUE_NOTIFICATIONS, countdown=countdown)
     return {"recorded": result.recorded, "completed": len(result.completed), "retry": len(result.retry)}
+
+
+def backoff_seconds(attempt: int, base: float, maximum: float) -> float:
+    """Exponential backoff with "equal jitter": half fixed, half random, capped."""
+    ceiling = min(maximum, base * (2 ** attempt))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 @app.task(name=TASK_RELAY_OUTBOX, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True)

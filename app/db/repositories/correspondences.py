@@ -64,8 +64,11 @@ def insert_correspondences(conn: psycopg.Connection, items: list[NewCorresponden
         _copy(cur, "correspondence_attachments",
               ("id", "correspondence_content_id", "attachment_id", "created", "expiration_time"),
               [(uuid7(), c.content.id, att, c.created, exp) for c in items for att, exp in c.attachments])
-        _copy(cur, "notification_outbox", ("correspondence_id", "created", "request_id"),
-              [(c.id, c.created, request_id) for c in items if c.wants_notification_orders])
+        # Marked dispatched up front: the request publishes right after commit (and clears the mark
+        # if the broker is down). Marking later would lock rows a fast worker is already claiming.
+        _copy(cur, "notification_outbox",
+              ("correspondence_id", "created", "dispatched_at", "dispatch_count", "request_id"),
+              [(c.id, c.created, c.created, 1, request_id) for c in items if c.wants_notification_orders])
 
 
 def idempotency_key_exists(conn: psycopg.Connection, key: uuid.UUID) -> bool:

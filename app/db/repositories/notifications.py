@@ -11,10 +11,10 @@ from psycopg.types.json import Jsonb
 from app.domain.notification_orders import NotificationOrder, OrderOutcome
 
 
-def mark_dispatched(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
+def undo_dispatch(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
+    """The message never reached the broker: make the rows due for the relay at once."""
     conn.execute(
-        """UPDATE notification_outbox SET dispatched_at = now(), dispatch_count = dispatch_count + 1
-           WHERE correspondence_id = ANY(%s)""",
+        "UPDATE notification_outbox SET dispatched_at = NULL WHERE correspondence_id = ANY(%s) AND completed_at IS NULL",
         (ids,),
     )
 
@@ -89,14 +89,18 @@ def note_attempt(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
                      (ids,))
 
 
-def stale_pending(conn: psycopg.Connection, *, undispatched_after: timedelta, redispatch_after: timedelta,
-                  limit: int) -> list[uuid.UUID]:
-    """Incomplete rows never dispatched for a while, or dispatched long ago without completing."""
+def take_stale_for_dispatch(conn: psycopg.Connection, *, undispatched_after: timedelta,
+                            redispatch_after: timedelta, limit: int) -> list[uuid.UUID]:
+    """Mark as dispatched, and return, incomplete rows never dispatched for a while or dispatched
+    long ago without completing. The caller commits before publishing (no lock held meanwhile)."""
     rows = conn.execute(
-        """SELECT correspondence_id FROM notification_outbox
-           WHERE completed_at IS NULL
-             AND ((dispatched_at IS NULL AND created < now() - %s) OR dispatched_at < now() - %s)
-           ORDER BY created LIMIT %s FOR UPDATE SKIP LOCKED""",
+        """UPDATE notification_outbox SET dispatched_at = now(), dispatch_count = dispatch_count + 1
+           WHERE correspondence_id IN (
+               SELECT correspondence_id FROM notification_outbox
+               WHERE completed_at IS NULL
+                 AND ((dispatched_at IS NULL AND created < now() - %s) OR dispatched_at < now() - %s)
+               ORDER BY created LIMIT %s FOR UPDATE SKIP LOCKED)
+           RETURNING correspondence_id""",
         (undispatched_after, redispatch_after, limit),
     ).fetchall()
     return [r["correspondence_id"] for r in rows]

@@ -1,0 +1,113 @@
+"""Workers for tests: an in-process Celery worker thread, or real worker processes, on the test Redis."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from workers.celery_app import QUEUES
+from workers.gateways.local import LocalGateway
+from workers.services import WorkerServices, override_services
+from workers.settings import WorkerSettings
+
+
+def test_worker_settings(database_url: str, **overrides: Any) -> WorkerSettings:
+    values: dict[str, Any] = {"database_url": database_url, "max_attempts": 3, "retry_base_seconds": 0.05,
+                              "retry_max_seconds": 0.2}
+    values.update(overrides)
+    return WorkerSettings(**values)
+
+
+@pytest.fixture()
+def use_gateway(db, database_url) -> Iterator[Callable[..., WorkerServices]]:
+    """Make in-process tasks use this database and the given gateway (local by default)."""
+
+    def install(gateway=None, **settings: Any) -> WorkerServices:
+        services = WorkerServices(test_worker_settings(database_url, **settings), db, gateway or LocalGateway())
+        override_services(services)
+        return services
+
+    install()
+    yield install
+    override_services(None)
+
+
+@pytest.fixture()
+def worker(use_gateway, celery_broker):
+    """A Celery worker consuming this session's queues in a thread of the test process."""
+    from celery.contrib.testing.worker import start_worker
+
+    from workers.celery_app import app as celery_app
+
+    with start_worker(celery_app, pool="solo", concurrency=1, perform_ping_check=False, queues=list(QUEUES),
+                      loglevel=os.environ.get("TEST_WORKER_LOGLEVEL", "WARNING"), shutdown_timeout=30) as controller:
+        yield controller
+
+
+def worker_process(database_url: str, redis_url: str, tmp_path: Path, *, beat: bool = False,
+                   **env: str) -> subprocess.Popen:
+    """A real `celery worker` process group (prefork), as the Procfile runs it."""
+    environment = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, **env)
+    cmd = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--concurrency", "2",
+           "--loglevel", "WARNING", "--without-mingle", "--without-gossip", "--hostname", f"w{time.time_ns()}@%h"]
+    if beat:
+        cmd += ["--beat", "--schedule", str(tmp_path / f"beat-{time.time_ns()}")]
+    log = open(tmp_path / f"worker-{time.time_ns()}.log", "wb")
+    return subprocess.Popen(cmd, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+class ScriptedNotifications:
+    """A tiny Altinn Notifications stand-in: answers POST .../future/orders from a script of replies."""
+
+    def __init__(self, replies: list[tuple[int, dict[str, Any]]], repeat_last: bool = True) -> None:
+        self.replies = replies
+        self.repeat_last = repeat_last
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server API)
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with owner._lock:
+                    owner.requests.append({"path": self.path, "body": body})
+                    index = len(owner.requests) - 1
+                    if index >= len(owner.replies):
+                        index = len(owner.replies) - 1
+                    status, payload = owner.replies[index]
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
