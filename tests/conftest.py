@@ -92,12 +92,13 @@ def redis_url(data_dir: Path) -> Iterator[str]:
 
 def rebind_broker(url: str) -> None:
     """Point the (global) Celery app at another broker, dropping pooled connections."""
+    import kombu.pools
+
     from workers.celery_app import app as celery_app
 
     celery_app.conf.broker_url = url
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    kombu.pools.reset()  # kombu keeps connection/producer pools per URL, process-wide
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 

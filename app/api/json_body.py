@@ -23,9 +23,29 @@ def read_json() -> Any:
         raise ValidationProblem.single("$", f"The JSON value could not be parsed: {exc}") from exc
 
 
+def _nul_path(value: Any, path: str = "$") -> str | None:
+    """Where a NUL character hides in the JSON (PostgreSQL text cannot store it)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_path(key, path) or _nul_path(item, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
 def load(schema: Schema, data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationProblem.single("$", "The request body must be a JSON object.")
+    where = _nul_path(data)
+    if where:
+        raise ValidationProblem.single(where, "Text may not contain the NUL character (U+0000).")
     try:
         return schema.load(data)
     except ValidationError as exc:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any, Iterable
 
 URL = "/correspondence/api/v1/correspondence"
@@ -96,3 +97,22 @@ def count_rows_for(db: Any, table: str, column: str, ids: Iterable[str]) -> int:
             f"SELECT count(*) AS n FROM {table} WHERE {column} = ANY(%s::uuid[])", (list(ids),)
         ).fetchone()
     return int(row["n"])
+
+
+def insert_attachment(db: Any, *, sender_org: str = "991825827", status: int = 2, size: int = 1000,
+                      resource_id: str = "test-service") -> str:
+    """A shared attachment row with one status row (2 = Published), as `/attachment` would leave it."""
+    attachment_id = str(uuid.uuid4())
+    with db.transaction() as conn:
+        conn.execute(
+            """INSERT INTO attachments (id, resource_id, file_name, senders_reference, sender, attachment_size,
+                                        created, service_owner_id)
+               VALUES (%s, %s, 'vedlegg.pdf', 'v-1', %s, %s, now(), %s)""",
+            (attachment_id, resource_id, f"urn:altinn:organization:identifier-no:{sender_org}", size, sender_org),
+        )
+        conn.execute(
+            """INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed)
+               VALUES (%s, %s, %s, 'status', now())""",
+            (str(uuid.uuid4()), attachment_id, status),
+        )
+    return attachment_id
