@@ -35,6 +35,8 @@ def _server_url() -> tuple[str, bool]:
     """An admin URL of a PostgreSQL server; True when it is embedded."""
     if os.environ.get("TEST_DATABASE_URL"):
         return os.environ["TEST_DATABASE_URL"], False
+    if os.environ.get("TEST_EMBEDDED") == "1":  # act like a machine without PostgreSQL/Redis
+        return "", True
     if port_open("127.0.0.1", 5432):
         for user in ("postgres", "root"):
             url = f"postgresql://{user}@127.0.0.1:5432/postgres"
@@ -82,7 +84,7 @@ def redis_url(data_dir: Path) -> Iterator[str]:
     if os.environ.get("TEST_REDIS_URL"):
         yield os.environ["TEST_REDIS_URL"]
         return
-    if port_open("127.0.0.1", 6379):
+    if port_open("127.0.0.1", 6379) and os.environ.get("TEST_EMBEDDED") != "1":
         yield "redis://127.0.0.1:6379/0"
         return
     handle = start_redis(data_dir)
