@@ -17,6 +17,7 @@ QUEUES = (QUEUE_NOTIFICATIONS, QUEUE_MAINTENANCE)
 
 TASK_CREATE_ORDERS = "notifications.create_orders"
 TASK_RELAY_OUTBOX = "maintenance.relay_outbox"
+TASK_DELIVER_DUE = "notifications.deliver_due"
 
 
 def make_celery(broker_url: str | None = None) -> Celery:
@@ -27,6 +28,7 @@ def make_celery(broker_url: str | None = None) -> Celery:
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue=QUEUE_NOTIFICATIONS,
         task_routes={TASK_CREATE_ORDERS: {"queue": QUEUE_NOTIFICATIONS},
+                     TASK_DELIVER_DUE: {"queue": QUEUE_MAINTENANCE},
                      TASK_RELAY_OUTBOX: {"queue": QUEUE_MAINTENANCE}},
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -40,8 +42,12 @@ def make_celery(broker_url: str | None = None) -> Celery:
         task_publish_retry=False,
         broker_transport_options={"visibility_timeout": int(os.environ.get("BROKER_VISIBILITY_TIMEOUT", "600")),
                                   "socket_connect_timeout": 2, "socket_timeout": 5},
-        beat_schedule={"relay-outbox": {"task": TASK_RELAY_OUTBOX, "schedule": relay_every,
-                                        "options": {"queue": QUEUE_MAINTENANCE, "expires": relay_every * 2}}},
+        beat_schedule={
+            "relay-outbox": {"task": TASK_RELAY_OUTBOX, "schedule": relay_every,
+                             "options": {"queue": QUEUE_MAINTENANCE, "expires": relay_every * 2}},
+            "deliver-due-notifications": {"task": TASK_DELIVER_DUE, "schedule": 10.0,
+                                          "options": {"queue": QUEUE_MAINTENANCE, "expires": 20}},
+        },
         timezone="UTC",
         enable_utc=True,
     )

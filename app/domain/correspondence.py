@@ -76,3 +76,22 @@ class NewCorrespondence:
     def status(self) -> int:
         entry = current_status(self.statuses)
         return entry.status if entry else S.Initialized
+
+
+SEND, NEVER, NOT_YET = "send", "never", "not-yet"
+
+
+def notification_condition(statuses: set[int] | None, *, is_reminder: bool) -> str:
+    """Whether a notification may go out now (SPEC.md §5.5 condition endpoints).
+
+    never: correspondence missing, purged or Failed, or (reminder) already Read;
+    not-yet: not Published yet (the publish job will get there);
+    send: otherwise.
+    """
+    if not statuses or statuses & {S.PurgedByAltinn, S.PurgedByRecipient, S.Failed}:
+        return NEVER
+    if S.Published not in statuses:
+        return NOT_YET
+    if is_reminder and S.Read in statuses:
+        return NEVER
+    return SEND

@@ -8,8 +8,15 @@ import random
 
 from app.db.pool import DatabaseUnavailable
 from app.usecases.create_notification_orders import create_notification_orders
+from app.usecases.deliver_notifications import deliver_due_orders
 from app.usecases.dispatch_notification_orders import relay_outbox
-from workers.celery_app import QUEUE_NOTIFICATIONS, TASK_CREATE_ORDERS, TASK_RELAY_OUTBOX, app
+from workers.celery_app import (
+    QUEUE_NOTIFICATIONS,
+    TASK_CREATE_ORDERS,
+    TASK_DELIVER_DUE,
+    TASK_RELAY_OUTBOX,
+    app,
+)
 from workers.dispatch import enqueue_order_creation
 from workers.services import get_services
 
@@ -42,3 +49,9 @@ def relay(limit: int = 5000) -> int:
     services = get_services()
     return relay_outbox(services.db, enqueue_order_creation, undispatched_after=services.settings.undispatched_after,
                         redispatch_after=services.settings.redispatch_after, limit=limit)
+
+
+@app.task(name=TASK_DELIVER_DUE, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True)
+def deliver_due(limit: int = 1000) -> dict[str, int]:
+    result = deliver_due_orders(get_services().db, limit=limit)
+    return {"sent": result.sent, "conditionNotMet": result.condition_not_met, "waiting": result.waiting}

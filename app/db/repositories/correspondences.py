@@ -116,3 +116,13 @@ def get_correspondence(conn: psycopg.Connection, correspondence_id: uuid.UUID) -
         (row["content_id"],),
     ).fetchall()
     return row
+
+
+def status_sets(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, set[int]]:
+    """Every status each correspondence has ever had (Fetched excluded: separate table)."""
+    rows = conn.execute(
+        "SELECT correspondence_id, array_agg(DISTINCT status) AS statuses FROM correspondence_statuses "
+        "WHERE correspondence_id = ANY(%s) GROUP BY correspondence_id",
+        (ids,),
+    ).fetchall()
+    return {r["correspondence_id"]: set(r["statuses"]) for r in rows}

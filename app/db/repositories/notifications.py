@@ -131,3 +131,23 @@ def orders_for(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID
 def backlog(conn: psycopg.Connection) -> int:
     row = conn.execute("SELECT count(*) AS n FROM notification_outbox WHERE completed_at IS NULL").fetchone()
     return int(row["n"])
+
+
+def take_due_local_orders(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
+    """Successful local-gateway orders whose send time has come and that are not yet decided."""
+    return conn.execute(
+        """SELECT id, correspondence_id, is_reminder FROM notification_orders
+           WHERE status = 'Success' AND gateway = 'local' AND notification_sent IS NULL
+             AND delivery_status IS NULL AND requested_send_time <= now()
+           ORDER BY requested_send_time LIMIT %s FOR UPDATE SKIP LOCKED""",
+        (limit,),
+    ).fetchall()
+
+
+def record_deliveries(conn: psycopg.Connection, sent: list[uuid.UUID], not_met: list[uuid.UUID]) -> None:
+    if sent:
+        conn.execute("UPDATE notification_orders SET notification_sent = now(), delivery_status = 'Sent' "
+                     "WHERE id = ANY(%s)", (sent,))
+    if not_met:
+        conn.execute("UPDATE notification_orders SET delivery_status = 'SendConditionNotMet' WHERE id = ANY(%s)",
+                     (not_met,))
