@@ -9,7 +9,7 @@ import redis
 from flask import Flask, Response, g
 from flask_smorest import Api
 
-from app.api import correspondences, health, notification_checks
+from app.api import correspondences, health, lifecycle, notification_checks
 from app.api.problems import register_error_handlers, request_id
 from app.config import DEV_ISSUER, Settings, load_settings
 from app.db.pool import Database
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}})
     api.register_blueprint(correspondences.blp)
+    api.register_blueprint(lifecycle.blp)
     api.register_blueprint(notification_checks.blp)
     api.register_blueprint(health.blp)
     register_error_handlers(app)

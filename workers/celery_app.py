@@ -18,17 +18,22 @@ QUEUES = (QUEUE_NOTIFICATIONS, QUEUE_MAINTENANCE)
 TASK_CREATE_ORDERS = "notifications.create_orders"
 TASK_RELAY_OUTBOX = "maintenance.relay_outbox"
 TASK_DELIVER_DUE = "notifications.deliver_due"
+TASK_PUBLISH_DUE = "lifecycle.publish_due"
+TASK_DUE_DATES = "lifecycle.check_due_dates"
 
 
 def make_celery(broker_url: str | None = None) -> Celery:
     broker = broker_url or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    celery = Celery("correspondence", broker=broker, include=["workers.tasks.notifications"])
+    celery = Celery("correspondence", broker=broker, include=["workers.tasks.notifications", "workers.tasks.lifecycle"])
     relay_every = float(os.environ.get("OUTBOX_RELAY_INTERVAL_SECONDS", "5"))
+    publish_every = float(os.environ.get("PUBLISH_SCAN_INTERVAL_SECONDS", "1"))
     celery.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue=QUEUE_NOTIFICATIONS,
         task_routes={TASK_CREATE_ORDERS: {"queue": QUEUE_NOTIFICATIONS},
                      TASK_DELIVER_DUE: {"queue": QUEUE_MAINTENANCE},
+                     TASK_PUBLISH_DUE: {"queue": QUEUE_MAINTENANCE},
+                     TASK_DUE_DATES: {"queue": QUEUE_MAINTENANCE},
                      TASK_RELAY_OUTBOX: {"queue": QUEUE_MAINTENANCE}},
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -45,6 +50,10 @@ def make_celery(broker_url: str | None = None) -> Celery:
         beat_schedule={
             "relay-outbox": {"task": TASK_RELAY_OUTBOX, "schedule": relay_every,
                              "options": {"queue": QUEUE_MAINTENANCE, "expires": relay_every * 2}},
+            "publish-due": {"task": TASK_PUBLISH_DUE, "schedule": publish_every,
+                            "options": {"queue": QUEUE_MAINTENANCE, "expires": publish_every * 2}},
+            "check-due-dates": {"task": TASK_DUE_DATES, "schedule": 30.0,
+                                "options": {"queue": QUEUE_MAINTENANCE, "expires": 60}},
             "deliver-due-notifications": {"task": TASK_DELIVER_DUE, "schedule": 10.0,
                                           "options": {"queue": QUEUE_MAINTENANCE, "expires": 20}},
         },

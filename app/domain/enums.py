@@ -80,6 +80,12 @@ class InitializeAttachmentDataLocationType(IntEnum):
     ExistingExternalStorage = 2
 
 
+class CorrespondencesRoleType(IntEnum):
+    Recipient = 0
+    Sender = 1
+    RecipientAndSender = 2
+
+
 class IdempotencyType(IntEnum):
     DialogportenActivity = 0
     Correspondence = 1

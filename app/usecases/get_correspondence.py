@@ -1,58 +1,85 @@
-"""Overview and details of one correspondence for its sender (SPEC.md §3.4, §3.5, §2.6)."""
+"""Overview and details of one correspondence, for its sender or its recipient (SPEC.md §3.4, §3.5, §2.6).
+
+A caller who is neither gets 404/1001, as for a correspondence that does not exist.
+"""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from app.db.pool import Database
 from app.db.repositories import correspondences as correspondence_repo
+from app.db.repositories import lifecycle as lifecycle_repo
 from app.db.repositories import notifications as notification_repo
 from app.domain.attachment_rules import data_type
-from app.domain.correspondence import AVAILABLE_FOR_SENDER, StatusEntry, current_status
+from app.domain.access import is_recipient, is_sender
+from app.domain.correspondence import AVAILABLE_FOR_RECIPIENT, AVAILABLE_FOR_SENDER, StatusEntry, current_status
 from app.domain.enums import CorrespondenceStatus as S
 from app.domain.errors import CorrespondenceError
-from app.security.identity import ORG_URN, Caller
+from app.security.identity import READ_SCOPE, WRITE_SCOPE, Caller
 
 REPLY_LABELS = {"en": "Reply options:", "nn": "Svarval:"}
 PURGED = {S.PurgedByAltinn, S.PurgedByRecipient}
+SENDER, RECIPIENT = "sender", "recipient"
+OVERVIEW_FETCH_DEBOUNCE = timedelta(seconds=15)
+
+
+def acting_as(caller: Caller, sender_urn: str, recipient_urn: str) -> str:
+    """Sender or recipient of this correspondence; the token's scope decides when it is both (§2.2)."""
+    sender, recipient = is_sender(caller, sender_urn), is_recipient(caller, recipient_urn)
+    if sender and (caller.has_scope(WRITE_SCOPE) or not recipient):
+        return SENDER
+    if recipient and (caller.has_scope(READ_SCOPE) or not sender):
+        return RECIPIENT
+    raise CorrespondenceError(1001)  # someone else's: as if it did not exist
 
 
 def get_overview(db: Database, caller: Caller, correspondence_id: uuid.UUID) -> dict[str, Any]:
     with db.transaction() as conn:
-        row = _load_for_sender(conn, caller, correspondence_id)
+        row, role = _load(conn, caller, correspondence_id, fetch_debounce=OVERVIEW_FETCH_DEBOUNCE)
     if any(s["status"] in PURGED for s in row["statuses"]):
         raise CorrespondenceError(1001)
-    return _view(row)
+    return _view(row, role)
 
 
 def get_details(db: Database, caller: Caller, correspondence_id: uuid.UUID) -> dict[str, Any]:
     with db.transaction() as conn:
-        row = _load_for_sender(conn, caller, correspondence_id)
-    view = _view(row)
+        row, role = _load(conn, caller, correspondence_id, fetch_debounce=None)
+    view = _view(row, role)
     history = sorted(row["statuses"] + row["fetched"], key=lambda s: (s["status_changed"], s["status"], s["id"]))
     view["status_history"] = [
         {"status": s["status"], "status_text": s["status_text"], "status_changed": s["status_changed"]}
-        for s in history if s["status"] in AVAILABLE_FOR_SENDER
+        for s in history if role == RECIPIENT or s["status"] in AVAILABLE_FOR_SENDER
     ]
     view["system_label"] = "Default"
     return view
 
 
-def _load_for_sender(conn: Any, caller: Caller, correspondence_id: uuid.UUID) -> dict[str, Any]:
+def _load(conn: Any, caller: Caller, correspondence_id: uuid.UUID,
+          fetch_debounce: timedelta | None) -> tuple[dict[str, Any], str]:
     row = correspondence_repo.get_correspondence(conn, correspondence_id)
-    # Someone else's correspondence is "not found": existence must not leak.
-    if row is None or caller.organization is None or row["sender"] != ORG_URN + caller.organization:
+    if row is None:
         raise CorrespondenceError(1001)
+    role = acting_as(caller, row["sender"], row["recipient"])
+    if role == RECIPIENT:
+        current = current_status([StatusEntry(s["status"], s["status_text"], s["status_changed"])
+                                  for s in row["statuses"]])
+        if current is None or current.status not in AVAILABLE_FOR_RECIPIENT:
+            raise CorrespondenceError(1001)
+        lifecycle_repo.add_fetched(conn, correspondence_id, caller.party_urn, datetime.now(timezone.utc),
+                                   debounce=fetch_debounce)
+        row["fetched"] = correspondence_repo.get_fetched(conn, correspondence_id)
     row["notifications"] = [
         {"notification_order_id": o["notification_order_id"], "order_id": o["id"], "is_reminder": o["is_reminder"],
          "status": o["status"], "notification_channel": o["notification_channel"],
          "requested_send_time": o["requested_send_time"], "addresses": o["addresses"]}
         for o in notification_repo.orders_for(conn, [correspondence_id]).get(correspondence_id, [])
     ]
-    return row
+    return row, role
 
 
-def _view(row: dict[str, Any]) -> dict[str, Any]:
+def _view(row: dict[str, Any], role: str) -> dict[str, Any]:
     entries = [StatusEntry(s["status"], s["status_text"], s["status_changed"]) for s in row["statuses"]]
     current = current_status(entries)
     if current is None:
@@ -66,7 +93,7 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
         "senders_reference": row["senders_reference"],
         "message_sender": row["message_sender"] or "",
         "recipient": row["recipient"],
-        "content": _placeholder_content() if ever_published else _content(row),
+        "content": _placeholder_content() if ever_published and role == SENDER else _content(row),
         "requested_publish_time": row["requested_publish_time"],
         "due_date_time": row["due_date_time"],
         "external_references": row["external_references"],

@@ -8,7 +8,7 @@ import psycopg
 from psycopg.types.json import Json, Jsonb
 
 from app.domain.correspondence import NewCorrespondence
-from app.domain.enums import IdempotencyType
+from app.domain.enums import CorrespondenceStatus, IdempotencyType
 from app.domain.ids import uuid7
 
 
@@ -69,6 +69,20 @@ def insert_correspondences(conn: psycopg.Connection, items: list[NewCorresponden
         _copy(cur, "notification_outbox",
               ("correspondence_id", "created", "dispatched_at", "dispatch_count", "request_id"),
               [(c.id, c.created, c.created, 1, request_id) for c in items if c.wants_notification_orders])
+        # Every correspondence gets its publish job; due-date checks for those not Reserved (§1.6).
+        _copy(cur, "pending_publications", ("correspondence_id", "due_at"),
+              [(c.id, c.requested_publish_time) for c in items])
+        _copy(cur, "pending_due_dates", ("correspondence_id", "due_at"),
+              [(c.id, c.due_date_time) for c in items
+               if c.due_date_time is not None and c.status != CorrespondenceStatus.Reserved])
+
+
+def get_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> list[dict[str, Any]]:
+    return conn.execute(
+        """SELECT id, 3 AS status, status_text, status_changed FROM correspondence_fetched
+           WHERE correspondence_id = %s ORDER BY status_changed, id""",
+        (correspondence_id,),
+    ).fetchall()
 
 
 def idempotency_key_exists(conn: psycopg.Connection, key: uuid.UUID) -> bool:

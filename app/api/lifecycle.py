@@ -1,0 +1,80 @@
+"""Search, mark as read, confirm, purge. Thin: parse → use case → serialize."""
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app, g, request
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from app.api.auth import require_any_scope
+from app.api.json_body import load
+from app.domain.enums import CorrespondencesRoleType, CorrespondenceStatus
+from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumName
+from app.security.identity import READ_SCOPE, WRITE_SCOPE
+from app.usecases.recipient_actions import confirm, mark_as_read, purge
+from app.usecases.search_correspondences import MAX_RESULTS, SearchQuery, search_correspondences
+
+blp = Blueprint("lifecycle", __name__, url_prefix="/correspondence/api/v1",
+                description="Search, and what recipients and senders do after Initialize")
+PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a validation problem"}
+
+
+class SearchQuerySchema(CaseInsensitiveSchema):
+    resource_id = fields.String(data_key="resourceId", required=True, validate=validate.Length(min=1, max=255))
+    role = EnumName(CorrespondencesRoleType, required=True)
+    date_from = DateTimeOffset(data_key="from", load_default=None)
+    date_to = DateTimeOffset(data_key="to", load_default=None)
+    status = EnumName(CorrespondenceStatus, load_default=None)
+    on_behalf_of = fields.String(data_key="onBehalfOf", load_default=None)
+    senders_reference = fields.String(data_key="sendersReference", load_default=None)
+    idempotent_key = fields.UUID(data_key="idempotentKey", load_default=None)
+    offset = fields.Integer(load_default=0)
+    limit = fields.Integer(load_default=MAX_RESULTS)
+
+
+class IdsSchema(Schema):
+    ids = fields.List(fields.UUID())
+
+
+@blp.route("/correspondence", methods=["GET"])
+@blp.doc(summary="Ids of correspondences for a resource, newest publish time first (max 1000)",
+         parameters=[{"in": "query", "schema": SearchQuerySchema}], security=[{"bearerAuth": []}])
+@blp.response(200, IdsSchema)
+@blp.alt_response(400, **PROBLEM)
+@blp.alt_response(401, **PROBLEM)
+@require_any_scope(WRITE_SCOPE, READ_SCOPE)
+def search():
+    args = load(SearchQuerySchema(), request.args.to_dict())
+    query = SearchQuery(**args)
+    return {"ids": search_correspondences(current_app.extensions["correspondence"].db, g.caller, query)}
+
+
+@blp.route("/correspondence/<uuid:correspondence_id>/markasread", methods=["POST"])
+@blp.doc(summary="Recipient marks the correspondence as read", security=[{"bearerAuth": []}])
+@blp.response(200, {"type": "string", "format": "uuid"})
+@blp.alt_response(400, **PROBLEM)
+@blp.alt_response(404, **PROBLEM)
+@require_any_scope(READ_SCOPE)
+def markasread(correspondence_id: uuid.UUID):
+    return str(mark_as_read(current_app.extensions["correspondence"].db, g.caller, correspondence_id))
+
+
+@blp.route("/correspondence/<uuid:correspondence_id>/confirm", methods=["POST"])
+@blp.doc(summary="Recipient confirms the correspondence", security=[{"bearerAuth": []}])
+@blp.response(200, {"type": "string", "format": "uuid"})
+@blp.alt_response(400, **PROBLEM)
+@blp.alt_response(404, **PROBLEM)
+@require_any_scope(READ_SCOPE)
+def confirm_correspondence(correspondence_id: uuid.UUID):
+    return str(confirm(current_app.extensions["correspondence"].db, g.caller, correspondence_id))
+
+
+@blp.route("/correspondence/<uuid:correspondence_id>/purge", methods=["DELETE"])
+@blp.doc(summary="Purge: the sender before publish, or the recipient", security=[{"bearerAuth": []}])
+@blp.response(200, {"type": "string", "format": "uuid"})
+@blp.alt_response(400, **PROBLEM)
+@blp.alt_response(404, **PROBLEM)
+@require_any_scope(WRITE_SCOPE, READ_SCOPE)
+def purge_correspondence(correspondence_id: uuid.UUID):
+    return str(purge(current_app.extensions["correspondence"].db, g.caller, correspondence_id))

@@ -1,0 +1,145 @@
+"""SQL of the lifecycle: publish and due-date scans, status rows, Fetched rows, events."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from app.domain.ids import uuid7
+
+
+def take_due_publications(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
+    """Lock due publish jobs (SKIP LOCKED: two workers never take the same one)."""
+    return conn.execute(
+        """SELECT p.correspondence_id AS id, p.checks, c.recipient, c.ignore_reservation,
+                  COALESCE(pt.reserved, false) AS recipient_reserved
+           FROM pending_publications p
+           JOIN correspondences c ON c.id = p.correspondence_id
+           LEFT JOIN parties pt ON pt.urn = c.recipient AND c.recipient LIKE 'urn:altinn:person:identifier-no:%%'
+           WHERE p.due_at <= now()
+           ORDER BY p.due_at LIMIT %s FOR UPDATE OF p SKIP LOCKED""",
+        (limit,),
+    ).fetchall()
+
+
+def attachment_states(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[int | None, bool]]]:
+    rows = conn.execute(
+        """SELECT ct.correspondence_id, a.id,
+                  (SELECT s.status FROM attachment_statuses s WHERE s.attachment_id = a.id
+                   ORDER BY s.status_changed DESC, s.id DESC LIMIT 1) AS current,
+                  EXISTS (SELECT 1 FROM attachment_statuses s WHERE s.attachment_id = a.id AND s.status = 2)
+                      AS ever_published
+           FROM correspondence_contents ct
+           JOIN correspondence_attachments ca ON ca.correspondence_content_id = ct.id
+           JOIN attachments a ON a.id = ca.attachment_id
+           WHERE ct.correspondence_id = ANY(%s)""",
+        (ids,),
+    ).fetchall()
+    result: dict[uuid.UUID, list[tuple[int | None, bool]]] = {}
+    for r in rows:
+        result.setdefault(r["correspondence_id"], []).append((r["current"], r["ever_published"]))
+    return result
+
+
+def finish_publication(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
+    if ids:
+        conn.execute("DELETE FROM pending_publications WHERE correspondence_id = ANY(%s)", (ids,))
+
+
+def postpone_publication(conn: psycopg.Connection, ids: list[uuid.UUID], delay: timedelta) -> None:
+    if ids:
+        conn.execute("UPDATE pending_publications SET due_at = now() + %s, checks = checks + 1 "
+                     "WHERE correspondence_id = ANY(%s)", (delay, ids))
+
+
+def add_statuses(conn: psycopg.Connection, rows: list[tuple[uuid.UUID, int, str, datetime, str | None]]) -> None:
+    """rows: (correspondence id, status, status text, changed, party urn)."""
+    if not rows:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO correspondence_statuses (id, correspondence_id, status, status_text, status_changed, party_urn)
+               VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+            [(uuid7(), *row) for row in rows],
+        )
+
+
+def set_published(conn: psycopg.Connection, ids: list[uuid.UUID], at: datetime) -> None:
+    if ids:
+        conn.execute("UPDATE correspondences SET published = %s WHERE id = ANY(%s) AND published IS NULL", (at, ids))
+
+
+def add_events(conn: psycopg.Connection, rows: list[tuple[str, uuid.UUID, str | None]]) -> None:
+    """rows: (event type, correspondence id, subject)."""
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO correspondence_events (event_type, correspondence_id, subject) "
+                            "VALUES (%s, %s, %s)", rows)
+
+
+def take_due_dates(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
+    return conn.execute(
+        """SELECT d.correspondence_id AS id, c.recipient, c.is_confirmation_needed
+           FROM pending_due_dates d JOIN correspondences c ON c.id = d.correspondence_id
+           WHERE d.due_at <= now() ORDER BY d.due_at LIMIT %s FOR UPDATE OF d SKIP LOCKED""",
+        (limit,),
+    ).fetchall()
+
+
+def finish_due_dates(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
+    if ids:
+        conn.execute("DELETE FROM pending_due_dates WHERE correspondence_id = ANY(%s)", (ids,))
+
+
+def add_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID, party_urn: str | None, at: datetime,
+                debounce: timedelta | None = None) -> None:
+    """A Fetched row; with `debounce`, skipped when the same party fetched within that window."""
+    if debounce is not None:
+        recent = conn.execute(
+            """SELECT 1 FROM correspondence_fetched WHERE correspondence_id = %s
+               AND party_urn IS NOT DISTINCT FROM %s AND status_changed > %s LIMIT 1""",
+            (correspondence_id, party_urn, at - debounce),
+        ).fetchone()
+        if recent:
+            return
+    conn.execute("INSERT INTO correspondence_fetched (id, correspondence_id, status_changed, party_urn) "
+                 "VALUES (%s, %s, %s, %s)", (uuid7(), correspondence_id, at, party_urn))
+
+
+def ever_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> bool:
+    return conn.execute("SELECT 1 FROM correspondence_fetched WHERE correspondence_id = %s LIMIT 1",
+                        (correspondence_id,)).fetchone() is not None
+
+
+def lock_correspondence(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> dict[str, Any] | None:
+    """The correspondence row locked for a status change (serializes read/confirm/purge)."""
+    return conn.execute(
+        "SELECT id, sender, recipient, is_confirmation_needed, resource_id FROM correspondences WHERE id = %s FOR UPDATE",
+        (correspondence_id,),
+    ).fetchone()
+
+
+def unused_attachment_ids(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> list[uuid.UUID]:
+    """Attachments of this correspondence no longer used by any non-purged correspondence."""
+    rows = conn.execute(
+        """SELECT DISTINCT ca.attachment_id FROM correspondence_contents ct
+           JOIN correspondence_attachments ca ON ca.correspondence_content_id = ct.id
+           WHERE ct.correspondence_id = %s AND NOT EXISTS (
+               SELECT 1 FROM correspondence_attachments o
+               JOIN correspondence_contents oc ON oc.id = o.correspondence_content_id
+               WHERE o.attachment_id = ca.attachment_id AND oc.correspondence_id <> %s
+                 AND NOT EXISTS (SELECT 1 FROM correspondence_statuses s WHERE s.correspondence_id = oc.correspondence_id
+                                 AND s.status IN (7, 8)))""",
+        (correspondence_id, correspondence_id),
+    ).fetchall()
+    return [r["attachment_id"] for r in rows]
+
+
+def purge_attachments(conn: psycopg.Connection, ids: list[uuid.UUID], party_urn: str | None, at: datetime) -> None:
+    if ids:
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed, "
+                            "party_urn) VALUES (%s, %s, 3, 'Purged', %s, %s)",
+                            [(uuid7(), i, at, party_urn) for i in ids])

@@ -1,0 +1,61 @@
+"""The search query of GET /correspondence (SPEC.md §3.6)."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import psycopg
+
+HIDDEN_FOR_RECIPIENT = (0, 1, 11)  # Initialized, ReadyForPublish, Failed
+
+
+def by_idempotency_key(conn: psycopg.Connection, key: uuid.UUID, party: str, org: str | None) -> list[uuid.UUID]:
+    rows = conn.execute(
+        """SELECT k.correspondence_id FROM idempotency_keys k
+           JOIN correspondences c ON c.id = k.correspondence_id
+           WHERE k.id = %s AND (c.sender = %s OR c.recipient = %s)""",
+        (key, org or party, party),
+    ).fetchall()
+    return [r["correspondence_id"] for r in rows]
+
+
+def search(conn: psycopg.Connection, *, resource_id: str, party: str, as_recipient: bool, as_sender: bool,
+           date_from: datetime | None, date_to: datetime | None, status: int | None, senders_reference: str | None,
+           offset: int, limit: int) -> list[uuid.UUID]:
+    sides = []
+    params: list[object] = []
+    if as_recipient:
+        if status is not None:
+            side = """(c.recipient = %s AND %s <> ALL(%s) AND EXISTS (SELECT 1 FROM correspondence_statuses s
+                       WHERE s.correspondence_id = c.id AND s.status = %s))"""
+            params += [party, status, list(HIDDEN_FOR_RECIPIENT), status]
+        else:
+            side = """(c.recipient = %s AND (SELECT s.status FROM correspondence_statuses s
+                       WHERE s.correspondence_id = c.id ORDER BY s.status_changed DESC, s.id DESC LIMIT 1)
+                       <> ALL(%s))"""
+            params += [party, list(HIDDEN_FOR_RECIPIENT)]
+        sides.append(side)
+    if as_sender:
+        side = "(c.sender = %s"
+        params.append(party)
+        if status is not None:
+            side += " AND EXISTS (SELECT 1 FROM correspondence_statuses s WHERE s.correspondence_id = c.id AND s.status = %s)"
+            params.append(status)
+        sides.append(side + ")")
+    where = ["c.resource_id = %s", "(" + " OR ".join(sides) + ")"]
+    params = [resource_id, *params]
+    if date_from is not None:
+        where.append("c.requested_publish_time > %s")
+        params.append(date_from)
+    if date_to is not None:
+        where.append("c.requested_publish_time < %s")
+        params.append(date_to)
+    if senders_reference is not None:
+        where.append("c.senders_reference = %s")
+        params.append(senders_reference)
+    rows = conn.execute(
+        f"SELECT c.id FROM correspondences c WHERE {' AND '.join(where)} "
+        "ORDER BY c.requested_publish_time DESC, c.id DESC OFFSET %s LIMIT %s",
+        (*params, offset, limit),
+    ).fetchall()
+    return [r["id"] for r in rows]

@@ -1,0 +1,60 @@
+"""GET /correspondence: ids of the caller's correspondences for one resource (SPEC.md §3.6)."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.db.pool import Database
+from app.db.repositories import registry as registry_repo
+from app.db.repositories import search as search_repo
+from app.domain.errors import CorrespondenceError
+from app.domain.recipients import parse_party_reference
+from app.domain.registry import strip_resource_prefix
+from app.security.identity import ORG_URN, Caller
+
+RECIPIENT_ROLE, SENDER_ROLE, BOTH_ROLES = 0, 1, 2
+MAX_RESULTS = 1000
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    resource_id: str
+    role: int
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    status: int | None = None
+    on_behalf_of: str | None = None
+    senders_reference: str | None = None
+    idempotent_key: uuid.UUID | None = None
+    offset: int = 0
+    limit: int = MAX_RESULTS
+
+
+def search_correspondences(db: Database, caller: Caller, query: SearchQuery) -> list[uuid.UUID]:
+    if query.date_from and query.date_to and query.date_from > query.date_to:
+        raise CorrespondenceError(1027)
+    if query.offset < 0 or query.limit < 0:
+        raise CorrespondenceError(1028)
+    party = parse_party_reference(query.on_behalf_of) if query.on_behalf_of else caller.party_urn
+    if party is None:
+        raise CorrespondenceError(4006)
+    resource_id = strip_resource_prefix(query.resource_id)
+    with db.transaction() as conn:
+        resource = registry_repo.get_resource(conn, resource_id)
+        wants_sender = query.role in (SENDER_ROLE, BOTH_ROLES)
+        wants_recipient = query.role in (RECIPIENT_ROLE, BOTH_ROLES)
+        sender_access = (resource is not None and caller.organization == resource.owner_org_number
+                         and party == ORG_URN + caller.organization)
+        recipient_access = party in {caller.party_urn, caller.organization_urn}
+        if (wants_sender and not sender_access and not wants_recipient) or (
+                wants_recipient and not recipient_access and not wants_sender) or not (
+                sender_access or recipient_access):
+            raise CorrespondenceError(4001)
+        if query.idempotent_key is not None:
+            return search_repo.by_idempotency_key(conn, query.idempotent_key, party, caller.organization_urn)
+        return search_repo.search(
+            conn, resource_id=resource_id, party=party, as_recipient=wants_recipient and recipient_access,
+            as_sender=wants_sender and sender_access, date_from=query.date_from, date_to=query.date_to,
+            status=query.status, senders_reference=query.senders_reference, offset=query.offset,
+            limit=min(query.limit, MAX_RESULTS))

@@ -1,0 +1,23 @@
+"""Thin tasks for the lifecycle scans (publish, due dates), sent by beat."""
+from __future__ import annotations
+
+from app.usecases.publish_correspondences import check_due_dates, publish_due
+from workers.celery_app import TASK_DUE_DATES, TASK_PUBLISH_DUE, app
+from workers.services import get_services
+
+
+@app.task(name=TASK_PUBLISH_DUE, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True)
+def publish(limit: int = 500) -> dict[str, int]:
+    total = {"published": 0, "failed": 0, "waiting": 0}
+    while True:  # drain what is due now, one bounded transaction at a time
+        result = publish_due(get_services().db, limit=limit)
+        total["published"] += result.published
+        total["failed"] += result.failed
+        total["waiting"] += result.waiting
+        if result.published + result.failed < limit:
+            return total
+
+
+@app.task(name=TASK_DUE_DATES, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True)
+def due_dates(limit: int = 500) -> int:
+    return check_due_dates(get_services().db, limit=limit)
