@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, g, request
+from flask import current_app, g, jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -18,6 +18,8 @@ from app.usecases.search_correspondences import MAX_RESULTS, SearchQuery, search
 blp = Blueprint("lifecycle", __name__, url_prefix="/correspondence/api/v1",
                 description="Search, and what recipients and senders do after Initialize")
 PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a validation problem"}
+ID_RESPONSE = {200: {"description": "The correspondence id, as a JSON string",
+                     "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}}}}
 
 
 class SearchQuerySchema(CaseInsensitiveSchema):
@@ -52,29 +54,29 @@ def search():
 
 @blp.route("/correspondence/<uuid:correspondence_id>/markasread", methods=["POST"])
 @blp.doc(summary="Recipient marks the correspondence as read", security=[{"bearerAuth": []}])
-@blp.response(200, {"type": "string", "format": "uuid"})
+@blp.doc(responses=ID_RESPONSE)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
 @require_any_scope(READ_SCOPE)
 def markasread(correspondence_id: uuid.UUID):
-    return str(mark_as_read(current_app.extensions["correspondence"].db, g.caller, correspondence_id))
+    return jsonify(str(mark_as_read(current_app.extensions["correspondence"].db, g.caller, correspondence_id)))
 
 
 @blp.route("/correspondence/<uuid:correspondence_id>/confirm", methods=["POST"])
 @blp.doc(summary="Recipient confirms the correspondence", security=[{"bearerAuth": []}])
-@blp.response(200, {"type": "string", "format": "uuid"})
+@blp.doc(responses=ID_RESPONSE)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
 @require_any_scope(READ_SCOPE)
 def confirm_correspondence(correspondence_id: uuid.UUID):
-    return str(confirm(current_app.extensions["correspondence"].db, g.caller, correspondence_id))
+    return jsonify(str(confirm(current_app.extensions["correspondence"].db, g.caller, correspondence_id)))
 
 
 @blp.route("/correspondence/<uuid:correspondence_id>/purge", methods=["DELETE"])
 @blp.doc(summary="Purge: the sender before publish, or the recipient", security=[{"bearerAuth": []}])
-@blp.response(200, {"type": "string", "format": "uuid"})
+@blp.doc(responses=ID_RESPONSE)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def purge_correspondence(correspondence_id: uuid.UUID):
-    return str(purge(current_app.extensions["correspondence"].db, g.caller, correspondence_id))
+    return jsonify(str(purge(current_app.extensions["correspondence"].db, g.caller, correspondence_id)))

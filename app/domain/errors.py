@@ -26,6 +26,7 @@ CATALOGUE: dict[int, tuple[int, str]] = {
     1025: (400, "Correspondence must be fetched before it can be confirmed"),
     1026: (400, "Cannot archive or delete a correspondence which has not been confirmed when confirmation is required"),
     1027: (400, "From date cannot be after to date"),
+    1028: (400, "Limit and offset must be greater than or equal to 0"),
     1029: (404, "Could not find partyId for the following recipients: {recipients}"),
     1030: (422, "Recipient {recipient} has reserved themselves from public correspondences. "
                 "Can be overridden using the 'IgnoreReservation' flag."),

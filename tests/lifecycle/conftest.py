@@ -1,0 +1,1 @@
+from tests.workers.conftest import use_gateway, worker  # noqa: F401  (shared fixtures)

@@ -1,0 +1,39 @@
+"""Helpers for lifecycle tests: create, publish, act as recipient."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from app.usecases.publish_correspondences import publish_due
+from tests.api.helpers import URL, ok, post
+from tests.conftest import READ
+from tests.factories import PERSON_RECIPIENT, initialize_request
+
+PERSON_PID = PERSON_RECIPIENT.rsplit(":", 1)[1]
+
+
+def create(client, sender, recipients=None, **correspondence: Any) -> list[str]:
+    answer = ok(post(client, initialize_request(recipients or [PERSON_RECIPIENT], **correspondence), sender))
+    return [c["correspondenceId"] for c in answer["correspondences"]]
+
+
+def publish_now(db) -> None:
+    while publish_due(db).published:
+        pass
+
+
+def recipient_headers(tokens, pid: str = PERSON_PID) -> dict[str, str]:
+    return tokens.headers(org=None, pid=pid, scopes=(READ,))
+
+
+def statuses_of(db, cid: str) -> list[int]:
+    with db.transaction() as conn:
+        rows = conn.execute("SELECT status FROM correspondence_statuses WHERE correspondence_id = %s "
+                            "ORDER BY status_changed, status", (uuid.UUID(cid),)).fetchall()
+    return [r["status"] for r in rows]
+
+
+def action(client, cid: str, name: str, headers: dict[str, str]):
+    if name == "purge":
+        return client.delete(f"{URL}/{cid}/purge", headers=headers)
+    return client.post(f"{URL}/{cid}/{name}", headers=headers)
