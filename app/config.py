@@ -33,10 +33,15 @@ class Settings:
     max_request_bytes: int = 10 * 1024 * 1024
     db_pool_max: int = 10
     environment: str = "development"
+    storage_dir: Path | None = None  # attachment files; None = <data_dir>/attachments
 
     @property
     def dev_key_path(self) -> Path:
         return self.data_dir / "keys" / "dev-signing-key.pem"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.storage_dir or self.data_dir / "attachments"
 
     @property
     def is_production(self) -> bool:
@@ -65,4 +70,5 @@ def load_settings() -> Settings:
         max_request_bytes=int(os.environ.get("MAX_REQUEST_BYTES", str(10 * 1024 * 1024))),
         db_pool_max=int(os.environ.get("DB_POOL_MAX", "10")),
         environment=os.environ.get("CORRESPONDENCE_ENV", "development"),
+        storage_dir=Path(os.environ["STORAGE_DIR"]).resolve() if os.environ.get("STORAGE_DIR") else None,
     )

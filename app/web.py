@@ -9,7 +9,8 @@ import redis
 from flask import Flask, Response, g
 from flask_smorest import Api
 
-from app.api import correspondences, health, lifecycle, notification_checks
+from app.api import attachments
+from app.api import correspondences, health, lifecycle, notification_checks, observability, rate_limit
 from app.api.problems import register_error_handlers, request_id
 from app.config import DEV_ISSUER, Settings, load_settings
 from app.db.pool import Database
@@ -74,9 +75,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}})
     api.register_blueprint(correspondences.blp)
     api.register_blueprint(lifecycle.blp)
+    api.register_blueprint(attachments.blp)
     api.register_blueprint(notification_checks.blp)
     api.register_blueprint(health.blp)
     register_error_handlers(app)
+    observability.init_app(app)  # request id in logs, access log, /metrics
+    rate_limit.init_app(app, settings.redis_url)  # off unless RATE_LIMIT_PER_SECOND is set
 
     @app.before_request
     def _assign_request_id() -> None:

@@ -64,3 +64,4 @@ def make_celery(broker_url: str | None = None) -> Celery:
 
 
 app = make_celery()
+import workers.observability  # noqa: E402,F401  (signal handlers: request id in task logs, JSON logs)

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from app.api.auth import require_any_scope
 from app.api.json_body import load, read_json
 from app.api.problems import request_id
+from app.api.rate_limit import rate_limited
 from app.schemas.initialize import InitializeCorrespondencesRequestSchema
 from app.schemas.responses import (
     CorrespondenceDetailsSchema,
@@ -44,6 +45,7 @@ PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a valid
 @blp.alt_response(409, **PROBLEM)
 @blp.alt_response(422, **PROBLEM)
 @require_any_scope(WRITE_SCOPE)
+@rate_limited  # per sender; off unless RATE_LIMIT_PER_SECOND is set
 def initialize():
     raw = read_json()
     request_data = load(_request_schema, raw)

@@ -68,15 +68,22 @@ CATALOGUE: dict[int, tuple[int, str]] = {
     2006: (400, "File has already been purged"),
     2007: (400, "Attachment cannot be purged as it is linked to at least one existing correspondence"),
     2008: (400, "Checksum mismatch"),
+    2009: (400, "Could not get data location url"),
     2010: (400, "Filename is missing"),
     2011: (400, "Filename is too long"),
     2012: (400, "Filename contains invalid characters. The ruleset is based on Windows file naming "
                 "convention which is defined here: https://learn.microsoft.com/en-us/windows/win32/"
                 "fileio/naming-a-file#file-and-directory-names"),
     2013: (400, "Filetype not allowed"),
+    2016: (400, "This attachment is associated with a published correspondence and can no longer be accessed "
+                "by service owner"),
     2017: (400, "Attachment expirationTime must be at least {days} days from now"),
+    2018: (400, "File has expired"),
+    2019: (400, "The attachment has been purged and cannot be downloaded"),
+    2020: (400, "The attachment has expired and cannot be downloaded"),
     2021: (400, "The filename uses a Windows reserved name. Files cannot be named CON, PRN, AUX, NUL, "
                 "COM1-COM9, or LPT1-LPT9 (e.g., 'CON.txt' is not allowed, but 'CONSOLE.txt' is)."),
+    2022: (408, "Upload request timed out due to data arriving too slowly"),
     # 3xxx notifications
     3001: (404, "The requested notification template with the given language was not found"),
     3002: (400, "Email body and subject must be provided when sending email notifications"),
@@ -104,6 +111,7 @@ CATALOGUE: dict[int, tuple[int, str]] = {
                 "to the resource and organization in Altinn Authorization"),
     4002: (400, "Could not retrieve party uuid from lookup in Altinn Register"),
     4006: (401, "Could not determine caller"),
+    4009: (400, "Resource type is not supported. Resource must be of type CorrespondenceService."),
     4010: (400, "Resource type is not supported. Resource must be of type CorrespondenceService. If "
                 "creating a Correspondence as a transmission with reference to an existing DialogId "
                 "AltinnApp is also allowed."),

@@ -9,7 +9,7 @@ import copy
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 
@@ -19,6 +19,7 @@ from app.db.repositories import correspondences as correspondence_repo
 from app.db.repositories import registry as registry_repo
 from app.db.repositories import templates as template_repo
 from app.domain import recipients as recipient_rules
+from app.domain.attachment_rules import expiring_soon
 from app.domain.correspondence import NewContent, NewCorrespondence, StatusEntry
 from app.domain.enums import AttachmentStatus, CorrespondenceStatus, NotificationTemplate, ReferenceType
 from app.domain.errors import CorrespondenceError
@@ -55,13 +56,35 @@ class InitializeOptions:
     request_id: str | None = None
 
 
+@dataclass(frozen=True)
+class NewAttachment:
+    """An attachment created and uploaded by a multipart Initialize (step 22)."""
+    id: uuid.UUID
+    expiration_in_days: int | None
+    published: bool
+
+
+class NewAttachmentUploads(Protocol):
+    """The files of a multipart Initialize (SPEC.md §3.3): sizes for 1069 (step 16), the file rules
+    of steps 17–18 (2010…2021, 1005, 2004, 2017), and creating + uploading them (step 22)."""
+
+    def sizes(self) -> list[int]: ...
+
+    def validate(self, entries: list[dict[str, Any]]) -> None: ...
+
+    def store(self, entries: list[dict[str, Any]], resource: Resource) -> list[NewAttachment]: ...
+
+
 def initialize_correspondences(
     db: Database,
     caller: Caller,
     request: dict[str, Any],
     raw_request: dict[str, Any],
     options: InitializeOptions = InitializeOptions(),
+    uploads: NewAttachmentUploads | None = None,
 ) -> InitializeResult:
+    """JSON Initialize when `uploads` is None: validation and rows in one transaction. Multipart:
+    validation, then the uploads (no transaction held while files stream), then the rows."""
     corr = request["correspondence"]
     notification = corr.get("notification")
     given_recipients: list[str] = request["recipients"]
@@ -114,8 +137,9 @@ def initialize_correspondences(
         _check_content(corr)
         _check_external_references(corr, len(normalized))
 
-        # 15.–17. Attachments.
-        existing = _check_existing_attachments(conn, request.get("existing_attachments") or [], corr, resource)
+        # 15.–18. Attachments.
+        existing = _check_existing_attachments(conn, request.get("existing_attachments") or [], corr, resource,
+                                               uploads, now)
 
         # 19. Reply options.
         for option in corr.get("reply_options") or []:
@@ -129,21 +153,41 @@ def initialize_correspondences(
                 raise CorrespondenceError(3001)
             validate_notification(notification, recipient_count=len(normalized))
 
-        items = _build(caller, corr, resource, given_recipients, normalized, parties, reserved,
-                       existing, key, publish_time, now, raw_request)
-        try:
-            with conn.transaction():  # savepoint: a duplicate key must not poison the outer transaction
-                correspondence_repo.insert_correspondences(conn, items, caller.party_urn, options.request_id)
-        except psycopg.errors.UniqueViolation as exc:
-            if exc.diag.table_name == "idempotency_keys":
-                raise CorrespondenceError(1034) from exc
-            raise
+        if uploads is None:
+            new: list[NewAttachment] = []
+            items = _build(caller, corr, resource, given_recipients, normalized, parties, reserved,
+                           existing, new, key, publish_time, now, raw_request)
+            _insert(conn, items, caller, options)
+
+    if uploads is not None:
+        # 22. Create and upload the new attachments (their rows stay if this fails), 23. then the rows.
+        new = uploads.store(corr["content"].get("attachments") or [], resource)
+        now = datetime.now(timezone.utc)
+        publish_time = corr.get("requested_publish_time") or now
+        with db.transaction() as conn:
+            current = attachment_repo.get_attachments(conn, list(existing))  # purged meanwhile?
+            if any(a.current_status != AttachmentStatus.Published for a in current.values()):
+                raise CorrespondenceError(1018)
+            items = _build(caller, corr, resource, given_recipients, normalized, parties, reserved,
+                           existing, new, key, publish_time, now, raw_request)
+            _insert(conn, items, caller, options)
 
     return InitializeResult(
         correspondences=[InitializedCorrespondence(c.id, c.status, c.recipient) for c in items],
-        attachment_ids=list(existing),
+        attachment_ids=list(dict.fromkeys([a.id for a in new] + list(existing))),
         awaiting_orders=[c.id for c in items if c.wants_notification_orders],
     )
+
+
+def _insert(conn: psycopg.Connection, items: list[NewCorrespondence], caller: Caller,
+            options: InitializeOptions) -> None:
+    try:
+        with conn.transaction():  # savepoint: a duplicate key must not poison the outer transaction
+            correspondence_repo.insert_correspondences(conn, items, caller.party_urn, options.request_id)
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.table_name == "idempotency_keys":
+            raise CorrespondenceError(1034) from exc
+        raise
 
 
 def _check_resource(conn: psycopg.Connection, caller: Caller, corr: dict[str, Any]) -> Resource:
@@ -220,7 +264,8 @@ def _check_external_references(corr: dict[str, Any], recipient_count: int) -> No
 
 
 def _check_existing_attachments(
-    conn: psycopg.Connection, ids: list[uuid.UUID], corr: dict[str, Any], resource: Resource
+    conn: psycopg.Connection, ids: list[uuid.UUID], corr: dict[str, Any], resource: Resource,
+    uploads: NewAttachmentUploads | None, now: datetime,
 ) -> dict[uuid.UUID, attachment_repo.ExistingAttachment]:
     unique_ids = list(dict.fromkeys(ids))
     found = attachment_repo.get_attachments(conn, unique_ids) if unique_ids else {}
@@ -234,11 +279,17 @@ def _check_existing_attachments(
         raise CorrespondenceError(1038)
     if any(a.current_status != AttachmentStatus.Published for a in found.values()):
         raise CorrespondenceError(1018)
-    if corr["allow_forwarding"] and sum(a.size for a in found.values()) > MAX_FORWARDABLE_ATTACHMENT_BYTES:
+    total_size = sum(a.size for a in found.values()) + sum(uploads.sizes() if uploads is not None else [])
+    if corr["allow_forwarding"] and total_size > MAX_FORWARDABLE_ATTACHMENT_BYTES:
         raise CorrespondenceError(1069)
-    if new_attachments:
+    if uploads is not None:
+        uploads.validate(new_attachments)  # 17.–18. file names, matching, sizes, expiration
+    elif new_attachments:
         # JSON Initialize carries no files: every metadata entry is an unmatched upload target.
         raise CorrespondenceError(1005)
+    expirations = attachment_repo.latest_expirations(conn, unique_ids)
+    if any(expiring_soon(latest, now) for latest in expirations.values()):
+        raise CorrespondenceError(1055)
     return {i: found[i] for i in unique_ids}
 
 
@@ -263,6 +314,7 @@ def _build(
     parties: dict[str, Party],
     reserved: set[str],
     existing: dict[uuid.UUID, attachment_repo.ExistingAttachment],
+    new: list[NewAttachment],
     key: uuid.UUID | None,
     publish_time: datetime,
     now: datetime,
@@ -272,8 +324,9 @@ def _build(
     language = _language(content.get("language"))
     expiry_base = max(publish_time, now)
     links = [(a.id, expiry_base + timedelta(days=a.expiration_in_days) if a.expiration_in_days else None)
-             for a in existing.values()]
-    all_published = True  # existing attachments are Published (1018); no new ones on this path
+             for a in [*new, *existing.values()]]
+    # ReadyForPublish only once every attachment is Published (existing ones are, by 1018).
+    all_published = all(a.published for a in new)
     notification = corr.get("notification")
     items: list[NewCorrespondence] = []
     for raw_recipient, recipient in zip(given, normalized):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
 
@@ -29,3 +30,22 @@ def get_attachments(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid
                                     r["expiration_in_days"])
         for r in rows
     }
+
+
+def latest_expirations(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime | None]:
+    """Per attachment, the latest link expiration over its non-purged correspondences (SPEC.md §4.1
+    step 18). None when a link never expires; attachments without such links are left out."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        """SELECT ca.attachment_id, bool_or(ca.expiration_time IS NULL) AS never,
+                  max(ca.expiration_time) AS latest
+           FROM correspondence_attachments ca
+           JOIN correspondence_contents ct ON ct.id = ca.correspondence_content_id
+           WHERE ca.attachment_id = ANY(%s)
+             AND NOT EXISTS (SELECT 1 FROM correspondence_statuses s
+                             WHERE s.correspondence_id = ct.correspondence_id AND s.status IN (7, 8))
+           GROUP BY ca.attachment_id""",
+        (ids,),
+    ).fetchall()
+    return {r["attachment_id"]: None if r["never"] else r["latest"] for r in rows}

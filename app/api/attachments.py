@@ -1,0 +1,269 @@
+"""Attachments (SPEC.md §3.3, §3.9, §3.11): shared attachments, multipart Initialize, recipient download.
+
+Thin: parse → use case → serialize. File bytes are streamed both ways, never read whole.
+"""
+from __future__ import annotations
+
+import os
+import unicodedata
+import uuid
+from functools import wraps
+from typing import Any, Callable
+from urllib.parse import quote
+
+from flask import Response, current_app, g, jsonify, request
+from flask_smorest import Blueprint
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.http import dump_options_header
+from werkzeug.wsgi import wrap_file
+
+from app.api.auth import authenticate, require_any_scope
+from app.api.correspondences import _order_summaries, _preferred_wait
+from app.api.json_body import load, read_json
+from app.api.problems import problem, request_id
+from app.domain.attachment_rules import (
+    MULTIPART_MAX_FILE_BYTES,
+    STREAM_MAX_FILE_BYTES,
+    disposition_type,
+    download_content_type,
+)
+from app.schemas.attachments import AttachmentDetailsSchema, AttachmentOverviewSchema, InitializeSharedAttachmentSchema
+from app.schemas.form_binding import bind_form, shape_of_schema
+from app.schemas.initialize import InitializeCorrespondencesRequestSchema
+from app.schemas.responses import InitializeCorrespondencesResponseSchema
+from app.security.identity import READ_SCOPE, WRITE_SCOPE
+from app.storage import CHUNK_SIZE, AttachmentStorage, storage_from_settings
+from app.usecases.dispatch_notification_orders import dispatch_after_commit
+from app.usecases.download_attachment import DownloadedFile, download_attachment
+from app.usecases.download_correspondence_attachment import download_correspondence_attachment
+from app.usecases.get_attachment import get_attachment_details, get_attachment_overview
+from app.usecases.initialize_attachment import initialize_attachment
+from app.usecases.initialize_correspondences import InitializeOptions
+from app.usecases.initialize_with_upload import IncomingFile, initialize_with_upload
+from app.usecases.purge_attachment import purge_attachment
+from app.usecases.upload_attachment import UploadInterrupted, upload_attachment
+from app.usecases.wait_for_orders import wait_for_orders
+from workers.dispatch import enqueue_order_creation
+
+blp = Blueprint("attachment", __name__, url_prefix="/correspondence/api/v1",
+                description="Attachments: shared attachments, Initialize with files, downloads")
+
+PORTAL_SCOPE = "altinn:portal/enduser"
+MAX_FORM_PARTS = 10_000
+# 100 files of at most 2 GB, plus the form fields.
+MULTIPART_MAX_REQUEST_BYTES = 100 * MULTIPART_MAX_FILE_BYTES + 16 * 1024 * 1024
+PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a validation problem"}
+BYTES = {"schema": {"type": "string", "format": "binary"}}
+_attachment_schema = InitializeSharedAttachmentSchema()
+_initialize_schema = InitializeCorrespondencesRequestSchema()
+_FORM_SHAPE = shape_of_schema(_initialize_schema)
+
+
+def _services() -> Any:
+    return current_app.extensions["correspondence"]
+
+
+def _storage() -> AttachmentStorage:
+    extensions = current_app.extensions
+    if "attachment_storage" not in extensions:
+        extensions["attachment_storage"] = storage_from_settings(_services().settings)
+    return extensions["attachment_storage"]
+
+
+def _bytes_endpoint(*scopes: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Authenticate (401/4001) and require a scope (403); no Accept check: the answer is bytes."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            caller = authenticate()
+            if not any(caller.has_scope(s) for s in scopes):
+                return problem(403, f"The token lacks the required scope ({' or '.join(scopes)}).")
+            g.caller = caller
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+@blp.errorhandler(UploadInterrupted)
+def _interrupted(exc: UploadInterrupted) -> Response:
+    return problem(400, "Upload interrupted: the request body ended before all of it arrived.")
+
+
+@blp.route("/attachment", methods=["POST"])
+@blp.doc(summary="Initialize a shared attachment (upload it next)", security=[{"bearerAuth": []}],
+         requestBody={"required": True,
+                      "content": {"application/json": {"schema": InitializeSharedAttachmentSchema}}},
+         responses={200: {"description": "The attachment id, as a JSON string",
+                          "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}}}})
+@blp.alt_response(400, **PROBLEM)
+@blp.alt_response(401, **PROBLEM)
+@require_any_scope(WRITE_SCOPE)
+def initialize():
+    data = load(_attachment_schema, read_json())
+    attachment_id = initialize_attachment(_services().db, g.caller, data,
+                                          production=_services().settings.is_production)
+    return jsonify(str(attachment_id))
+
+
+@blp.route("/attachment/<uuid:attachment_id>/upload", methods=["POST"])
+@blp.doc(summary="Upload the bytes of a shared attachment (once)", security=[{"bearerAuth": []}],
+         requestBody={"required": True, "content": {"application/octet-stream": BYTES}})
+@blp.response(200, AttachmentOverviewSchema)
+@blp.alt_response(400, **PROBLEM)
+@blp.alt_response(401, **PROBLEM)
+@blp.alt_response(404, **PROBLEM)
+@blp.alt_response(408, **PROBLEM)
+@blp.alt_response(415, **PROBLEM)
+@blp.alt_response(502, **PROBLEM)
+@require_any_scope(WRITE_SCOPE)
+def upload(attachment_id: uuid.UUID):
+    if request.mimetype != "application/octet-stream":
+        raise UnsupportedMediaType("The request body must be application/octet-stream.")
+    request.max_content_length = STREAM_MAX_FILE_BYTES + 1  # the use case answers 2004 above 50 GB
+    return upload_attachment(_services().db, _storage(), g.caller, attachment_id, request.stream,
+                             request.content_length)
+
+
+@blp.route("/attachment/<uuid:attachment_id>", methods=["GET"])
+@blp.doc(summary="Overview of a shared attachment", security=[{"bearerAuth": []}])
+@blp.response(200, AttachmentOverviewSchema)
+@blp.alt_response(401, **PROBLEM)
+@blp.alt_response(404, **PROBLEM)
+@require_any_scope(WRITE_SCOPE)
+def overview(attachment_id: uuid.UUID):
+    return get_attachment_overview(_services().db, g.caller, attachment_id)
+
+
+@blp.route("/attachment/<uuid:attachment_id>/details", methods=["GET"])
+@blp.doc(summary="Details of a shared attachment, with status history", security=[{"bearerAuth": []}])
+@blp.response(200, AttachmentDetailsSchema)
+@blp.alt_response(401, **PROBLEM)
+@blp.alt_response(404, **PROBLEM)
+@require_any_scope(WRITE_SCOPE)
+def details(attachment_id: uuid.UUID):
+    return get_attachment_details(_services().db, g.caller, attachment_id)
+
+
+@blp.route("/attachment/<uuid:attachment_id>", methods=["DELETE"])
+@blp.doc(summary="Purge a shared attachment that no correspondence uses", security=[{"bearerAuth": []}],
+         responses={204: {"description": "Purged"}})
+@blp.alt_response(400, **PROBLEM)
+@blp.alt_response(401, **PROBLEM)
+@blp.alt_response(404, **PROBLEM)
+@require_any_scope(WRITE_SCOPE)
+def purge(attachment_id: uuid.UUID):
+    purge_attachment(_services().db, _storage(), g.caller, attachment_id)
+    return Response(status=204)
+
+
+@blp.route("/attachment/<uuid:attachment_id>/download", methods=["GET"])
+@blp.doc(summary="The sender downloads a shared attachment (until a correspondence using it is published)",
+         security=[{"bearerAuth": []}],
+         responses={200: {"description": "The file", "content": {"application/octet-stream": BYTES}}})
+@blp.alt_response(400, **PROBLEM)
+@blp.alt_response(401, **PROBLEM)
+@blp.alt_response(404, **PROBLEM)
+@_bytes_endpoint(WRITE_SCOPE)
+def download(attachment_id: uuid.UUID):
+    downloaded = download_attachment(_services().db, _storage(), g.caller, attachment_id)
+    return _file_response(downloaded, "application/octet-stream", "attachment")
+
+
+@blp.route("/correspondence/<uuid:correspondence_id>/attachment/<uuid:attachment_id>/download",
+           methods=["GET"])
+@blp.doc(summary="The recipient downloads an attachment of a published correspondence",
+         security=[{"bearerAuth": []}],
+         responses={200: {"description": "The file; Content-Type from its extension",
+                          "content": {"*/*": BYTES}}})
+@blp.alt_response(400, **PROBLEM)
+@blp.alt_response(401, **PROBLEM)
+@blp.alt_response(404, **PROBLEM)
+@_bytes_endpoint(READ_SCOPE, PORTAL_SCOPE)
+def recipient_download(correspondence_id: uuid.UUID, attachment_id: uuid.UUID):
+    downloaded = download_correspondence_attachment(_services().db, _storage(), g.caller, correspondence_id,
+                                                    attachment_id)
+    name = downloaded.file_name
+    return _file_response(downloaded, download_content_type(name), disposition_type(name))
+
+
+@blp.route("/correspondence/upload", methods=["POST"])
+@blp.doc(summary="Initialize one correspondence per recipient, with new attachments as file parts",
+         description="Form fields are the Initialize model as dotted, case-insensitive paths "
+                     "(`correspondence.content.messageTitle`, `recipients[0]`, `correspondence.propertyList.key`); "
+                     "file parts are named `attachments` and matched to "
+                     "`correspondence.content.attachments[i].fileName` by their filename.",
+         security=[{"bearerAuth": []}],
+         requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+             "type": "object",
+             "properties": {"attachments": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+         }}}})
+@blp.response(200, InitializeCorrespondencesResponseSchema)
+@blp.alt_response(400, **PROBLEM)
+@blp.alt_response(401, **PROBLEM)
+@blp.alt_response(404, **PROBLEM)
+@blp.alt_response(408, **PROBLEM)
+@blp.alt_response(409, **PROBLEM)
+@blp.alt_response(413, **PROBLEM)
+@blp.alt_response(415, **PROBLEM)
+@blp.alt_response(422, **PROBLEM)
+@blp.alt_response(502, **PROBLEM)
+@require_any_scope(WRITE_SCOPE)
+def initialize_with_files():
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType("The request body must be multipart/form-data.")
+    request.max_content_length = MULTIPART_MAX_REQUEST_BYTES
+    request.max_form_parts = MAX_FORM_PARTS
+    raw = bind_form(request.form.items(multi=True), _FORM_SHAPE)
+    data = load(_initialize_schema, raw)
+    files = [_incoming(part) for name, part in request.files.items(multi=True) if name.lower() == "attachments"]
+    services = _services()
+    result = initialize_with_upload(
+        services.db, _storage(), g.caller, data, raw, files,
+        InitializeOptions(require_known_recipients=services.settings.require_known_recipients,
+                          request_id=request_id()),
+        production=services.settings.is_production,
+    )
+    dispatch_after_commit(services.db, enqueue_order_creation, result.awaiting_orders)
+    ids = [c.correspondence_id for c in result.correspondences]
+    wait = _preferred_wait()
+    orders = wait_for_orders(services.db, result.awaiting_orders, ids, wait) if wait is not None else {}
+    body = {
+        "correspondences": [
+            {"correspondence_id": c.correspondence_id, "status": c.status, "recipient": c.recipient,
+             "notifications": _order_summaries(orders.get(c.correspondence_id))}
+            for c in result.correspondences
+        ],
+        "attachment_ids": result.attachment_ids,
+    }
+    return body, 200, ({"Preference-Applied": f"wait={wait:g}"} if wait is not None else {})
+
+
+def _incoming(part: FileStorage) -> IncomingFile:
+    stream = part.stream
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return IncomingFile(part.filename or "", size, stream)
+
+
+def _file_response(downloaded: DownloadedFile, content_type: str, disposition: str) -> Response:
+    body = wrap_file(request.environ, downloaded.file, CHUNK_SIZE)
+    response = Response(body, status=200, content_type=content_type, direct_passthrough=True)
+    response.content_length = downloaded.size
+    response.headers["Content-Disposition"] = _content_disposition(disposition, downloaded.file_name)
+    return response
+
+
+def _content_disposition(disposition: str, file_name: str) -> str:
+    """`attachment; filename=a.txt`, with an ASCII fallback plus `filename*` for other names."""
+    try:
+        file_name.encode("ascii")
+        return dump_options_header(disposition, {"filename": file_name})
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", file_name).encode("ascii", "ignore").decode("ascii")
+        return dump_options_header(disposition, {"filename": simple or "file",
+                                                 "filename*": "UTF-8''" + quote(file_name, safe="!#$&+^`|")})

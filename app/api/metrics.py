@@ -1,0 +1,139 @@
+"""Prometheus metrics at GET /metrics.
+
+- `correspondence_http_requests_total` and `correspondence_http_request_duration_seconds` by method,
+  route (the URL rule, not the path: bounded label values) and status, recorded by the request hooks
+  of app/api/observability.py;
+- at scrape time: depth of each Redis queue of workers.celery_app.QUEUES (LLEN), notification orders
+  by status and the outbox backlog (SQL in app/db/repositories/metrics.py), and whether the database
+  and the broker answered.
+
+With several gunicorn worker processes set PROMETHEUS_MULTIPROC_DIR to an empty folder writable by
+all of them (wiped at each start): the request metrics are then summed over the processes
+(prometheus_client multiprocess mode). Without it, each process reports its own requests only.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import datetime, timezone
+from typing import Iterator
+
+import redis
+from flask import Blueprint, Response, current_app
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from app.db.repositories import metrics as metrics_repo
+from workers.celery_app import QUEUES
+
+log = logging.getLogger(__name__)
+
+REQUESTS = Counter("correspondence_http_requests_total", "HTTP requests answered",
+                   ["method", "route", "status"])
+LATENCY = Histogram("correspondence_http_request_duration_seconds", "Time to answer an HTTP request",
+                    ["method", "route", "status"],
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
+
+# kombu's Redis transport keeps priorities 3, 6, 9 in lists of their own beside the queue's.
+_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+blp = Blueprint("metrics", __name__)
+
+
+def observe(method: str, route: str, status: int, seconds: float) -> None:
+    labels = (method, route, str(status))
+    REQUESTS.labels(*labels).inc()
+    LATENCY.labels(*labels).observe(seconds)
+
+
+class StateCollector:
+    """Queue depths, orders and outbox backlog, read when Prometheus scrapes."""
+
+    def __init__(self, services) -> None:  # app.web.Services
+        self.services = services
+
+    def collect(self) -> Iterator[Metric]:
+        depths = self._queue_depths()
+        database = self._database_state()
+        up = GaugeMetricFamily("correspondence_dependency_up", "1 when the dependency answered this scrape",
+                               labels=["dependency"])
+        up.add_metric(["broker"], 1.0 if depths is not None else 0.0)
+        up.add_metric(["database"], 1.0 if database is not None else 0.0)
+        yield up
+        if depths is not None:
+            depth = GaugeMetricFamily("correspondence_queue_depth",
+                                      "Messages waiting in a Redis queue (LLEN)", labels=["queue"])
+            for queue, n in depths.items():
+                depth.add_metric([queue], n)
+            yield depth
+        if database is not None:
+            orders, backlog = database
+            by_status = GaugeMetricFamily("correspondence_notification_orders",
+                                          "Notification orders by status", labels=["status"])
+            for status in ("Success", "MissingContact", "Failure"):
+                by_status.add_metric([status], orders.get(status, 0))
+            yield by_status
+            outbox = GaugeMetricFamily("correspondence_outbox_backlog",
+                                       "Outbox rows whose orders are not all recorded yet", labels=["state"])
+            outbox.add_metric(["undispatched"], backlog["undispatched"])
+            outbox.add_metric(["dispatched"], backlog["dispatched"])
+            yield outbox
+            oldest = backlog["oldest"]
+            age = (datetime.now(timezone.utc) - oldest).total_seconds() if oldest is not None else 0.0
+            yield GaugeMetricFamily("correspondence_outbox_oldest_age_seconds",
+                                    "Age of the oldest incomplete outbox row (0 when none)",
+                                    value=max(age, 0.0))
+
+    def _queue_depths(self) -> dict[str, int] | None:
+        url = self.services.settings.redis_url
+        if not url:
+            return None
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            pipe = client.pipeline(transaction=False)
+            for queue in QUEUES:
+                for suffix in _PRIORITY_SUFFIXES:
+                    pipe.llen(queue + suffix)
+            lengths = pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("metrics: broker unavailable: %s", exc)
+            return None
+        finally:
+            client.close()
+        n = len(_PRIORITY_SUFFIXES)
+        return {queue: sum(lengths[i * n:(i + 1) * n]) for i, queue in enumerate(QUEUES)}
+
+    def _database_state(self) -> tuple[dict[str, int], dict] | None:
+        try:
+            with self.services.db.transaction() as conn:
+                return metrics_repo.orders_by_status(conn), metrics_repo.outbox_backlog(conn)
+        except Exception as exc:  # a scrape reports the outage, it does not fail
+            log.warning("metrics: database unavailable: %s", exc)
+            return None
+
+
+@blp.route("/metrics", methods=["GET"])
+def metrics() -> Response:
+    started = time.perf_counter()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        body = generate_latest(registry)
+    else:
+        body = generate_latest(REGISTRY)
+    state = CollectorRegistry(auto_describe=False)
+    state.register(StateCollector(current_app.extensions["correspondence"]))
+    body += generate_latest(state)
+    body += (b"# HELP correspondence_metrics_scrape_seconds Time spent producing this page\n"
+             b"# TYPE correspondence_metrics_scrape_seconds gauge\n"
+             + f"correspondence_metrics_scrape_seconds {time.perf_counter() - started:.6f}\n".encode())
+    return Response(body, mimetype=None, content_type=CONTENT_TYPE_LATEST)

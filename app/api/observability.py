@@ -1,0 +1,51 @@
+"""Request hooks: the request id in the logging context, one JSON access-log line per request,
+request counts and latency for /metrics (by route and status)."""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, request
+
+from app.api import metrics
+from app.api.problems import request_id
+from app.logs import request_id_var
+
+access_log = logging.getLogger("app.access")
+
+# Probes and scrapes come every few seconds: counted in the metrics, logged only at DEBUG.
+QUIET_PATHS = frozenset({"/metrics", "/health/live", "/health/ready"})
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(metrics.blp)
+
+    @app.before_request
+    def _start() -> None:
+        g._started = time.perf_counter()
+        g._request_id_token = request_id_var.set(request_id())
+
+    @app.after_request
+    def _record(response: Response) -> Response:
+        started = getattr(g, "_started", None)
+        if started is None:  # a failure before the first hook ran
+            return response
+        seconds = time.perf_counter() - started
+        route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+        metrics.observe(request.method, route, response.status_code, seconds)
+        level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
+        if access_log.isEnabledFor(level):
+            access_log.log(level, "%s %s %s", request.method, request.path, response.status_code, extra={
+                "method": request.method, "path": request.path, "route": route,
+                "status": response.status_code, "duration_ms": round(seconds * 1000, 2),
+                "remote_addr": request.remote_addr})
+        return response
+
+    @app.teardown_request
+    def _forget(_exc: BaseException | None) -> None:
+        token = g.pop("_request_id_token", None)
+        if token is not None:
+            try:
+                request_id_var.reset(token)
+            except ValueError:  # set in another context (should not happen): clear instead
+                request_id_var.set(None)

@@ -1,0 +1,56 @@
+"""GET /correspondence/{id}/attachment/{attachmentId}/download: the recipient downloads (SPEC.md §3.9).
+
+Every download writes an AttachmentsDownloaded status (and the `attachmentdownloaded` event).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from app.db.pool import Database
+from app.db.repositories import correspondences as correspondence_repo
+from app.db.repositories import lifecycle as lifecycle_repo
+from app.db.repositories import shared_attachments as repo
+from app.domain.access import is_recipient
+from app.domain.correspondence import AVAILABLE_FOR_RECIPIENT
+from app.domain.enums import AttachmentStatus as A
+from app.domain.enums import CorrespondenceStatus as S
+from app.domain.errors import CorrespondenceError
+from app.security.identity import Caller
+from app.storage import AttachmentStorage
+from app.usecases.download_attachment import DownloadedFile, open_stored
+
+PURGED = frozenset({S.PurgedByAltinn, S.PurgedByRecipient})
+
+
+def download_correspondence_attachment(db: Database, storage: AttachmentStorage, caller: Caller,
+                                       correspondence_id: uuid.UUID, attachment_id: uuid.UUID) -> DownloadedFile:
+    """Checks 1001 (missing, not the recipient, not available), 2001, 2019, 2020, 4006."""
+    with db.transaction() as conn:
+        corr = repo.correspondence_parties(conn, correspondence_id)
+        if corr is None or not is_recipient(caller, corr["recipient"]):
+            raise CorrespondenceError(1001)
+        statuses = correspondence_repo.status_sets(conn, [correspondence_id]).get(correspondence_id, set())
+        if statuses & PURGED or max(statuses, default=None) not in AVAILABLE_FOR_RECIPIENT:
+            raise CorrespondenceError(1001)
+        link = repo.correspondence_link(conn, correspondence_id, attachment_id)
+        row = repo.get_attachment(conn, attachment_id) if link is not None else None
+        if row is None:
+            raise CorrespondenceError(2001)
+        now = datetime.now(timezone.utc)
+        if A.Purged in row["ever"]:
+            raise CorrespondenceError(2019)
+        if A.Expired in row["ever"] or (link["expiration_time"] is not None and link["expiration_time"] <= now):
+            raise CorrespondenceError(2020)
+        if caller.party_urn is None:
+            raise CorrespondenceError(4006)
+        downloaded = open_stored(storage, attachment_id, row)
+        try:
+            lifecycle_repo.add_statuses(conn, [(correspondence_id, int(S.AttachmentsDownloaded),
+                                                f"Attachment {attachment_id} has been downloaded", now,
+                                                caller.party_urn)])
+            lifecycle_repo.add_events(conn, [("attachmentdownloaded", correspondence_id, corr["recipient"])])
+        except BaseException:
+            downloaded.file.close()
+            raise
+    return downloaded
