@@ -5,6 +5,7 @@ Thin: parse → use case → serialize. File bytes are streamed both ways, never
 from __future__ import annotations
 
 import os
+import sys
 import unicodedata
 import uuid
 from functools import wraps
@@ -24,7 +25,6 @@ from app.api.json_body import load, read_json
 from app.api.problems import problem, request_id
 from app.domain.attachment_rules import (
     MULTIPART_MAX_FILE_BYTES,
-    STREAM_MAX_FILE_BYTES,
     disposition_type,
     download_content_type,
 )
@@ -123,7 +123,7 @@ def initialize():
 def upload(attachment_id: uuid.UUID):
     if request.mimetype != "application/octet-stream":
         raise UnsupportedMediaType("The request body must be application/octet-stream.")
-    request.max_content_length = STREAM_MAX_FILE_BYTES + 1  # the use case answers 2004 above 50 GB
+    request.max_content_length = sys.maxsize  # no 413: the use case answers 2004 above 50 GB
     return upload_attachment(_services().db, _storage(), g.caller, attachment_id, request.stream,
                              request.content_length)
 
@@ -188,6 +188,15 @@ def recipient_download(correspondence_id: uuid.UUID, attachment_id: uuid.UUID):
                                                     attachment_id)
     name = downloaded.file_name
     return _file_response(downloaded, download_content_type(name), disposition_type(name))
+
+
+@blp.route("/correspondence/<uuid:correspondence_id>/attachments/downloadall", methods=["GET"])
+@blp.doc(summary="All attachments as one zip (feature flag EnableDownloadAll; off here)",
+         security=[{"bearerAuth": []}])
+@blp.alt_response(404, **PROBLEM)
+@_bytes_endpoint(READ_SCOPE, PORTAL_SCOPE)
+def download_all(correspondence_id: uuid.UUID):
+    return problem(404, "Download all attachments is not available in this environment.")
 
 
 @blp.route("/correspondence/upload", methods=["POST"])

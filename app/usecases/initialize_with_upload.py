@@ -78,9 +78,9 @@ class _Uploads:
             with self.db.transaction() as conn:
                 repo.insert_attachments(conn, rows, self.party_urn)
         for row, index in zip(rows, self.order):
-            source = self.files[index].stream
-            source.seek(0)
+            incoming = self.files[index]
+            incoming.stream.seek(0)
             start_upload(self.db, row.id, self.party_urn)
-            receive(self.db, self.storage, row.id, row.checksum, iter_chunks(source), MULTIPART_MAX_FILE_BYTES,
-                    self.party_urn)
+            receive(self.db, self.storage, row.id, row.checksum, iter_chunks(incoming.stream),
+                    MULTIPART_MAX_FILE_BYTES, self.party_urn, expected_size=incoming.size)
         return [NewAttachment(row.id, row.expiration_in_days, published=True) for row in rows]

@@ -68,7 +68,8 @@ def upload_attachment(db: Database, storage: AttachmentStorage, caller: Caller, 
         if caller.party_urn is None:
             raise CorrespondenceError(4006)
         repo.add_status(conn, attachment_id, A.UploadProcessing, A.UploadProcessing.name, _now(), caller.party_urn)
-    receive(db, storage, attachment_id, row["checksum"], chunks, STREAM_MAX_FILE_BYTES, caller.party_urn)
+    receive(db, storage, attachment_id, row["checksum"], chunks, STREAM_MAX_FILE_BYTES, caller.party_urn,
+            expected_size=content_length)
     return get_attachment_overview(db, caller, attachment_id)
 
 
@@ -79,12 +80,14 @@ def start_upload(db: Database, attachment_id: uuid.UUID, party_urn: str | None) 
 
 
 def receive(db: Database, storage: AttachmentStorage, attachment_id: uuid.UUID, expected_checksum: str | None,
-            chunks: Iterable[bytes], limit: int, party_urn: str | None) -> None:
+            chunks: Iterable[bytes], limit: int, party_urn: str | None, expected_size: int | None = None) -> None:
     """Stream `chunks` into storage, check size and checksum, then mark the attachment Published.
 
+    `expected_size` (the Content-Length) must arrive in full: servers that terminate the input
+    stream themselves (gunicorn) just end it early when the client goes away.
     Every failure leaves the attachment Failed (with the reason) and no stored bytes.
     """
-    meter = _Meter(limit)
+    meter = _Meter(limit, expected_size)
     key = str(attachment_id)
     try:
         location = storage.save(key, meter.count(chunks))
@@ -123,8 +126,9 @@ def receive(db: Database, storage: AttachmentStorage, attachment_id: uuid.UUID, 
 class _Meter:
     """Counts and hashes the bytes as they pass; tells source failures apart from storage failures."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, expected_size: int | None = None) -> None:
         self.limit = limit
+        self.expected_size = expected_size
         self.size = 0
         self.md5 = hashlib.md5(usedforsecurity=False)
 
@@ -134,6 +138,8 @@ class _Meter:
             try:
                 chunk = next(source)
             except StopIteration:
+                if self.expected_size is not None and self.size != self.expected_size:
+                    raise UploadInterrupted(f"{self.size} of {self.expected_size} bytes arrived") from None
                 return
             except Exception as exc:  # werkzeug ClientDisconnected, connection reset, read timeout
                 if _timed_out(exc):  # the client sends too slowly

@@ -12,7 +12,7 @@ from app.usecases.initialize_correspondences import InitializeOptions, NewAttach
 from app.usecases.publish_correspondences import publish_due
 from tests.api.helpers import assert_error, insert_attachment, ok, post
 from tests.attachments.helpers import uploaded_attachment
-from tests.conftest import SENDER_ORG, WRITE
+from tests.conftest import OTHER_ORG, SENDER_ORG, WRITE
 from tests.factories import ORG_RECIPIENT, PERSON_RECIPIENT, initialize_request
 
 
@@ -47,8 +47,9 @@ def test_1055_existing_attachment_expiring_within_6_hours(client, sender, db):
 
 def test_1055_ignores_purged_correspondences_and_links_that_never_expire(client, sender, db):
     attachment = uploaded_attachment(client, sender)
-    answer = ok(post(client, with_existing(attachment, recipients=[ORG_RECIPIENT, PERSON_RECIPIENT]), sender))
-    first, second = (c["correspondenceId"] for c in answer["correspondences"])
+    recipients = [ORG_RECIPIENT, PERSON_RECIPIENT, f"urn:altinn:organization:identifier-no:{OTHER_ORG}"]
+    answer = ok(post(client, with_existing(attachment, recipients=recipients), sender))
+    first, second, _ = (c["correspondenceId"] for c in answer["correspondences"])
     set_link_expiration(db, attachment, "1 hour")
     assert_error(post(client, with_existing(attachment), sender), 400, 1055)
 
@@ -56,7 +57,7 @@ def test_1055_ignores_purged_correspondences_and_links_that_never_expire(client,
     set_link_expiration(db, attachment, "30 days", correspondence_id=first)   # purged: does not count
     assert_error(post(client, with_existing(attachment), sender), 400, 1055)
 
-    set_link_expiration(db, attachment, None, correspondence_id=second)       # never expires
+    set_link_expiration(db, attachment, None, correspondence_id=second)       # never expires: keeps it alive
     ok(post(client, with_existing(attachment), sender))
 
 

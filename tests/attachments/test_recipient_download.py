@@ -68,6 +68,15 @@ def test_not_available_before_publish_nor_to_others(client, sender, db, me, toke
     assert client.get(url(cid, attachment)).status_code == 401
 
 
+def test_only_the_recipient_downloads(client, sender, db, me, tokens):
+    cid, [attachment] = send(client, sender, [("a.txt", b"x")])
+    publish_now(db)
+    for someone_else in (tokens.headers(org=None, pid="07827199405", scopes=(READ,)),
+                         tokens.headers(scopes=(READ,))):  # the sender's organization with a read token
+        assert_error(client.get(url(cid, attachment), headers=someone_else), 404, 1001)
+    assert client.get(url(cid, attachment), headers=me).status_code == 200
+
+
 def test_attachment_must_be_linked_and_available(client, sender, db, me):
     cid, [attachment] = send(client, sender, [("a.txt", b"x")])
     other_cid, [other_attachment] = send(client, sender, [("b.txt", b"y")])
@@ -88,6 +97,12 @@ def test_link_expiration_time_passed_is_2020(client, sender, db, me):
         conn.execute("UPDATE correspondence_attachments SET expiration_time = now() - interval '1 minute' "
                      "WHERE attachment_id = %s", (uuid.UUID(attachment),))
     assert_error(client.get(url(cid, attachment), headers=me), 400, 2020)
+
+
+def test_download_all_is_switched_off(client, me):
+    resp = client.get(f"{BASE}/{uuid.uuid4()}/attachments/downloadall", headers=me)
+    assert resp.status_code == 404
+    assert resp.get_json()["detail"] == "Download all attachments is not available in this environment."
 
 
 def test_purged_correspondence_is_gone(client, sender, db, me):

@@ -117,6 +117,16 @@ def test_body_shorter_than_content_length_is_an_interrupted_upload(client, sende
     assert_error(stream_upload(client, sender, attachment_id, PatternStream(10)), 400, 2005)
 
 
+def test_short_body_behind_a_server_that_terminates_input_is_interrupted_too(client, sender, db, app):
+    """gunicorn sets wsgi.input_terminated and just ends the stream when the client goes away."""
+    attachment_id = new_attachment(client, sender)
+    body = PatternStream(2 * MB, short_by=MB)
+    response = client.post(f"{ATTACHMENT_URL}/{attachment_id}/upload", input_stream=body,
+                           content_length=body.total, content_type="application/octet-stream", headers=sender,
+                           environ_overrides={"wsgi.input_terminated": True})
+    _assert_interrupted(db, app, attachment_id, response)
+
+
 def test_data_arriving_too_slowly_is_408(client, sender, db, app):
     attachment_id = new_attachment(client, sender)
     body = PatternStream(2 * MB, fail_after=BLOCK, error=TimeoutError("timed out"))
@@ -124,6 +134,14 @@ def test_data_arriving_too_slowly_is_408(client, sender, db, app):
     assert attachment_statuses(db, attachment_id)[-1] == (
         A.Failed, "Upload request timed out due to data arriving too slowly")
     assert not stored(app, attachment_id) and leftovers(app) == []
+
+
+def test_content_length_above_50_gb_is_2004_before_reading(client, sender, db):
+    attachment_id = new_attachment(client, sender)
+    body = PatternStream(50_000_000_001)
+    problem = assert_error(stream_upload(client, sender, attachment_id, body), 400, 2004)
+    assert problem["detail"].endswith("50GB") and body.position == 0
+    assert attachment_statuses(db, attachment_id) == [(A.Initialized, "Initialized")]
 
 
 def test_body_without_content_length_is_streamed_too(client, sender, db):
