@@ -185,7 +185,7 @@ def download(attachment_id: uuid.UUID):
 @_bytes_endpoint(READ_SCOPE, PORTAL_SCOPE)
 def recipient_download(correspondence_id: uuid.UUID, attachment_id: uuid.UUID):
     downloaded = download_correspondence_attachment(_services().db, _storage(), g.caller, correspondence_id,
-                                                    attachment_id)
+                                                    attachment_id, record=request.method != "HEAD")
     name = downloaded.file_name
     return _file_response(downloaded, download_content_type(name), disposition_type(name))
 

@@ -24,8 +24,11 @@ PURGED = frozenset({S.PurgedByAltinn, S.PurgedByRecipient})
 
 
 def download_correspondence_attachment(db: Database, storage: AttachmentStorage, caller: Caller,
-                                       correspondence_id: uuid.UUID, attachment_id: uuid.UUID) -> DownloadedFile:
-    """Checks 1001 (missing, not the recipient, not available), 2001, 2019, 2020, 4006."""
+                                       correspondence_id: uuid.UUID, attachment_id: uuid.UUID,
+                                       record: bool = True) -> DownloadedFile:
+    """Checks 1001 (missing, not the recipient, not available), 2001, 2019, 2020, 4006.
+
+    `record=False` (a HEAD request) checks and opens without writing AttachmentsDownloaded."""
     with db.transaction() as conn:
         corr = repo.correspondence_parties(conn, correspondence_id)
         if corr is None or not is_recipient(caller, corr["recipient"]):
@@ -46,6 +49,8 @@ def download_correspondence_attachment(db: Database, storage: AttachmentStorage,
             raise CorrespondenceError(4006)
         downloaded = open_stored(storage, attachment_id, row)
         try:
+            if not record:
+                return downloaded
             lifecycle_repo.add_statuses(conn, [(correspondence_id, int(S.AttachmentsDownloaded),
                                                 f"Attachment {attachment_id} has been downloaded", now,
                                                 caller.party_urn)])

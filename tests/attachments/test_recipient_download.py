@@ -111,3 +111,10 @@ def test_purged_correspondence_is_gone(client, sender, db, me):
     assert client.get(url(cid, attachment), headers=me).status_code == 200
     assert action(client, cid, "purge", me).status_code == 200
     assert_error(client.get(url(cid, attachment), headers=me), 404, 1001)
+
+
+def test_head_request_checks_but_does_not_record_a_download(client, sender, db, me):
+    cid, [txt] = send(client, sender, [("notat.txt", b"hei")])
+    publish_now(db)
+    assert client.head(url(cid, txt), headers=me).status_code == 200
+    assert S.AttachmentsDownloaded not in statuses_of(db, cid)
