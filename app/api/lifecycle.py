@@ -12,6 +12,7 @@ from app.api.json_body import load
 from app.domain.enums import CorrespondencesRoleType, CorrespondenceStatus
 from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumName
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
+from app.storage import storage_from_settings
 from app.usecases.recipient_actions import confirm, mark_as_read, purge
 from app.usecases.search_correspondences import MAX_RESULTS, SearchQuery, search_correspondences
 
@@ -79,4 +80,5 @@ def confirm_correspondence(correspondence_id: uuid.UUID):
 @blp.alt_response(404, **PROBLEM)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def purge_correspondence(correspondence_id: uuid.UUID):
-    return jsonify(str(purge(current_app.extensions["correspondence"].db, g.caller, correspondence_id)))
+    services = current_app.extensions["correspondence"]
+    return jsonify(str(purge(services.db, g.caller, correspondence_id, storage_from_settings(services.settings))))

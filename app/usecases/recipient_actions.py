@@ -12,6 +12,7 @@ from app.domain.correspondence import AVAILABLE_FOR_RECIPIENT, PURGEABLE_BY_SEND
 from app.domain.enums import CorrespondenceStatus as S
 from app.domain.errors import CorrespondenceError
 from app.security.identity import Caller
+from app.storage import AttachmentStorage
 from app.usecases.get_correspondence import RECIPIENT, SENDER, acting_as
 
 PURGED = {S.PurgedByAltinn, S.PurgedByRecipient}
@@ -55,7 +56,10 @@ def _recipient_status(db: Database, caller: Caller, correspondence_id: uuid.UUID
     return correspondence_id
 
 
-def purge(db: Database, caller: Caller, correspondence_id: uuid.UUID) -> uuid.UUID:
+def purge(db: Database, caller: Caller, correspondence_id: uuid.UUID,
+          storage: AttachmentStorage | None = None) -> uuid.UUID:
+    """Purge as sender or recipient; attachments no other live correspondence uses are purged too,
+    and their files deleted (after commit, so a rollback never loses a file still referenced)."""
     with db.transaction() as conn:
         row = lifecycle_repo.lock_correspondence(conn, correspondence_id)
         if row is None:
@@ -78,7 +82,10 @@ def purge(db: Database, caller: Caller, correspondence_id: uuid.UUID) -> uuid.UU
         now = datetime.now(timezone.utc)
         lifecycle_repo.add_statuses(conn, [(correspondence_id, int(status), status.name, now, caller.party_urn)])
         lifecycle_repo.finish_publication(conn, [correspondence_id])
-        lifecycle_repo.purge_attachments(conn, lifecycle_repo.unused_attachment_ids(conn, correspondence_id),
-                                         caller.party_urn, now)
+        unused = lifecycle_repo.unused_attachment_ids(conn, correspondence_id)
+        lifecycle_repo.purge_attachments(conn, unused, caller.party_urn, now)
         lifecycle_repo.add_events(conn, [("correspondencepurged", correspondence_id, row["recipient"])])
+    if storage is not None:
+        for attachment_id in unused:
+            storage.delete(str(attachment_id))
     return correspondence_id

@@ -105,12 +105,18 @@ def test_download_all_is_switched_off(client, me):
     assert resp.get_json()["detail"] == "Download all attachments is not available in this environment."
 
 
-def test_purged_correspondence_is_gone(client, sender, db, me):
+def test_purged_correspondence_is_gone_with_its_unused_attachment_file(client, sender, db, me, app):
+    from app.storage import storage_from_settings
+
     cid, [attachment] = send(client, sender, [("a.txt", b"x")])
     publish_now(db)
     assert client.get(url(cid, attachment), headers=me).status_code == 200
+    storage = storage_from_settings(app.extensions["correspondence"].settings)
+    storage.open(attachment).close()  # the file is there
     assert action(client, cid, "purge", me).status_code == 200
     assert_error(client.get(url(cid, attachment), headers=me), 404, 1001)
+    with pytest.raises(FileNotFoundError):
+        storage.open(attachment)
 
 
 def test_head_request_checks_but_does_not_record_a_download(client, sender, db, me):
