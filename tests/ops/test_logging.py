@@ -82,3 +82,26 @@ def test_tasks_published_without_a_request_have_no_request_id(worker):
 
     assert message_headers() == {}
     assert message_headers("given") == {"request_id": "given"}
+
+
+def test_messages_published_while_a_request_id_is_set_carry_it(redis_url):
+    """Any publish in a request's or task's context (retries, follow-up work) inherits its id."""
+    import redis
+
+    from app.logs import request_id_var
+    from workers.celery_app import app as celery_app
+
+    queue = f"ops-inherit-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(redis_url)
+    token = request_id_var.set("rid-inherited")
+    try:
+        celery_app.send_task("ops.nothing", args=(), queue=queue, retry=False)
+        request_id_var.set(None)
+        celery_app.send_task("ops.nothing", args=(), queue=queue, retry=False)
+        first, second = (json.loads(client.rpop(queue)) for _ in range(2))
+    finally:
+        request_id_var.reset(token)
+        client.delete(queue, f"_kombu.binding.{queue}")
+        client.close()
+    assert first["headers"]["request_id"] == "rid-inherited"
+    assert "request_id" not in second["headers"]

@@ -41,7 +41,8 @@ def insert_correspondences(conn: psycopg.Connection, items: list[NewCorresponden
     UniqueViolation (mapped to 409/1034 by the use case).
     """
     texts = _JsonTexts()
-    pipeline = conn.pipeline() if len(items) <= PIPELINE_MAX_ITEMS else nullcontext()
+    small = len(items) <= PIPELINE_MAX_ITEMS and psycopg.Pipeline.is_supported()
+    pipeline = conn.pipeline() if small else nullcontext()
     with pipeline, conn.cursor() as cur:
         keys = [(c.idempotency_key, c.id, party_urn, int(IdempotencyType.Correspondence))
                 for c in items if c.idempotency_key]
