@@ -1,6 +1,6 @@
 FROM python:3.11-slim
 WORKDIR /srv
-COPY pyproject.toml setup.cfg README.md ./
+COPY pyproject.toml setup.cfg README.md gunicorn.conf.py ./
 COPY app ./app
 COPY workers ./workers
 RUN pip install --no-cache-dir .

@@ -17,6 +17,7 @@ from app.config import DEV_ISSUER, load_settings
 from app.logs import configure_logging
 
 log = logging.getLogger("correspondence")
+GUNICORN_CONF = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
 
 
 def _database_url() -> str:
@@ -131,11 +132,14 @@ def run(workers: int, threads: int, concurrency: int) -> None:
         load_or_create_dev_key(settings.dev_key_path)
         log.info("development signing key: %s (mint tokens with `correspondence token`)", settings.dev_key_path)
     os.environ["CORRESPONDENCE_DATA_DIR"] = str(settings.data_dir)
+    # /metrics adds up every gunicorn worker's counters through files here (gunicorn.conf.py empties it).
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.data_dir / "prometheus"))
     bin_dir = Path(sys.executable).parent
     roles = {
         "web": [str(bin_dir / "gunicorn"), "app.wsgi:app", "--bind", f"127.0.0.1:{settings.port}",
                 "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
-                "--keep-alive", "0", "--graceful-timeout", "10"],
+                "--keep-alive", "0", "--graceful-timeout", "10",
+                *(["--config", str(GUNICORN_CONF)] if GUNICORN_CONF.exists() else [])],
         "worker": [str(bin_dir / "celery"), "-A", "workers.celery_app", "worker", "--loglevel", "INFO",
                    "--concurrency", str(concurrency), "--hostname", "worker@%h"],
         "beat": [str(bin_dir / "celery"), "-A", "workers.celery_app", "beat", "--loglevel", "INFO",
