@@ -95,6 +95,9 @@ class TokenVerifier:
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
         self._issuer = issuer
         self._audience = audience
+        # Verified claims by token, until the token expires: a client reuses its token for many calls.
+        self._cache: dict[str, dict[str, Any]] = {}
+        self._cache_size = 4096
 
     @staticmethod
     def load_public_key(value: str) -> Any:
@@ -103,6 +106,18 @@ class TokenVerifier:
         return serialization.load_pem_public_key(text.encode())
 
     def verify(self, token: str) -> dict[str, Any]:
+        cached = self._cache.get(token)
+        if cached is not None:
+            if cached["exp"] > time.time():
+                return cached
+            self._cache.pop(token, None)
+        claims = self._verify(token)
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()
+        self._cache[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

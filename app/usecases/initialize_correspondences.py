@@ -181,9 +181,8 @@ def initialize_correspondences(
 
 def _insert(conn: psycopg.Connection, items: list[NewCorrespondence], caller: Caller,
             options: InitializeOptions) -> None:
-    try:
-        with conn.transaction():  # savepoint: a duplicate key must not poison the outer transaction
-            correspondence_repo.insert_correspondences(conn, items, caller.party_urn, options.request_id)
+    try:  # no savepoint needed: a duplicate key ends the whole transaction anyway
+        correspondence_repo.insert_correspondences(conn, items, caller.party_urn, options.request_id)
     except psycopg.errors.UniqueViolation as exc:
         if exc.diag.table_name == "idempotency_keys":
             raise CorrespondenceError(1034) from exc
