@@ -19,14 +19,20 @@ def read_json() -> Any:
     raw = request.get_data(cache=True)
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ValidationProblem.single("$", f"The JSON value could not be parsed: {exc}") from exc
 
 
 def _nul_path(value: Any, path: str = "$") -> str | None:
     """Where a NUL character hides in the JSON (PostgreSQL text cannot store it)."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        if "\x00" in value:
+            return path
+        try:
+            value.encode("utf-8")  # lone surrogates ("\ud800") cannot be stored
+        except UnicodeEncodeError:
+            return path
+        return None
     if isinstance(value, dict):
         for key, item in value.items():
             found = _nul_path(key, path) or _nul_path(item, f"{path}.{key}")
@@ -45,7 +51,8 @@ def load(schema: Schema, data: Any) -> dict[str, Any]:
         raise ValidationProblem.single("$", "The request body must be a JSON object.")
     where = _nul_path(data)
     if where:
-        raise ValidationProblem.single(where, "Text may not contain the NUL character (U+0000).")
+        raise ValidationProblem.single(where, "Text may not contain the NUL character (U+0000) or unpaired "
+                                              "surrogates.")
     try:
         return schema.load(data)
     except ValidationError as exc:

@@ -32,8 +32,8 @@ class SearchQuerySchema(CaseInsensitiveSchema):
     on_behalf_of = fields.String(data_key="onBehalfOf", load_default=None)
     senders_reference = fields.String(data_key="sendersReference", load_default=None)
     idempotent_key = fields.UUID(data_key="idempotentKey", load_default=None)
-    offset = fields.Integer(load_default=0)
-    limit = fields.Integer(load_default=MAX_RESULTS)
+    offset = fields.Integer(load_default=0, validate=validate.Range(max=2**31 - 1))  # negative: 1028
+    limit = fields.Integer(load_default=MAX_RESULTS, validate=validate.Range(max=2**31 - 1))
 
 
 class IdsSchema(Schema):

@@ -75,6 +75,9 @@ def parse_datetime(value: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
+MIN_YEAR, MAX_YEAR = 1900, 9000  # room for date arithmetic (expirations) without overflow
+
+
 class DateTimeOffset(fields.Field):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
@@ -85,9 +88,12 @@ class DateTimeOffset(fields.Field):
         if not isinstance(value, str):
             raise ValidationError("Not a valid datetime.")
         try:
-            return parse_datetime(value)
-        except ValueError as exc:
+            parsed = parse_datetime(value)
+        except (ValueError, OverflowError) as exc:
             raise ValidationError("Not a valid datetime.") from exc
+        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            raise ValidationError(f"The date must be between the years {MIN_YEAR} and {MAX_YEAR}.")
+        return parsed
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else format_datetime(value)

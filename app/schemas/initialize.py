@@ -23,6 +23,7 @@ from app.domain.recipients import validate_recipient
 from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumName, StrictBoolean
 
 MAX_RECIPIENTS = 500
+MAX_EXPIRATION_DAYS = 36500
 RESOURCE_ID_FORMAT = re.compile(r"^(urn:altinn:resource:)?[^:]{1,255}$")
 
 
@@ -117,7 +118,9 @@ class InitializeAttachmentSchema(CaseInsensitiveSchema):
     checksum = fields.String(allow_none=True, load_default=None)
     senders_reference = fields.String(data_key="sendersReference", required=True,
                                       validate=validate.Length(min=1, max=4096))
-    expiration_in_days = fields.Integer(data_key="expirationInDays", allow_none=True, load_default=None)
+    # The lower bound is error 2017 (handler); the upper one keeps date arithmetic in range.
+    expiration_in_days = fields.Integer(data_key="expirationInDays", allow_none=True, load_default=None,
+                                        validate=validate.Range(max=MAX_EXPIRATION_DAYS))
     data_location_type = EnumName(InitializeAttachmentDataLocationType, data_key="dataLocationType",
                                   load_default=0)
 

@@ -51,10 +51,12 @@ def search_correspondences(db: Database, caller: Caller, query: SearchQuery) -> 
                 wants_recipient and not recipient_access and not wants_sender) or not (
                 sender_access or recipient_access):
             raise CorrespondenceError(4001)
+        as_recipient, as_sender = wants_recipient and recipient_access, wants_sender and sender_access
         if query.idempotent_key is not None:
-            return search_repo.by_idempotency_key(conn, query.idempotent_key, party, caller.organization_urn)
+            return search_repo.by_idempotency_key(conn, query.idempotent_key, resource_id=resource_id, party=party,
+                                                  as_recipient=as_recipient, as_sender=as_sender)
         return search_repo.search(
-            conn, resource_id=resource_id, party=party, as_recipient=wants_recipient and recipient_access,
-            as_sender=wants_sender and sender_access, date_from=query.date_from, date_to=query.date_to,
+            conn, resource_id=resource_id, party=party, as_recipient=as_recipient,
+            as_sender=as_sender, date_from=query.date_from, date_to=query.date_to,
             status=query.status, senders_reference=query.senders_reference, offset=query.offset,
             limit=min(query.limit, MAX_RESULTS))

@@ -18,6 +18,9 @@ class ExistingAttachment:
 
 
 def get_attachments(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, ExistingAttachment]:
+    # Share-lock first, in its own statement, so that the status read below (a new snapshot) sees
+    # a concurrent purge that held the row; a purge that comes later waits for our commit.
+    conn.execute("SELECT id FROM attachments WHERE id = ANY(%s) ORDER BY id FOR SHARE", (ids,))
     rows = conn.execute(
         """SELECT a.id, a.sender, a.attachment_size, a.expiration_in_days,
                   (SELECT s.status FROM attachment_statuses s WHERE s.attachment_id = a.id

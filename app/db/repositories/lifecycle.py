@@ -122,7 +122,17 @@ def lock_correspondence(conn: psycopg.Connection, correspondence_id: uuid.UUID) 
 
 
 def unused_attachment_ids(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> list[uuid.UUID]:
-    """Attachments of this correspondence no longer used by any non-purged correspondence."""
+    """Attachments of this correspondence no longer used by any non-purged correspondence.
+
+    Locks them first (own statement): an Initialize linking one of them holds a share lock until
+    it commits, and the query below, a new snapshot, then sees that link."""
+    conn.execute(
+        """SELECT a.id FROM attachments a WHERE a.id IN (
+               SELECT ca.attachment_id FROM correspondence_contents ct
+               JOIN correspondence_attachments ca ON ca.correspondence_content_id = ct.id
+               WHERE ct.correspondence_id = %s) ORDER BY a.id FOR UPDATE""",
+        (correspondence_id,),
+    )
     rows = conn.execute(
         """SELECT DISTINCT ca.attachment_id FROM correspondence_contents ct
            JOIN correspondence_attachments ca ON ca.correspondence_content_id = ct.id

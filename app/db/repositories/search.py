@@ -9,14 +9,23 @@ import psycopg
 HIDDEN_FOR_RECIPIENT = (0, 1, 11)  # Initialized, ReadyForPublish, Failed
 
 
-def by_idempotency_key(conn: psycopg.Connection, key: uuid.UUID, party: str, org: str | None) -> list[uuid.UUID]:
+def by_idempotency_key(conn: psycopg.Connection, key: uuid.UUID, *, resource_id: str, party: str,
+                       as_recipient: bool, as_sender: bool) -> list[uuid.UUID]:
+    """The correspondence created with this key, if the caller may see it in this search."""
     rows = conn.execute(
-        """SELECT k.correspondence_id FROM idempotency_keys k
-           JOIN correspondences c ON c.id = k.correspondence_id
-           WHERE k.id = %s AND (c.sender = %s OR c.recipient = %s)""",
-        (key, org or party, party),
+        """SELECT k.correspondence_id,
+                  c.sender = %s AS mine_to_send,
+                  c.recipient = %s AND NOT EXISTS (
+                      SELECT 1 FROM correspondence_statuses s WHERE s.correspondence_id = c.id
+                      AND s.status = ANY(%s) AND s.status_changed >= ALL (
+                          SELECT s2.status_changed FROM correspondence_statuses s2
+                          WHERE s2.correspondence_id = c.id)) AS mine_to_read
+           FROM idempotency_keys k JOIN correspondences c ON c.id = k.correspondence_id
+           WHERE k.id = %s AND c.resource_id = %s""",
+        (party, party, list(HIDDEN_FOR_RECIPIENT), key, resource_id),
     ).fetchall()
-    return [r["correspondence_id"] for r in rows]
+    return [r["correspondence_id"] for r in rows
+            if (as_sender and r["mine_to_send"]) or (as_recipient and r["mine_to_read"])]
 
 
 def search(conn: psycopg.Connection, *, resource_id: str, party: str, as_recipient: bool, as_sender: bool,
