@@ -8,7 +8,6 @@ import os
 import sys
 import unicodedata
 import uuid
-from functools import wraps
 from typing import Any, Callable
 from urllib.parse import quote
 
@@ -19,8 +18,8 @@ from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.http import dump_options_header
 from werkzeug.wsgi import wrap_file
 
-from app.api.auth import authenticate, require_any_scope
-from app.api.correspondences import _order_summaries, _preferred_wait
+from app.api.auth import require_any_scope
+from app.api.correspondences import answer_initialized
 from app.api.json_body import load, read_json
 from app.api.problems import problem, request_id
 from app.domain.attachment_rules import (
@@ -34,7 +33,6 @@ from app.schemas.initialize import InitializeCorrespondencesRequestSchema
 from app.schemas.responses import InitializeCorrespondencesResponseSchema
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.storage import CHUNK_SIZE, AttachmentStorage, storage_from_settings
-from app.usecases.dispatch_notification_orders import dispatch_after_commit
 from app.usecases.download_attachment import DownloadedFile, download_attachment
 from app.usecases.download_correspondence_attachment import download_correspondence_attachment
 from app.usecases.get_attachment import get_attachment_details, get_attachment_overview
@@ -43,8 +41,6 @@ from app.usecases.initialize_correspondences import InitializeOptions
 from app.usecases.initialize_with_upload import IncomingFile, initialize_with_upload
 from app.usecases.purge_attachment import purge_attachment
 from app.usecases.upload_attachment import UploadInterrupted, upload_attachment
-from app.usecases.wait_for_orders import wait_for_orders
-from workers.dispatch import enqueue_order_creation
 
 blp = Blueprint("attachment", __name__, url_prefix="/correspondence/api/v1",
                 description="Attachments: shared attachments, Initialize with files, downloads")
@@ -73,19 +69,7 @@ def _storage() -> AttachmentStorage:
 
 def _bytes_endpoint(*scopes: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Authenticate (401/4001) and require a scope (403); no Accept check: the answer is bytes."""
-
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            caller = authenticate()
-            if not any(caller.has_scope(s) for s in scopes):
-                return problem(403, f"The token lacks the required scope ({' or '.join(scopes)}).")
-            g.caller = caller
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
+    return require_any_scope(*scopes, check_accept=False)
 
 
 @blp.errorhandler(UploadInterrupted)
@@ -236,19 +220,7 @@ def initialize_with_files():
                           request_id=request_id()),
         production=services.settings.is_production,
     )
-    dispatch_after_commit(services.db, enqueue_order_creation, result.awaiting_orders)
-    ids = [c.correspondence_id for c in result.correspondences]
-    wait = _preferred_wait()
-    orders = wait_for_orders(services.db, result.awaiting_orders, ids, wait) if wait is not None else {}
-    body = {
-        "correspondences": [
-            {"correspondence_id": c.correspondence_id, "status": c.status, "recipient": c.recipient,
-             "notifications": _order_summaries(orders.get(c.correspondence_id))}
-            for c in result.correspondences
-        ],
-        "attachment_ids": result.attachment_ids,
-    }
-    return body, 200, ({"Preference-Applied": f"wait={wait:g}"} if wait is not None else {})
+    return answer_initialized(services.db, result)
 
 
 def _incoming(part: FileStorage) -> IncomingFile:

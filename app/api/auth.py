@@ -26,8 +26,8 @@ def authenticate() -> Caller:
     return Caller.from_claims(claims)
 
 
-def require_any_scope(*scopes: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Authenticate (401/4001), then require one of the scopes (403)."""
+def require_any_scope(*scopes: str, check_accept: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Authenticate (401/4001), then require one of the scopes (403), then (JSON endpoints) Accept (406)."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
@@ -35,7 +35,7 @@ def require_any_scope(*scopes: str) -> Callable[[Callable[..., Any]], Callable[.
             caller = authenticate()
             if not any(caller.has_scope(s) for s in scopes):
                 return problem(403, f"The token lacks the required scope ({' or '.join(scopes)}).")
-            if not accepts_json():
+            if check_accept and not accepts_json():
                 return Response("Only application/json is produced by this endpoint.", status=406,
                                 mimetype="text/plain")
             g.caller = caller

@@ -55,10 +55,15 @@ def initialize():
         InitializeOptions(require_known_recipients=services.settings.require_known_recipients,
                           request_id=request_id()),
     )
-    dispatch_after_commit(services.db, enqueue_order_creation, result.awaiting_orders)
+    return answer_initialized(services.db, result)
+
+
+def answer_initialized(db, result) -> tuple[dict, int, dict[str, str]]:
+    """After an Initialize committed: hand the outbox to the broker, honour `Prefer: wait=N`, answer."""
+    dispatch_after_commit(db, enqueue_order_creation, result.awaiting_orders)
     ids = [c.correspondence_id for c in result.correspondences]
     wait = _preferred_wait()
-    orders = wait_for_orders(services.db, result.awaiting_orders, ids, wait) if wait is not None else {}
+    orders = wait_for_orders(db, result.awaiting_orders, ids, wait) if wait is not None else {}
     body = {
         "correspondences": [
             {"correspondence_id": c.correspondence_id, "status": c.status, "recipient": c.recipient,

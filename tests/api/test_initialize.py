@@ -7,7 +7,6 @@ import time
 import uuid
 from typing import Any
 
-import pytest
 
 from tests.api.helpers import (
     FULL_NOTIFICATION,
