@@ -20,6 +20,7 @@ TASK_RELAY_OUTBOX = "maintenance.relay_outbox"
 TASK_DELIVER_DUE = "notifications.deliver_due"
 TASK_PUBLISH_DUE = "lifecycle.publish_due"
 TASK_DUE_DATES = "lifecycle.check_due_dates"
+TASK_EXPIRE_ATTACHMENTS = "lifecycle.expire_attachments"
 
 
 def make_celery(broker_url: str | None = None) -> Celery:
@@ -34,6 +35,7 @@ def make_celery(broker_url: str | None = None) -> Celery:
                      TASK_DELIVER_DUE: {"queue": QUEUE_MAINTENANCE},
                      TASK_PUBLISH_DUE: {"queue": QUEUE_MAINTENANCE},
                      TASK_DUE_DATES: {"queue": QUEUE_MAINTENANCE},
+                     TASK_EXPIRE_ATTACHMENTS: {"queue": QUEUE_MAINTENANCE},
                      TASK_RELAY_OUTBOX: {"queue": QUEUE_MAINTENANCE}},
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -54,6 +56,8 @@ def make_celery(broker_url: str | None = None) -> Celery:
                             "options": {"queue": QUEUE_MAINTENANCE, "expires": publish_every * 2}},
             "check-due-dates": {"task": TASK_DUE_DATES, "schedule": 30.0,
                                 "options": {"queue": QUEUE_MAINTENANCE, "expires": 60}},
+            "expire-attachments": {"task": TASK_EXPIRE_ATTACHMENTS, "schedule": 60.0,
+                                   "options": {"queue": QUEUE_MAINTENANCE, "expires": 120}},
             "deliver-due-notifications": {"task": TASK_DELIVER_DUE, "schedule": 10.0,
                                           "options": {"queue": QUEUE_MAINTENANCE, "expires": 20}},
         },

@@ -1,4 +1,4 @@
-"""The publish job and the due-date job, run by beat-driven scans of due rows (SPEC.md §1.5–§1.6).
+"""The publish job, the due-date job and the attachment expiry job, run by beat-driven scans of due rows (SPEC.md §1.5–§1.6).
 
 Run-once: due rows are taken with SKIP LOCKED and removed in the same transaction that writes
 the statuses; a unique index allows one Published row per correspondence.
@@ -13,6 +13,7 @@ from app.db.repositories import correspondences as correspondence_repo
 from app.db.repositories import lifecycle as lifecycle_repo
 from app.domain.enums import CorrespondenceStatus as S
 from app.domain.publication import DONE, FAIL, PUBLISH, decide_publication, due_date_events
+from app.storage import AttachmentStorage
 
 RECHECK_AFTER = timedelta(seconds=10)
 
@@ -76,3 +77,13 @@ def check_due_dates(db: Database, limit: int = 500) -> int:
         lifecycle_repo.add_events(conn, events)
         lifecycle_repo.finish_due_dates(conn, ids)
     return len(events)
+
+
+def expire_attachments(db: Database, storage: AttachmentStorage, limit: int = 500) -> int:
+    """The expire-attachment job: Expired status, then the file is deleted (after commit)."""
+    with db.transaction() as conn:
+        ids = lifecycle_repo.take_expired_attachments(conn, limit)
+        lifecycle_repo.expire_attachments(conn, ids, datetime.now(timezone.utc))
+    for attachment_id in ids:
+        storage.delete(str(attachment_id))
+    return len(ids)

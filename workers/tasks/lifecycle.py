@@ -1,8 +1,10 @@
 """Thin tasks for the lifecycle scans (publish, due dates), sent by beat."""
 from __future__ import annotations
 
-from app.usecases.publish_correspondences import check_due_dates, publish_due
-from workers.celery_app import TASK_DUE_DATES, TASK_PUBLISH_DUE, app
+from app.config import load_settings
+from app.storage import storage_from_settings
+from app.usecases.publish_correspondences import check_due_dates, expire_attachments, publish_due
+from workers.celery_app import TASK_DUE_DATES, TASK_EXPIRE_ATTACHMENTS, TASK_PUBLISH_DUE, app
 from workers.services import get_services
 
 
@@ -21,3 +23,8 @@ def publish(limit: int = 500) -> dict[str, int]:
 @app.task(name=TASK_DUE_DATES, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True)
 def due_dates(limit: int = 500) -> int:
     return check_due_dates(get_services().db, limit=limit)
+
+
+@app.task(name=TASK_EXPIRE_ATTACHMENTS, acks_late=True, time_limit=120, soft_time_limit=100, ignore_result=True)
+def expire(limit: int = 500) -> int:
+    return expire_attachments(get_services().db, storage_from_settings(load_settings()), limit=limit)

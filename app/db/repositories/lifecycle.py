@@ -153,3 +153,26 @@ def purge_attachments(conn: psycopg.Connection, ids: list[uuid.UUID], party_urn:
             cur.executemany("INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed, "
                             "party_urn) VALUES (%s, %s, 3, 'Purged', %s, %s)",
                             [(uuid7(), i, at, party_urn) for i in ids])
+
+
+def take_expired_attachments(conn: psycopg.Connection, limit: int) -> list[uuid.UUID]:
+    """Published attachments whose every live link has an expiration time that has passed (§1.7)."""
+    rows = conn.execute(
+        """SELECT a.id FROM attachments a
+           WHERE (SELECT s.status FROM attachment_statuses s WHERE s.attachment_id = a.id
+                  ORDER BY s.status_changed DESC, s.id DESC LIMIT 1) = 2
+             AND EXISTS (SELECT 1 FROM live_links l WHERE l.attachment_id = a.id)
+             AND NOT EXISTS (SELECT 1 FROM live_links l WHERE l.attachment_id = a.id
+                             AND (l.expiration_time IS NULL OR l.expiration_time > now()))
+           ORDER BY a.id LIMIT %s FOR UPDATE OF a SKIP LOCKED""",
+        (limit,),
+    ).fetchall()
+    return [r["id"] for r in rows]
+
+
+def expire_attachments(conn: psycopg.Connection, ids: list[uuid.UUID], at: datetime) -> None:
+    if ids:
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed) "
+                            "VALUES (%s, %s, 5, 'The attachment has expired', %s)",
+                            [(uuid7(), i, at) for i in ids])
