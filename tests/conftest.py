@@ -115,6 +115,8 @@ def celery_broker(redis_url: str) -> Iterator[str]:
     yield redis_url
     client = redis.Redis.from_url(redis_url)
     client.delete(*QUEUES)
+    for queue in QUEUES:  # kombu's exchange bindings of this session's queues
+        client.delete(f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     client.close()
 
 
