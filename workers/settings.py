@@ -17,7 +17,6 @@ class WorkerSettings:
     retry_max_seconds: float = 300.0
     undispatched_after: timedelta = timedelta(seconds=5)
     redispatch_after: timedelta = timedelta(seconds=120)
-    relay_interval_seconds: float = 5.0
     reminder_delay: timedelta = timedelta(days=1)
     public_base_url: str | None = None
     local_gateway_latency_ms: int = 0
@@ -37,7 +36,6 @@ def load_worker_settings() -> WorkerSettings:
         retry_max_seconds=float(env.get("NOTIFICATION_RETRY_MAX_SECONDS", "300")),
         undispatched_after=timedelta(seconds=float(env.get("OUTBOX_UNDISPATCHED_AFTER_SECONDS", "5"))),
         redispatch_after=timedelta(seconds=float(env.get("OUTBOX_REDISPATCH_AFTER_SECONDS", "120"))),
-        relay_interval_seconds=float(env.get("OUTBOX_RELAY_INTERVAL_SECONDS", "5")),
         reminder_delay=timedelta(days=7 if production else 1),
         public_base_url=env.get("PUBLIC_BASE_URL") or None,
         local_gateway_latency_ms=int(env.get("LOCAL_GATEWAY_LATENCY_MS", "0")),

@@ -26,6 +26,11 @@ class StatusEntry:
     status_changed: datetime
 
 
+def highest_status(statuses: set[int]) -> int | None:
+    """The numerically highest status, ignoring Fetched (SPEC.md §1.3), or None for none."""
+    return max((s for s in statuses if s != S.Fetched), default=None)
+
+
 def current_status(history: list[StatusEntry]) -> StatusEntry | None:
     """The entry with the numerically highest status, ignoring Fetched (not the latest one)."""
     candidates = [e for e in history if e.status != S.Fetched]

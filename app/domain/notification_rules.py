@@ -19,39 +19,6 @@ TEXT_FIELDS = ("email_subject", "email_body", "sms_body",
                "reminder_email_subject", "reminder_email_body", "reminder_sms_body")
 IDENTIFIER_FIELDS = ("organization_number", "national_identity_number", "email_address", "mobile_number")
 
-CUSTOM_TEMPLATE: dict[str, str] = {field: TEXT_TOKEN for field in TEXT_FIELDS}
-
-
-def _generic(subject: str, body: str, reminder_subject: str, reminder_body: str) -> dict[str, str]:
-    return {"email_subject": subject, "email_body": body, "sms_body": body,
-            "reminder_email_subject": reminder_subject, "reminder_email_body": reminder_body,
-            "reminder_sms_body": reminder_body}
-
-
-GENERIC_TEMPLATES: dict[str, dict[str, str]] = {
-    "nb": _generic(
-        "En melding har blitt mottatt i Altinn {textToken}",
-        "Hei. $correspondenceRecipientName$ har mottatt en ny melding fra $sendersName$. "
-        "{textToken}Logg deg inn i Altinn for å se denne meldingen.",
-        "Påminnelse - en melding har blitt mottatt i Altinn {textToken}",
-        "Hei. Dette er en påminnelse om at $correspondenceRecipientName$ har mottatt en ny melding fra "
-        "$sendersName$. {textToken}Logg deg inn i Altinn for å se denne meldingen."),
-    "nn": _generic(
-        "Ein melding har blitt motteke i Altinn {textToken}",
-        "Hei. $correspondenceRecipientName$ har motteke ei ny melding frå $sendersName$. "
-        "{textToken}Logg deg inn i Altinn for å sjå denne meldinga.",
-        "Påminning - ein melding har blitt motteke i Altinn {textToken}",
-        "Hei. Dette er ei påminning om at $correspondenceRecipientName$ har motteke ei ny melding frå "
-        "$sendersName$. {textToken}Logg deg inn i Altinn for å sjå denne meldinga."),
-    "en": _generic(
-        "A message has been received in Altinn {textToken}",
-        "Hello. $correspondenceRecipientName$ has received a new message from $sendersName$. "
-        "{textToken}Log in to Altinn to see this message.",
-        "Reminder - a message has been received in Altinn {textToken}",
-        "Hello. This is a reminder that $correspondenceRecipientName$ has received a new message from "
-        "$sendersName$. {textToken}Log in to Altinn to see this message."),
-}
-
 _ATOM = r"[a-zA-Z0-9æøåÆØÅ!#$%&'*+\-=?^_`{|}~]+"
 _LABEL = r"(?:[a-zA-Z0-9æøåÆØÅ][a-zA-Z0-9\-æøåÆØÅ]{0,61}[a-zA-Z0-9æøåÆØÅ]\.|[a-zA-Z0-9æøåÆØÅ]\.)"
 _EMAIL_REGEX = re.compile(

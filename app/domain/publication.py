@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.domain.correspondence import highest_status
 from app.domain.enums import AttachmentStatus as A
 from app.domain.enums import CorrespondenceStatus as S
 
@@ -31,8 +32,7 @@ def decide_publication(statuses: set[int], attachment_statuses: list[tuple[int |
     if recipient_reserved and ignore_reservation is not True:
         return PublishDecision(FAIL, f"Recipient {recipient} has been set to reserved in kontakt- og "
                                      "reservasjonsregisteret ('KRR')")
-    highest = max((s for s in statuses if s != S.Fetched), default=S.Initialized)
-    return PublishDecision(PUBLISH, write_ready_for_publish=highest != S.ReadyForPublish)
+    return PublishDecision(PUBLISH, write_ready_for_publish=highest_status(statuses) != S.ReadyForPublish)
 
 
 def due_date_events(statuses: set[int], is_confirmation_needed: bool) -> list[str] | None:

@@ -67,9 +67,10 @@ def _load(conn: Any, caller: Caller, correspondence_id: uuid.UUID,
                                   for s in row["statuses"]])
         if current is None or current.status not in AVAILABLE_FOR_RECIPIENT:
             raise CorrespondenceError(1001)
-        lifecycle_repo.add_fetched(conn, correspondence_id, caller.party_urn, datetime.now(timezone.utc),
-                                   debounce=fetch_debounce)
-        row["fetched"] = correspondence_repo.get_fetched(conn, correspondence_id)
+        fetched = lifecycle_repo.add_fetched(conn, correspondence_id, caller.party_urn, datetime.now(timezone.utc),
+                                             debounce=fetch_debounce)
+        if fetched is not None:
+            row["fetched"].append(fetched)
     row["notifications"] = [
         {"notification_order_id": o["notification_order_id"], "order_id": o["id"], "is_reminder": o["is_reminder"],
          "status": o["status"], "notification_channel": o["notification_channel"],

@@ -8,7 +8,7 @@ from typing import Any
 from app.db.pool import Database
 from app.db.repositories import correspondences as correspondence_repo
 from app.db.repositories import lifecycle as lifecycle_repo
-from app.domain.correspondence import AVAILABLE_FOR_RECIPIENT, PURGEABLE_BY_SENDER
+from app.domain.correspondence import AVAILABLE_FOR_RECIPIENT, PURGEABLE_BY_SENDER, highest_status
 from app.domain.enums import CorrespondenceStatus as S
 from app.domain.errors import CorrespondenceError
 from app.security.identity import Caller
@@ -18,16 +18,12 @@ from app.usecases.get_correspondence import RECIPIENT, SENDER, acting_as
 PURGED = {S.PurgedByAltinn, S.PurgedByRecipient}
 
 
-def _highest(statuses: set[int]) -> int | None:
-    return max(statuses, default=None)
-
-
 def _as_recipient(conn: Any, caller: Caller, correspondence_id: uuid.UUID) -> tuple[dict[str, Any], set[int]]:
     row = lifecycle_repo.lock_correspondence(conn, correspondence_id)
     if row is None or acting_as(caller, row["sender"], row["recipient"]) != RECIPIENT:
         raise CorrespondenceError(1001)
     statuses = correspondence_repo.status_sets(conn, [correspondence_id]).get(correspondence_id, set())
-    if statuses & PURGED or _highest(statuses) not in AVAILABLE_FOR_RECIPIENT:
+    if statuses & PURGED or highest_status(statuses) not in AVAILABLE_FOR_RECIPIENT:
         raise CorrespondenceError(1001)
     return row, statuses
 
@@ -68,7 +64,7 @@ def purge(db: Database, caller: Caller, correspondence_id: uuid.UUID,
         statuses = correspondence_repo.status_sets(conn, [correspondence_id]).get(correspondence_id, set())
         if statuses & PURGED:
             raise CorrespondenceError(1014)
-        highest = _highest(statuses)
+        highest = highest_status(statuses)
         if role == SENDER:
             if highest not in PURGEABLE_BY_SENDER:
                 raise CorrespondenceError(1013)

@@ -9,8 +9,6 @@ from app.domain.enums import NotificationChannel as Ch
 from app.domain.enums import NotificationTemplate
 from app.domain.errors import CorrespondenceError
 from app.domain.notification_rules import (
-    CUSTOM_TEMPLATE,
-    GENERIC_TEMPLATES,
     TEXT_FIELDS,
     effective_custom_recipients,
     is_valid_email,
@@ -191,7 +189,18 @@ def test_normalize_mobile(number: str, expected: str | None) -> None:
 
 # --- templates ---------------------------------------------------------------------------------
 
-def test_template_tables() -> None:
+@pytest.fixture()
+def seeded(db) -> dict:
+    """The template rows the migration seeds: the one copy of the texts the service uses."""
+    from app.db.repositories.templates import get_templates
+
+    with db.transaction() as conn:
+        rows = get_templates(conn)
+    return {"custom": rows[(0, None)], "generic": {lang: t for (tpl, lang), t in rows.items() if tpl == 1}}
+
+
+def test_template_tables(seeded) -> None:
+    GENERIC_TEMPLATES, CUSTOM_TEMPLATE = seeded["generic"], seeded["custom"]
     assert set(GENERIC_TEMPLATES) == {"nb", "nn", "en"}
     assert all(set(t) == set(TEXT_FIELDS) for t in GENERIC_TEMPLATES.values())
     assert CUSTOM_TEMPLATE == {field: "{textToken}" for field in TEXT_FIELDS}
@@ -203,15 +212,15 @@ def test_render_custom_template_is_the_request_text() -> None:
     assert render_template_text("{textToken}", "Hello there", {}) == "Hello there"
 
 
-def test_render_generic_subject_without_request_text() -> None:
-    text = render_template_text(GENERIC_TEMPLATES["nb"]["email_subject"], None, {})
+def test_render_generic_subject_without_request_text(seeded) -> None:
+    text = render_template_text(seeded["generic"]["nb"]["email_subject"], None, {})
     assert text == "En melding har blitt mottatt i Altinn"
 
 
-def test_render_generic_body_substitutes_placeholders() -> None:
+def test_render_generic_body_substitutes_placeholders(seeded) -> None:
     values = {"sendersName": "Digdir", "correspondenceRecipientName": "Ola", "resourceName": "R",
               "messageTitle": "T"}
-    text = render_template_text(GENERIC_TEMPLATES["en"]["email_body"], "Extra.", values)
+    text = render_template_text(seeded["generic"]["en"]["email_body"], "Extra.", values)
     assert text == ("Hello. Ola has received a new message from Digdir. "
                     "Extra. Log in to Altinn to see this message.")
     text = render_template_text("{textToken}", "$resourceName$/$messageTitle$ to $recipientName$", values)

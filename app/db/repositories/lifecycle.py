@@ -94,8 +94,9 @@ def finish_due_dates(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
 
 
 def add_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID, party_urn: str | None, at: datetime,
-                debounce: timedelta | None = None) -> None:
-    """A Fetched row; with `debounce`, skipped when the same party fetched within that window."""
+                debounce: timedelta | None = None) -> dict[str, Any] | None:
+    """A Fetched row (returned in the shape of get_fetched's rows); with `debounce`, skipped (None)
+    when the same party fetched within that window."""
     if debounce is not None:
         recent = conn.execute(
             """SELECT 1 FROM correspondence_fetched WHERE correspondence_id = %s
@@ -103,9 +104,12 @@ def add_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID, party_ur
             (correspondence_id, party_urn, at - debounce),
         ).fetchone()
         if recent:
-            return
-    conn.execute("INSERT INTO correspondence_fetched (id, correspondence_id, status_changed, party_urn) "
-                 "VALUES (%s, %s, %s, %s)", (uuid7(), correspondence_id, at, party_urn))
+            return None
+    return conn.execute(
+        """INSERT INTO correspondence_fetched (id, correspondence_id, status_changed, party_urn)
+           VALUES (%s, %s, %s, %s) RETURNING id, 3 AS status, status_text, status_changed""",
+        (uuid7(), correspondence_id, at, party_urn),
+    ).fetchone()
 
 
 def ever_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> bool:

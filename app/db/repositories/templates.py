@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import psycopg
 
+from app.domain.notification_rules import TEXT_FIELDS
+
 
 def template_exists(conn: psycopg.Connection, template: int, language: str) -> bool:
     row = conn.execute(
@@ -13,8 +15,7 @@ def template_exists(conn: psycopg.Connection, template: int, language: str) -> b
     return row is not None
 
 
-TEXTS = ("email_subject", "email_body", "sms_body", "reminder_email_subject", "reminder_email_body",
-         "reminder_sms_body")
+TEXTS = TEXT_FIELDS  # the template columns are named like the request's text fields
 
 
 def get_templates(conn: psycopg.Connection) -> dict[tuple[int, str | None], dict[str, str]]:
