@@ -19,6 +19,7 @@ from werkzeug.http import dump_options_header
 from werkzeug.wsgi import wrap_file
 
 from app.api.auth import require_any_scope
+from app.api.rate_limit import rate_limited
 from app.api.correspondences import answer_initialized
 from app.api.json_body import load, read_json
 from app.api.problems import problem, request_id
@@ -205,6 +206,7 @@ def download_all(correspondence_id: uuid.UUID):
 @blp.alt_response(422, **PROBLEM)
 @blp.alt_response(502, **PROBLEM)
 @require_any_scope(WRITE_SCOPE)
+@rate_limited  # the same per-sender bucket as JSON Initialize
 def initialize_with_files():
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType("The request body must be multipart/form-data.")

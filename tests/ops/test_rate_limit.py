@@ -102,3 +102,14 @@ def test_429_is_documented_on_initialize(client):
     spec = client.get("/openapi.json").get_json()
     responses = spec["paths"]["/correspondence/api/v1/correspondence"]["post"]["responses"]
     assert "429" in responses and "Retry-After" in responses["429"]["headers"]
+
+
+def test_multipart_initialize_shares_the_senders_bucket(limited_app, tokens):
+    from tests.attachments.helpers import entry, form_fields, post_multipart
+
+    client = limited_app.test_client()
+    sender = tokens.headers(org=SENDER_ORG)
+    ok(post(client, initialize_request([ORG_RECIPIENT]), sender))
+    ok(post(client, initialize_request([ORG_RECIPIENT]), sender))
+    refused = post_multipart(client, sender, form_fields([ORG_RECIPIENT], [entry("a.txt")]), [("a.txt", b"x")])
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
