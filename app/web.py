@@ -82,10 +82,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     observability.init_app(app)  # request id in logs, access log, /metrics
     rate_limit.init_app(app, settings.redis_url)  # off unless RATE_LIMIT_PER_SECOND is set
 
-    @app.before_request
-    def _assign_request_id() -> None:
-        request_id()
-
     @app.after_request
     def _common_headers(response: Response) -> Response:
         response.headers["X-Request-Id"] = getattr(g, "request_id", None) or request_id()

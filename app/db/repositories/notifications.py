@@ -128,10 +128,6 @@ def orders_for(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID
     return result
 
 
-def backlog(conn: psycopg.Connection) -> int:
-    row = conn.execute("SELECT count(*) AS n FROM notification_outbox WHERE completed_at IS NULL").fetchone()
-    return int(row["n"])
-
 
 def take_due_local_orders(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
     """Successful local-gateway orders whose send time has come and that are not yet decided."""
