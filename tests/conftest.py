@@ -117,6 +117,16 @@ def celery_broker(redis_url: str) -> Iterator[str]:
     client.delete(*QUEUES)
     for queue in QUEUES:  # kombu's exchange bindings of this session's queues
         client.delete(f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    # Messages a killed test worker left unacknowledged: kombu keeps them in one Redis-wide hash and
+    # would restore them into this session's queue when a later session's worker starts.
+    for tag, value in client.hscan_iter("unacked"):
+        try:
+            routing_key = json.loads(value)[2]
+        except (ValueError, IndexError, TypeError):
+            continue
+        if routing_key in QUEUES:
+            client.hdel("unacked", tag)
+            client.zrem("unacked_index", tag)
     client.close()
 
 
