@@ -113,11 +113,19 @@ def seed_demo() -> None:
 
 
 @main.command()
+def relay() -> None:
+    """Run the outbox relay: publishes committed notification work to the broker (LISTEN/NOTIFY)."""
+    from workers.relay import main as relay_main
+
+    relay_main(_database_url())
+
+
+@main.command()
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
 @click.option("--threads", default=4, show_default=True, help="threads per gunicorn worker")
 @click.option("--concurrency", default=2, show_default=True, help="celery worker processes")
 def run(workers: int, threads: int, concurrency: int) -> None:
-    """Run API (127.0.0.1:$PORT, default 8080), worker and beat; embedded PostgreSQL/Redis when unset."""
+    """Run API (127.0.0.1:$PORT, default 8080), worker, outbox relay and beat; embedded PostgreSQL/Redis when unset."""
     from app.db.migrate import apply_migrations
     from app.embedded import ensure_environment
     from app.security.tokens import load_or_create_dev_key
@@ -142,6 +150,7 @@ def run(workers: int, threads: int, concurrency: int) -> None:
                 *(["--config", str(GUNICORN_CONF)] if GUNICORN_CONF.exists() else [])],
         "worker": [str(bin_dir / "celery"), "-A", "workers.celery_app", "worker", "--loglevel", "INFO",
                    "--concurrency", str(concurrency), "--hostname", "worker@%h"],
+        "relay": [str(bin_dir / "correspondence"), "relay"],
         "beat": [str(bin_dir / "celery"), "-A", "workers.celery_app", "beat", "--loglevel", "INFO",
                  "--schedule", str(settings.data_dir / "celerybeat-schedule")],
     }

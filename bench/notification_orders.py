@@ -44,7 +44,7 @@ def create(db: Database, recipients: int) -> list[uuid.UUID]:
                              "sendReminder": True, "reminderEmailSubject": "RS", "reminderEmailBody": "RB"}},
             "recipients": [f"urn:altinn:organization:identifier-no:{800000000 + i:09d}"
                            for i in range(start, min(start + 500, recipients))]}
-        result = initialize_correspondences(db, caller, schema.load(raw), raw)
+        result = initialize_correspondences(db, caller, schema.load(raw))
         ids.extend(result.awaiting_orders)
     return ids
 

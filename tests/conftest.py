@@ -130,6 +130,19 @@ def celery_broker(redis_url: str) -> Iterator[str]:
     client.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def outbox_relay(database_url: str, celery_broker: str) -> Iterator[Any]:
+    """The outbox relay, as the Procfile's `relay` role runs it, in a thread of the test process:
+    what an Initialize commits reaches this session's queues as in production."""
+    from workers.dispatch import enqueue_order_creation
+    from workers.relay import start_in_thread
+
+    relay, thread = start_in_thread(database_url, enqueue_order_creation, idle_seconds=0.5, max_backoff_seconds=0.5)
+    yield relay
+    relay.stop()
+    thread.join(10)
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str, redis_url: str, data_dir: Path) -> Settings:
     return Settings(database_url=database_url, redis_url=redis_url, data_dir=data_dir, port=0,

@@ -217,7 +217,7 @@ def initialize_with_files():
     files = [_incoming(part) for name, part in request.files.items(multi=True) if name.lower() == "attachments"]
     services = _services()
     result = initialize_with_upload(
-        services.db, _storage(), g.caller, data, raw, files,
+        services.db, _storage(), g.caller, data, files,
         InitializeOptions(require_known_recipients=services.settings.require_known_recipients,
                           request_id=request_id()),
         production=services.settings.is_production,

@@ -17,11 +17,9 @@ from app.schemas.responses import (
     InitializeCorrespondencesResponseSchema,
 )
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
-from app.usecases.dispatch_notification_orders import dispatch_after_commit
 from app.usecases.get_correspondence import get_details, get_overview
 from app.usecases.initialize_correspondences import InitializeOptions, initialize_correspondences
 from app.usecases.wait_for_orders import MAX_WAIT_SECONDS, wait_for_orders
-from workers.dispatch import enqueue_order_creation
 
 blp = Blueprint("correspondence", __name__, url_prefix="/correspondence/api/v1",
                 description="Correspondences: initialize, overview, details")
@@ -51,7 +49,7 @@ def initialize():
     request_data = load(_request_schema, raw)
     services = current_app.extensions["correspondence"]
     result = initialize_correspondences(
-        services.db, g.caller, request_data, raw,
+        services.db, g.caller, request_data,
         InitializeOptions(require_known_recipients=services.settings.require_known_recipients,
                           request_id=request_id()),
     )
@@ -59,8 +57,8 @@ def initialize():
 
 
 def answer_initialized(db, result) -> tuple[dict, int, dict[str, str]]:
-    """After an Initialize committed: hand the outbox to the broker, honour `Prefer: wait=N`, answer."""
-    dispatch_after_commit(db, enqueue_order_creation, result.awaiting_orders)
+    """After an Initialize committed (the outbox relay hands its work to the broker): honour
+    `Prefer: wait=N`, answer."""
     ids = [c.correspondence_id for c in result.correspondences]
     wait = _preferred_wait()
     orders = wait_for_orders(db, result.awaiting_orders, ids, wait) if wait is not None else {}

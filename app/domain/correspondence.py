@@ -1,10 +1,8 @@
 """The correspondence aggregate as the domain sees it, and the status rules (SPEC.md §1.3). Pure."""
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from app.domain.enums import CorrespondenceStatus as S
 
@@ -37,50 +35,6 @@ def current_status(history: list[StatusEntry]) -> StatusEntry | None:
     if not candidates:
         return None
     return max(candidates, key=lambda e: (e.status, e.status_changed))
-
-
-@dataclass
-class NewContent:
-    id: uuid.UUID
-    language: str
-    message_title: str
-    message_summary: str
-    message_body: str
-
-
-@dataclass
-class NewCorrespondence:
-    """Everything Initialize writes for one recipient."""
-    id: uuid.UUID
-    resource_id: str
-    recipient: str
-    recipient_type: str
-    sender: str
-    service_owner_id: str | None
-    senders_reference: str
-    message_sender: str | None
-    requested_publish_time: datetime
-    due_date_time: datetime | None
-    property_list: dict[str, str]
-    ignore_reservation: bool | None
-    is_confirmation_needed: bool
-    is_confidential: bool
-    allow_forwarding: bool
-    created: datetime
-    notification_request: dict[str, Any] | None
-    original_request: dict[str, Any]
-    content: NewContent
-    statuses: list[StatusEntry] = field(default_factory=list)
-    external_references: list[tuple[int, str]] = field(default_factory=list)
-    reply_options: list[tuple[str, str | None]] = field(default_factory=list)
-    attachments: list[tuple[uuid.UUID, datetime | None]] = field(default_factory=list)
-    idempotency_key: uuid.UUID | None = None
-    wants_notification_orders: bool = False
-
-    @property
-    def status(self) -> int:
-        entry = current_status(self.statuses)
-        return entry.status if entry else S.Initialized
 
 
 SEND, NEVER, NOT_YET = "send", "never", "not-yet"

@@ -1,4 +1,5 @@
-"""Getting outbox rows to the workers: right after Initialize commits, and by the relay on beat.
+"""Getting outbox rows to the workers: the relay process (woken by NOTIFY when an Initialize
+commits) sends new rows at once; the sweep on beat re-sends rows that stayed behind.
 
 Rows are marked dispatched in a committed transaction *before* the message is published, so a
 worker that receives the message at once never finds the row locked by the marking; when the
@@ -13,24 +14,37 @@ from typing import Callable
 
 from app.db.pool import Database, DatabaseUnavailable
 from app.db.repositories import notifications as notification_repo
+from app.logs import request_id_var
 
 log = logging.getLogger(__name__)
 
 Enqueue = Callable[[list[uuid.UUID]], None]
 
 
-def dispatch_after_commit(db: Database, enqueue: Enqueue, ids: list[uuid.UUID]) -> bool:
-    """Publish the rows Initialize just committed (already marked dispatched). Never raises:
-    with the broker down the rows stay in the outbox for the relay."""
-    if not ids:
-        return True
+def dispatch_new(db: Database, enqueue: Enqueue, limit: int = 1000) -> int:
+    """Publish outbox rows no one has dispatched yet (what Initialize just committed), oldest first.
+
+    The rows are marked in a committed transaction before publishing; with the broker down the
+    mark is cleared again and the error raised (the caller backs off, the rows stay due)."""
+    with db.transaction() as conn:
+        taken = notification_repo.take_undispatched(conn, limit)
+    by_request: dict[str | None, list[uuid.UUID]] = {}
+    for correspondence_id, request_id in taken:
+        by_request.setdefault(request_id, []).append(correspondence_id)
+    sent: list[uuid.UUID] = []
     try:
-        enqueue(ids)
-        return True
-    except Exception as exc:  # broker down: the outbox keeps the work
-        log.warning("broker unavailable, %d correspondences left to the outbox relay: %s", len(ids), exc)
-        _undo(db, ids)
-        return False
+        for request_id, ids in by_request.items():
+            # Each Initialize's work travels in messages of its own, with its request id (task logs).
+            token = request_id_var.set(request_id)
+            try:
+                enqueue(ids)
+            finally:
+                request_id_var.reset(token)
+            sent += ids
+    except Exception:
+        _undo(db, [i for i, _ in taken if i not in set(sent)])
+        raise
+    return len(taken)
 
 
 def relay_outbox(db: Database, enqueue: Enqueue, *, undispatched_after: timedelta, redispatch_after: timedelta,

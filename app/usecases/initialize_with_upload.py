@@ -43,10 +43,10 @@ class IncomingFile:
 
 
 def initialize_with_upload(db: Database, storage: AttachmentStorage, caller: Caller, request: dict[str, Any],
-                           raw_request: dict[str, Any], files: list[IncomingFile], options: InitializeOptions,
+                           files: list[IncomingFile], options: InitializeOptions,
                            *, production: bool) -> InitializeResult:
     uploads = _Uploads(db, storage, caller, files, production)
-    return initialize_correspondences(db, caller, request, raw_request, options, uploads=uploads)
+    return initialize_correspondences(db, caller, request, options, uploads=uploads)
 
 
 class _Uploads:

@@ -116,3 +116,19 @@ def insert_attachment(db: Any, *, sender_org: str = "991825827", status: int = 2
             (str(uuid.uuid4()), attachment_id, status),
         )
     return attachment_id
+
+
+def relayed(db: Any, *ids: Any, timeout: float = 10.0) -> None:
+    """Wait until the outbox relay has handed these correspondences to the broker (a test that runs
+    order creation itself must not race the relay's brief lock on the outbox row)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.transaction() as conn:
+            left = conn.execute("SELECT count(*) AS n FROM notification_outbox WHERE correspondence_id = ANY(%s::uuid[]) "
+                                "AND dispatched_at IS NULL", ([str(i) for i in ids],)).fetchone()["n"]
+        if not left:
+            return
+        assert time.monotonic() < deadline, f"{left} outbox rows never relayed"
+        time.sleep(0.02)

@@ -26,12 +26,12 @@ def set_link_expiration(db, attachment_id: str, sql_interval: str | None, corres
     """Move the expiration of the attachment's links (of one correspondence, or all) to now + interval."""
     with db.transaction() as conn:
         conn.execute(
-            """UPDATE correspondence_attachments ca
+            """UPDATE initialization_attachments ca
                SET expiration_time = CASE WHEN %(interval)s::interval IS NULL THEN NULL
                                           ELSE now() + %(interval)s::interval END
-               FROM correspondence_contents ct
-               WHERE ct.id = ca.correspondence_content_id AND ca.attachment_id = %(attachment)s
-                 AND (%(correspondence)s::uuid IS NULL OR ct.correspondence_id = %(correspondence)s::uuid)""",
+               FROM correspondences c
+               WHERE c.initialization_id = ca.initialization_id AND ca.attachment_id = %(attachment)s
+                 AND (%(correspondence)s::uuid IS NULL OR c.id = %(correspondence)s::uuid)""",
             {"interval": sql_interval, "attachment": uuid.UUID(attachment_id),
              "correspondence": uuid.UUID(correspondence_id) if correspondence_id else None})
 
@@ -47,9 +47,10 @@ def test_1055_existing_attachment_expiring_within_6_hours(client, sender, db):
 
 def test_1055_ignores_purged_correspondences_and_links_that_never_expire(client, sender, db):
     attachment = uploaded_attachment(client, sender)
-    recipients = [ORG_RECIPIENT, PERSON_RECIPIENT, f"urn:altinn:organization:identifier-no:{OTHER_ORG}"]
-    answer = ok(post(client, with_existing(attachment, recipients=recipients), sender))
-    first, second, _ = (c["correspondenceId"] for c in answer["correspondences"])
+    # Links belong to an Initialize (all its recipients share them): three Initializes, three links.
+    first, second, _ = (
+        ok(post(client, with_existing(attachment, recipients=[r]), sender))["correspondences"][0]["correspondenceId"]
+        for r in (ORG_RECIPIENT, PERSON_RECIPIENT, f"urn:altinn:organization:identifier-no:{OTHER_ORG}"))
     set_link_expiration(db, attachment, "1 hour")
     assert_error(post(client, with_existing(attachment), sender), 400, 1055)
 
@@ -73,7 +74,7 @@ def test_expiration_time_of_each_link_comes_from_the_attachment(client, sender, 
     answer = ok(post(client, with_existing(attachment), sender))
     assert answer["attachmentIds"] == [attachment]
     with db.transaction() as conn:
-        row = conn.execute("SELECT expiration_time FROM correspondence_attachments WHERE attachment_id = %s",
+        row = conn.execute("SELECT expiration_time FROM initialization_attachments WHERE attachment_id = %s",
                            (uuid.UUID(attachment),)).fetchone()
     days = (row["expiration_time"] - datetime.now(timezone.utc)).total_seconds() / 86400
     assert 2.99 < days <= 3
@@ -101,7 +102,7 @@ def test_correspondence_stays_initialized_until_every_attachment_is_published(db
     raw = initialize_request()
     raw["correspondence"]["content"]["attachments"] = [{"fileName": "a.txt", "sendersReference": "a"}]
     request = InitializeCorrespondencesRequestSchema().load(raw)
-    result = initialize_correspondences(db, caller, request, raw, InitializeOptions(), uploads=_NotYetPublished(db))
+    result = initialize_correspondences(db, caller, request, InitializeOptions(), uploads=_NotYetPublished(db))
     [created] = result.correspondences
     assert created.status == S.Initialized
     with db.transaction() as conn:

@@ -18,9 +18,9 @@ def link(client, sender, attachment_id: str) -> str:
 
 def expire_links(db, attachment_id: str, correspondence_id: str | None = None) -> None:
     with db.transaction() as conn:
-        conn.execute("""UPDATE correspondence_attachments ca SET expiration_time = now() - interval '1 minute'
-                        FROM correspondence_contents ct WHERE ct.id = ca.correspondence_content_id
-                        AND ca.attachment_id = %s AND (%s::uuid IS NULL OR ct.correspondence_id = %s::uuid)""",
+        conn.execute("""UPDATE initialization_attachments ca SET expiration_time = now() - interval '1 minute'
+                        FROM correspondences c WHERE c.initialization_id = ca.initialization_id
+                        AND ca.attachment_id = %s AND (%s::uuid IS NULL OR c.id = %s::uuid)""",
                      (attachment_id, correspondence_id, correspondence_id))
 
 

@@ -94,7 +94,7 @@ def test_link_expiration_time_passed_is_2020(client, sender, db, me):
     cid, [attachment] = send(client, sender, [("a.txt", b"x")])
     publish_now(db)
     with db.transaction() as conn:
-        conn.execute("UPDATE correspondence_attachments SET expiration_time = now() - interval '1 minute' "
+        conn.execute("UPDATE initialization_attachments SET expiration_time = now() - interval '1 minute' "
                      "WHERE attachment_id = %s", (uuid.UUID(attachment),))
     assert_error(client.get(url(cid, attachment), headers=me), 400, 2020)
 

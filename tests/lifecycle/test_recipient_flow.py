@@ -6,7 +6,7 @@ from datetime import timedelta
 from app.domain.enums import CorrespondenceStatus as S
 from app.usecases.create_notification_orders import create_notification_orders
 from app.usecases.deliver_notifications import deliver_due_orders
-from tests.api.helpers import FULL_NOTIFICATION, URL, assert_error, details, overview
+from tests.api.helpers import FULL_NOTIFICATION, URL, assert_error, details, overview, relayed
 from tests.factories import ORG_RECIPIENT, RESERVED_PERSON, iso
 from tests.lifecycle.helpers import action, create, publish_now, recipient_headers, statuses_of
 
@@ -90,9 +90,8 @@ def test_failed_attachment_fails_the_correspondence_at_publish(client, sender, d
     attachment = insert_attachment(db)
     [cid] = create(client, sender, recipients=[ORG_RECIPIENT])
     with db.transaction() as conn:  # link it, then the attachment fails (e.g. a malware hit)
-        conn.execute("""INSERT INTO correspondence_attachments (id, correspondence_content_id, attachment_id, created)
-                        SELECT gen_random_uuid(), id, %s, now() FROM correspondence_contents
-                        WHERE correspondence_id = %s""", (attachment, cid))
+        conn.execute("""INSERT INTO initialization_attachments (initialization_id, attachment_id, created)
+                        SELECT initialization_id, %s, now() FROM correspondences WHERE id = %s""", (attachment, cid))
         conn.execute("""INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed)
                         VALUES (gen_random_uuid(), %s, 4, 'Malware scan failed', now() + interval '1 second')""",
                      (attachment,))
@@ -104,6 +103,7 @@ def test_reminder_is_not_sent_for_a_correspondence_read_before_its_send_time(cli
     [cid] = create(client, sender, notification=FULL_NOTIFICATION)
     services = use_gateway()
     import uuid as _uuid
+    relayed(db, cid)
     create_notification_orders(db, services.gateway, [_uuid.UUID(cid)], policy=services.order_policy)
     publish_now(db)
     me = recipient_headers(tokens)

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from app.domain.enums import CorrespondenceStatus as S
 from app.usecases.create_notification_orders import create_notification_orders
 from app.usecases.deliver_notifications import deliver_due_orders
-from tests.api.helpers import FULL_NOTIFICATION, URL, ok, post
+from tests.api.helpers import FULL_NOTIFICATION, URL, ok, post, relayed
 from tests.factories import ORG_RECIPIENT, initialize_request
 
 CHECK = "altinn:system/notifications.condition.check"
@@ -17,6 +17,7 @@ def new_correspondence_with_orders(client, sender, db, use_gateway) -> uuid.UUID
     answer = ok(post(client, initialize_request([ORG_RECIPIENT], notification=FULL_NOTIFICATION), sender))
     cid = uuid.UUID(answer["correspondences"][0]["correspondenceId"])
     services = use_gateway()
+    relayed(db, cid)
     create_notification_orders(db, services.gateway, [cid], policy=services.order_policy)
     with db.transaction() as conn:  # both orders due now
         conn.execute("UPDATE notification_orders SET requested_send_time = now() - interval '1 second' "

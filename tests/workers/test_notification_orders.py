@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from app.usecases.create_notification_orders import create_notification_orders
-from tests.api.helpers import FULL_NOTIFICATION, ok, overview, post
+from tests.api.helpers import FULL_NOTIFICATION, ok, overview, post, relayed
 from tests.factories import NO_CONTACT_PERSON, ORG_RECIPIENT, RESERVED_PERSON, initialize_request
 from tests.workers.conftest import ScriptedNotifications, wait_until
 from workers.gateways.altinn import AltinnNotificationsGateway
@@ -84,6 +84,7 @@ def test_a_duplicated_task_never_records_a_second_order(client, sender, db, use_
     answer = ok(post(client, initialize_request([ORG_RECIPIENT], notification=FULL_NOTIFICATION), sender))
     cid = uuid.UUID(answer["correspondences"][0]["correspondenceId"])
     services = use_gateway()
+    relayed(db, cid)
     first = create_notification_orders(db, services.gateway, [cid], policy=services.order_policy)
     second = create_notification_orders(db, services.gateway, [cid], policy=services.order_policy)
     assert first.recorded == 2 and second.recorded == 0

@@ -2,19 +2,11 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
 
-
-@dataclass(frozen=True)
-class ExistingAttachment:
-    id: uuid.UUID
-    sender: str
-    current_status: int | None
-    size: int
-    expiration_in_days: int | None
+from app.domain.initialize import ExistingAttachment
 
 
 def get_attachments(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, ExistingAttachment]:
@@ -43,11 +35,8 @@ def latest_expirations(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[u
     rows = conn.execute(
         """SELECT ca.attachment_id, bool_or(ca.expiration_time IS NULL) AS never,
                   max(ca.expiration_time) AS latest
-           FROM correspondence_attachments ca
-           JOIN correspondence_contents ct ON ct.id = ca.correspondence_content_id
+           FROM live_links ca
            WHERE ca.attachment_id = ANY(%s)
-             AND NOT EXISTS (SELECT 1 FROM correspondence_statuses s
-                             WHERE s.correspondence_id = ct.correspondence_id AND s.status IN (7, 8))
            GROUP BY ca.attachment_id""",
         (ids,),
     ).fetchall()

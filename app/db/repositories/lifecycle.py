@@ -13,10 +13,11 @@ from app.domain.ids import uuid7
 def take_due_publications(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
     """Lock due publish jobs (SKIP LOCKED: two workers never take the same one)."""
     return conn.execute(
-        """SELECT p.correspondence_id AS id, p.checks, c.recipient, c.ignore_reservation,
+        """SELECT p.correspondence_id AS id, p.checks, c.recipient, i.ignore_reservation,
                   COALESCE(pt.reserved, false) AS recipient_reserved
            FROM pending_publications p
            JOIN correspondences c ON c.id = p.correspondence_id
+           JOIN initializations i ON i.id = c.initialization_id
            LEFT JOIN parties pt ON pt.urn = c.recipient AND c.recipient LIKE 'urn:altinn:person:identifier-no:%%'
            WHERE p.due_at <= now()
            ORDER BY p.due_at LIMIT %s FOR UPDATE OF p SKIP LOCKED""",
@@ -26,15 +27,15 @@ def take_due_publications(conn: psycopg.Connection, limit: int) -> list[dict[str
 
 def attachment_states(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[int | None, bool]]]:
     rows = conn.execute(
-        """SELECT ct.correspondence_id, a.id,
+        """SELECT c.id AS correspondence_id, a.id,
                   (SELECT s.status FROM attachment_statuses s WHERE s.attachment_id = a.id
                    ORDER BY s.status_changed DESC, s.id DESC LIMIT 1) AS current,
                   EXISTS (SELECT 1 FROM attachment_statuses s WHERE s.attachment_id = a.id AND s.status = 2)
                       AS ever_published
-           FROM correspondence_contents ct
-           JOIN correspondence_attachments ca ON ca.correspondence_content_id = ct.id
+           FROM correspondences c
+           JOIN initialization_attachments ca ON ca.initialization_id = c.initialization_id
            JOIN attachments a ON a.id = ca.attachment_id
-           WHERE ct.correspondence_id = ANY(%s)""",
+           WHERE c.id = ANY(%s)""",
         (ids,),
     ).fetchall()
     result: dict[uuid.UUID, list[tuple[int | None, bool]]] = {}
@@ -81,8 +82,9 @@ def add_events(conn: psycopg.Connection, rows: list[tuple[str, uuid.UUID, str | 
 
 def take_due_dates(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
     return conn.execute(
-        """SELECT d.correspondence_id AS id, c.recipient, c.is_confirmation_needed
+        """SELECT d.correspondence_id AS id, c.recipient, i.is_confirmation_needed
            FROM pending_due_dates d JOIN correspondences c ON c.id = d.correspondence_id
+           JOIN initializations i ON i.id = c.initialization_id
            WHERE d.due_at <= now() ORDER BY d.due_at LIMIT %s FOR UPDATE OF d SKIP LOCKED""",
         (limit,),
     ).fetchall()
@@ -120,7 +122,9 @@ def ever_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> bool
 def lock_correspondence(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> dict[str, Any] | None:
     """The correspondence row locked for a status change (serializes read/confirm/purge)."""
     return conn.execute(
-        "SELECT id, sender, recipient, is_confirmation_needed, resource_id FROM correspondences WHERE id = %s FOR UPDATE",
+        """SELECT c.id, i.sender, c.recipient, i.is_confirmation_needed, i.resource_id, i.allow_forwarding
+           FROM correspondences c JOIN initializations i ON i.id = c.initialization_id
+           WHERE c.id = %s FOR UPDATE OF c""",
         (correspondence_id,),
     ).fetchone()
 
@@ -132,20 +136,16 @@ def unused_attachment_ids(conn: psycopg.Connection, correspondence_id: uuid.UUID
     it commits, and the query below, a new snapshot, then sees that link."""
     conn.execute(
         """SELECT a.id FROM attachments a WHERE a.id IN (
-               SELECT ca.attachment_id FROM correspondence_contents ct
-               JOIN correspondence_attachments ca ON ca.correspondence_content_id = ct.id
-               WHERE ct.correspondence_id = %s) ORDER BY a.id FOR UPDATE""",
+               SELECT ca.attachment_id FROM correspondences c
+               JOIN initialization_attachments ca ON ca.initialization_id = c.initialization_id
+               WHERE c.id = %s) ORDER BY a.id FOR UPDATE""",
         (correspondence_id,),
     )
     rows = conn.execute(
-        """SELECT DISTINCT ca.attachment_id FROM correspondence_contents ct
-           JOIN correspondence_attachments ca ON ca.correspondence_content_id = ct.id
-           WHERE ct.correspondence_id = %s AND NOT EXISTS (
-               SELECT 1 FROM correspondence_attachments o
-               JOIN correspondence_contents oc ON oc.id = o.correspondence_content_id
-               WHERE o.attachment_id = ca.attachment_id AND oc.correspondence_id <> %s
-                 AND NOT EXISTS (SELECT 1 FROM correspondence_statuses s WHERE s.correspondence_id = oc.correspondence_id
-                                 AND s.status IN (7, 8)))""",
+        """SELECT DISTINCT ca.attachment_id FROM correspondences c
+           JOIN initialization_attachments ca ON ca.initialization_id = c.initialization_id
+           WHERE c.id = %s AND NOT EXISTS (
+               SELECT 1 FROM live_links o WHERE o.attachment_id = ca.attachment_id AND o.correspondence_id <> %s)""",
         (correspondence_id, correspondence_id),
     ).fetchall()
     return [r["attachment_id"] for r in rows]

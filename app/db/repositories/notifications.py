@@ -8,6 +8,7 @@ from typing import Any, Iterable
 import psycopg
 from psycopg.types.json import Jsonb
 
+from app.db.repositories.correspondences import CONTENT_COLUMNS, CORRESPONDENCE
 from app.domain.notification_orders import NotificationOrder, OrderOutcome
 
 
@@ -17,6 +18,21 @@ def undo_dispatch(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
         "UPDATE notification_outbox SET dispatched_at = NULL WHERE correspondence_id = ANY(%s) AND completed_at IS NULL",
         (ids,),
     )
+
+
+def take_undispatched(conn: psycopg.Connection, limit: int) -> list[tuple[uuid.UUID, str | None]]:
+    """Mark as dispatched, and return (with the id of the request that caused them), incomplete
+    rows no one has dispatched yet. The caller commits before publishing."""
+    rows = conn.execute(
+        """UPDATE notification_outbox SET dispatched_at = now(), dispatch_count = dispatch_count + 1
+           WHERE correspondence_id IN (
+               SELECT correspondence_id FROM notification_outbox
+               WHERE completed_at IS NULL AND dispatched_at IS NULL
+               ORDER BY created LIMIT %s FOR UPDATE SKIP LOCKED)
+           RETURNING correspondence_id, request_id""",
+        (limit,),
+    ).fetchall()
+    return [(r["correspondence_id"], r["request_id"]) for r in rows]
 
 
 def claim_pending(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -34,14 +50,12 @@ def claim_pending(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.U
 
 def load_for_orders(conn: psycopg.Connection, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
     return conn.execute(
-        """SELECT c.id, c.recipient, c.resource_id, c.senders_reference, c.requested_publish_time,
-                  c.ignore_reservation, c.message_sender, c.sender, c.notification_request,
-                  ct.message_title, ct.language,
-                  r.service_owner_name, r.title AS resource_title
-           FROM correspondences c
-           JOIN correspondence_contents ct ON ct.correspondence_id = c.id
-           LEFT JOIN resources r ON r.id = c.resource_id
-           WHERE c.id = ANY(%s)""",
+        f"""SELECT c.id, c.recipient, i.resource_id, i.senders_reference, i.requested_publish_time,
+                   i.ignore_reservation, i.message_sender, i.sender, i.notification_request, {CONTENT_COLUMNS},
+                   r.service_owner_name, r.title AS resource_title
+            FROM {CORRESPONDENCE}
+            LEFT JOIN resources r ON r.id = i.resource_id
+            WHERE c.id = ANY(%s)""",
         (ids,),
     ).fetchall()
 

@@ -14,14 +14,15 @@ def by_idempotency_key(conn: psycopg.Connection, key: uuid.UUID, *, resource_id:
     """The correspondence created with this key, if the caller may see it in this search."""
     rows = conn.execute(
         """SELECT k.correspondence_id,
-                  c.sender = %s AS mine_to_send,
+                  i.sender = %s AS mine_to_send,
                   c.recipient = %s AND NOT EXISTS (
                       SELECT 1 FROM correspondence_statuses s WHERE s.correspondence_id = c.id
                       AND s.status = ANY(%s) AND s.status_changed >= ALL (
                           SELECT s2.status_changed FROM correspondence_statuses s2
                           WHERE s2.correspondence_id = c.id)) AS mine_to_read
            FROM idempotency_keys k JOIN correspondences c ON c.id = k.correspondence_id
-           WHERE k.id = %s AND c.resource_id = %s""",
+           JOIN initializations i ON i.id = c.initialization_id
+           WHERE k.id = %s AND i.resource_id = %s""",
         (party, party, list(HIDDEN_FOR_RECIPIENT), key, resource_id),
     ).fetchall()
     return [r["correspondence_id"] for r in rows
@@ -45,26 +46,26 @@ def search(conn: psycopg.Connection, *, resource_id: str, party: str, as_recipie
             params += [party, list(HIDDEN_FOR_RECIPIENT)]
         sides.append(side)
     if as_sender:
-        side = "(c.sender = %s"
+        side = "(i.sender = %s"
         params.append(party)
         if status is not None:
             side += " AND EXISTS (SELECT 1 FROM correspondence_statuses s WHERE s.correspondence_id = c.id AND s.status = %s)"
             params.append(status)
         sides.append(side + ")")
-    where = ["c.resource_id = %s", "(" + " OR ".join(sides) + ")"]
+    where = ["i.resource_id = %s", "(" + " OR ".join(sides) + ")"]
     params = [resource_id, *params]
     if date_from is not None:
-        where.append("c.requested_publish_time > %s")
+        where.append("i.requested_publish_time > %s")
         params.append(date_from)
     if date_to is not None:
-        where.append("c.requested_publish_time < %s")
+        where.append("i.requested_publish_time < %s")
         params.append(date_to)
     if senders_reference is not None:
-        where.append("c.senders_reference = %s")
+        where.append("i.senders_reference = %s")
         params.append(senders_reference)
     rows = conn.execute(
-        f"SELECT c.id FROM correspondences c WHERE {' AND '.join(where)} "
-        "ORDER BY c.requested_publish_time DESC, c.id DESC OFFSET %s LIMIT %s",
+        f"SELECT c.id FROM correspondences c JOIN initializations i ON i.id = c.initialization_id WHERE {' AND '.join(where)} "
+        "ORDER BY i.requested_publish_time DESC, c.id DESC OFFSET %s LIMIT %s",
         (*params, offset, limit),
     ).fetchall()
     return [r["id"] for r in rows]

@@ -96,9 +96,9 @@ def set_uploaded(conn: psycopg.Connection, attachment_id: uuid.UUID, size: int, 
 def correspondence_ids(conn: psycopg.Connection, attachment_id: uuid.UUID) -> list[uuid.UUID]:
     """The correspondences linking this attachment, oldest link first."""
     rows = conn.execute(
-        """SELECT ct.correspondence_id FROM correspondence_attachments ca
-           JOIN correspondence_contents ct ON ct.id = ca.correspondence_content_id
-           WHERE ca.attachment_id = %s ORDER BY ca.created, ct.correspondence_id""",
+        """SELECT c.id AS correspondence_id FROM initialization_attachments ca
+           JOIN correspondences c ON c.initialization_id = ca.initialization_id
+           WHERE ca.attachment_id = %s ORDER BY ca.created, c.id""",
         (attachment_id,),
     ).fetchall()
     return [r["correspondence_id"] for r in rows]
@@ -107,9 +107,9 @@ def correspondence_ids(conn: psycopg.Connection, attachment_id: uuid.UUID) -> li
 def linked_to_published(conn: psycopg.Connection, attachment_id: uuid.UUID) -> bool:
     """Some correspondence linking this attachment has been Published (sender download: 2016)."""
     return conn.execute(
-        """SELECT 1 FROM correspondence_attachments ca
-           JOIN correspondence_contents ct ON ct.id = ca.correspondence_content_id
-           JOIN correspondence_statuses s ON s.correspondence_id = ct.correspondence_id AND s.status = 2
+        """SELECT 1 FROM initialization_attachments ca
+           JOIN correspondences c ON c.initialization_id = ca.initialization_id
+           JOIN correspondence_statuses s ON s.correspondence_id = c.id AND s.status = 2
            WHERE ca.attachment_id = %s LIMIT 1""",
         (attachment_id,),
     ).fetchone() is not None
@@ -119,13 +119,14 @@ def correspondence_link(conn: psycopg.Connection, correspondence_id: uuid.UUID,
                         attachment_id: uuid.UUID) -> dict[str, Any] | None:
     """The link of one attachment to one correspondence (with its expiration time), or None."""
     return conn.execute(
-        """SELECT ca.expiration_time FROM correspondence_attachments ca
-           JOIN correspondence_contents ct ON ct.id = ca.correspondence_content_id
-           WHERE ct.correspondence_id = %s AND ca.attachment_id = %s""",
+        """SELECT ca.expiration_time FROM initialization_attachments ca
+           JOIN correspondences c ON c.initialization_id = ca.initialization_id
+           WHERE c.id = %s AND ca.attachment_id = %s""",
         (correspondence_id, attachment_id),
     ).fetchone()
 
 
 def correspondence_parties(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> dict[str, Any] | None:
-    return conn.execute("SELECT id, sender, recipient FROM correspondences WHERE id = %s",
+    return conn.execute("SELECT c.id, i.sender, c.recipient FROM correspondences c "
+                        "JOIN initializations i ON i.id = c.initialization_id WHERE c.id = %s",
                         (correspondence_id,)).fetchone()
