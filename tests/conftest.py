@@ -130,17 +130,43 @@ def celery_broker(redis_url: str) -> Iterator[str]:
     client.close()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def outbox_relay(database_url: str, celery_broker: str) -> Iterator[Any]:
-    """The outbox relay, as the Procfile's `relay` role runs it, in a thread of the test process:
-    what an Initialize commits reaches this session's queues as in production."""
-    from workers.dispatch import enqueue_order_creation
-    from workers.relay import start_in_thread
+class SessionRelay:
+    """The outbox relay, as the Procfile's `relay` role runs it, in a thread of the test process."""
 
-    relay, thread = start_in_thread(database_url, enqueue_order_creation, idle_seconds=0.5, max_backoff_seconds=0.5)
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.relay: Any = None
+        self.thread: Any = None
+
+    def start(self) -> None:
+        from workers.dispatch import enqueue_order_creation
+        from workers.relay import start_in_thread
+
+        self.relay, self.thread = start_in_thread(self.database_url, enqueue_order_creation, idle_seconds=0.5,
+                                                  max_backoff_seconds=0.5)
+
+    def stop(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+            self.thread.join(10)
+            self.relay = self.thread = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def outbox_relay(database_url: str, celery_broker: str) -> Iterator[SessionRelay]:
+    """What an Initialize commits reaches this session's queues as in production."""
+    relay = SessionRelay(database_url)
+    relay.start()
     yield relay
     relay.stop()
-    thread.join(10)
+
+
+@pytest.fixture()
+def without_session_relay(outbox_relay: SessionRelay) -> Iterator[None]:
+    """The session's relay stopped for one test (which runs relays of its own)."""
+    outbox_relay.stop()
+    yield
+    outbox_relay.start()
 
 
 @pytest.fixture(scope="session")
