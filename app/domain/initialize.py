@@ -330,7 +330,6 @@ class ThinCorrespondence:
     recipient_name: str | None   # only when the content asks for it
     status: int                  # Initialized, ReadyForPublish or Reserved
     wants_notification_orders: bool
-    wants_due_date_check: bool
 
 
 @dataclass(frozen=True)
@@ -363,9 +362,8 @@ def new_rows(valid: ValidInitialize, new_attachments: Sequence[NewAttachment], n
                   else CorrespondenceStatus.ReadyForPublish if ready else CorrespondenceStatus.Initialized)
         rows.append(ThinCorrespondence(
             id=uuid7(), recipient=r.urn, recipient_name=r.name if with_name else None, status=int(status),
-            # Reserved correspondences get no notification job nor due-date check (SPEC.md §3.2, §1.6).
+            # Reserved correspondences get no notification job (SPEC.md §3.2 side effects).
             wants_notification_orders=wants_orders and not r.reserved,
-            wants_due_date_check=valid.due_date_time is not None and not r.reserved,
         ))
     return NewInitialization(id=uuid7(), created=now, valid=valid, attachments=links, correspondences=tuple(rows))
 

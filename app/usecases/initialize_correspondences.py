@@ -17,7 +17,6 @@ from app.db.pool import Database
 from app.db.repositories import attachments as attachment_repo
 from app.db.repositories import correspondences as correspondence_repo
 from app.db.repositories import registry as registry_repo
-from app.db.repositories import templates as template_repo
 from app.domain import initialize as rules
 from app.domain.enums import AttachmentStatus
 from app.domain.errors import CorrespondenceError
@@ -99,19 +98,21 @@ def load_facts(conn: psycopg.Connection, caller: Caller, request: dict[str, Any]
     key = request.get("idempotent_key")
     attachment_ids = rules.existing_attachment_ids(request)
     notification = corr.get("notification")
-    language = rules.language_of(corr["content"].get("language"))
+    found = registry_repo.initialize_lookups(
+        conn, resource_id=strip_resource_prefix(corr["resource_id"]), urns=rules.normalized_recipients(request),
+        key=key if len(request["recipients"]) == 1 else None,
+        template=notification["notification_template"] if notification else None,
+        language=rules.language_of(corr["content"].get("language")))
     return InitializeFacts(
         caller_organization=caller.organization,
         caller_party_urn=caller.party_urn,
         now=datetime.now(timezone.utc),
-        resource=registry_repo.get_resource(conn, strip_resource_prefix(corr["resource_id"])),
-        idempotency_key_exists=(key is not None and len(request["recipients"]) == 1
-                                and correspondence_repo.idempotency_key_exists(conn, key)),
-        parties=registry_repo.get_parties(conn, rules.normalized_recipients(request)),
+        resource=found["resource"],
+        idempotency_key_exists=found["key_exists"],
+        parties=found["parties"],
         attachments=attachment_repo.get_attachments(conn, attachment_ids) if attachment_ids else {},
         latest_expirations=attachment_repo.latest_expirations(conn, attachment_ids),
-        template_exists=(not notification
-                         or template_repo.template_exists(conn, notification["notification_template"], language)),
+        template_exists=found["template_exists"],
         require_known_recipients=options.require_known_recipients,
         upload_sizes=uploads.sizes() if uploads is not None else None,
         check_uploads=uploads.validate if uploads is not None else None,

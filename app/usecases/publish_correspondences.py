@@ -23,51 +23,58 @@ class PublishResult:
     published: int = 0
     failed: int = 0
     waiting: int = 0
+    jobs: int = 0  # publish jobs taken (one per initialization)
 
 
-def publish_due(db: Database, limit: int = 500) -> PublishResult:
+def publish_due(db: Database, limit: int = 20) -> PublishResult:
+    """Run up to `limit` due publish jobs (each covers every recipient of one Initialize)."""
     with db.transaction() as conn:
-        due = lifecycle_repo.take_due_publications(conn, limit)
-        if not due:
+        jobs = lifecycle_repo.take_due_publications(conn, limit)
+        if not jobs:
             return PublishResult()
+        due = lifecycle_repo.correspondences_to_publish(conn, jobs)
         ids = [d["id"] for d in due]
         statuses = correspondence_repo.status_sets(conn, ids)
         attachments = lifecycle_repo.attachment_states(conn, ids)
         now = datetime.now(timezone.utc)
-        status_rows, events, finished, published, failed, waiting = [], [], [], [], [], []
+        status_rows, events, published, failed, waiting = [], [], [], [], []
         for d in due:
             decision = decide_publication(statuses.get(d["id"], set()), attachments.get(d["id"], []),
                                           d["recipient"], d["recipient_reserved"], d["ignore_reservation"])
-            if decision.action == DONE:
-                finished.append(d["id"])
-            elif decision.action == FAIL:
+            if decision.action == FAIL:
                 status_rows.append((d["id"], int(S.Failed), decision.reason, now, None))
                 events.append(("correspondencepublishfailed", d["id"], d["recipient"]))
-                finished.append(d["id"])
                 failed.append(d["id"])
             elif decision.action == PUBLISH:
                 if decision.write_ready_for_publish:
                     status_rows.append((d["id"], int(S.ReadyForPublish), "ReadyForPublish", now, None))
                 status_rows.append((d["id"], int(S.Published), "Published", now + timedelta(microseconds=1), None))
                 events.append(("correspondencepublished", d["id"], d["recipient"]))
-                finished.append(d["id"])
                 published.append(d["id"])
-            else:
-                waiting.append(d["id"])
+            elif decision.action != DONE:
+                waiting.append(d)
+        # A job ends once none of its correspondences waits (their attachments are shared: all or none).
+        postponed = list(dict.fromkeys(d["initialization_id"] for d in waiting))
         lifecycle_repo.add_statuses(conn, status_rows)
         lifecycle_repo.set_published(conn, published, now + timedelta(microseconds=1))
         lifecycle_repo.add_events(conn, events)
-        lifecycle_repo.finish_publication(conn, finished)
-        lifecycle_repo.postpone_publication(conn, waiting, RECHECK_AFTER)
-    return PublishResult(len(published), len(failed), len(waiting))
+        lifecycle_repo.finish_publication(conn, [j for j in jobs if j not in set(postponed)])
+        lifecycle_repo.postpone_publication(conn, postponed, RECHECK_AFTER)
+    return PublishResult(len(published), len(failed), len(waiting), len(jobs))
 
 
-def check_due_dates(db: Database, limit: int = 500) -> int:
-    """At dueDateTime: events only, no status change (§1.6). Returns the number of events written."""
+@dataclass(frozen=True)
+class DueDateResult:
+    events: int = 0
+    jobs: int = 0  # due-date jobs taken (one per initialization)
+
+
+def check_due_dates(db: Database, limit: int = 20) -> DueDateResult:
+    """At dueDateTime: events only, no status change (§1.6)."""
     with db.transaction() as conn:
-        due = lifecycle_repo.take_due_dates(conn, limit)
-        if not due:
-            return 0
+        jobs, due = lifecycle_repo.take_due_dates(conn, limit)
+        if not jobs:
+            return DueDateResult()
         ids = [d["id"] for d in due]
         statuses = correspondence_repo.status_sets(conn, ids)
         events = []
@@ -75,8 +82,8 @@ def check_due_dates(db: Database, limit: int = 500) -> int:
             for event in due_date_events(statuses.get(d["id"], set()), d["is_confirmation_needed"]) or []:
                 events.append((event, d["id"], d["recipient"]))
         lifecycle_repo.add_events(conn, events)
-        lifecycle_repo.finish_due_dates(conn, ids)
-    return len(events)
+        lifecycle_repo.finish_due_dates(conn, jobs)
+    return DueDateResult(len(events), len(jobs))
 
 
 def expire_attachments(db: Database, storage: AttachmentStorage, limit: int = 500) -> int:

@@ -77,7 +77,7 @@ def purge(db: Database, caller: Caller, correspondence_id: uuid.UUID,
             status = S.PurgedByRecipient
         now = datetime.now(timezone.utc)
         lifecycle_repo.add_statuses(conn, [(correspondence_id, int(status), status.name, now, caller.party_urn)])
-        lifecycle_repo.finish_publication(conn, [correspondence_id])
+        # Its publish job, shared with the other recipients, finds it purged and leaves it be.
         unused = lifecycle_repo.unused_attachment_ids(conn, correspondence_id)
         lifecycle_repo.purge_attachments(conn, unused, caller.party_urn, now)
         lifecycle_repo.add_events(conn, [("correspondencepurged", correspondence_id, row["recipient"])])

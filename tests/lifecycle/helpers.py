@@ -18,7 +18,7 @@ def create(client, sender, recipients=None, **correspondence: Any) -> list[str]:
 
 
 def publish_now(db) -> None:
-    while publish_due(db).published:
+    while publish_due(db).jobs:
         pass
 
 

@@ -197,7 +197,6 @@ def test_rows_share_one_initialization_and_differ_only_per_recipient():
     assert len({c.id for c in rows.correspondences} | {rows.id}) == 4
     assert [c.status for c in rows.correspondences] == [S.ReadyForPublish, S.Reserved, S.ReadyForPublish]
     assert [c.wants_notification_orders for c in rows.correspondences] == [True, False, True]
-    assert [c.wants_due_date_check for c in rows.correspondences] == [True, False, True]
     assert rows.awaiting_orders == [rows.correspondences[0].id, rows.correspondences[2].id]
     assert all(c.recipient_name is None for c in rows.correspondences)  # the content does not ask for names
 

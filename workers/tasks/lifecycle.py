@@ -9,20 +9,25 @@ from workers.services import get_services
 
 
 @app.task(name=TASK_PUBLISH_DUE, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True)
-def publish(limit: int = 500) -> dict[str, int]:
+def publish(limit: int = 20) -> dict[str, int]:
     total = {"published": 0, "failed": 0, "waiting": 0}
     while True:  # drain what is due now, one bounded transaction at a time
         result = publish_due(get_services().db, limit=limit)
         total["published"] += result.published
         total["failed"] += result.failed
         total["waiting"] += result.waiting
-        if result.published + result.failed < limit:
+        if result.jobs < limit:
             return total
 
 
 @app.task(name=TASK_DUE_DATES, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True)
-def due_dates(limit: int = 500) -> int:
-    return check_due_dates(get_services().db, limit=limit)
+def due_dates(limit: int = 20) -> int:
+    events = 0
+    while True:  # drain what is due now, one bounded transaction at a time
+        result = check_due_dates(get_services().db, limit=limit)
+        events += result.events
+        if result.jobs < limit:
+            return events
 
 
 @app.task(name=TASK_EXPIRE_ATTACHMENTS, acks_late=True, time_limit=120, soft_time_limit=100, ignore_result=True)

@@ -100,6 +100,32 @@ ALTER TABLE correspondences
 -- correspondence: the second index only cost every write.
 DROP INDEX correspondence_statuses_corr_idx;
 
+-- The publish and due-date scans work per initialization: its recipients share the publish time,
+-- the due date and the attachments, so one row each stands for all of them.
+CREATE TABLE publication_queue (
+    initialization_id   uuid PRIMARY KEY REFERENCES initializations (id) ON DELETE CASCADE,
+    due_at              timestamptz NOT NULL,
+    checks              integer NOT NULL DEFAULT 0
+);
+CREATE INDEX publication_queue_due_idx ON publication_queue (due_at);
+INSERT INTO publication_queue (initialization_id, due_at, checks)
+SELECT c.initialization_id, min(p.due_at), max(p.checks)
+FROM pending_publications p JOIN correspondences c ON c.id = p.correspondence_id
+GROUP BY c.initialization_id;
+
+CREATE TABLE due_date_queue (
+    initialization_id   uuid PRIMARY KEY REFERENCES initializations (id) ON DELETE CASCADE,
+    due_at              timestamptz NOT NULL
+);
+CREATE INDEX due_date_queue_due_idx ON due_date_queue (due_at);
+INSERT INTO due_date_queue (initialization_id, due_at)
+SELECT c.initialization_id, min(d.due_at)
+FROM pending_due_dates d JOIN correspondences c ON c.id = d.correspondence_id
+GROUP BY c.initialization_id;
+
+DROP TABLE pending_publications;
+DROP TABLE pending_due_dates;
+
 -- The relay takes undispatched rows in creation order; the sweep takes old undispatched rows and
 -- rows dispatched long ago. One index serves both (NULL first: the relay's rows lead).
 DROP INDEX notification_outbox_pending_idx;

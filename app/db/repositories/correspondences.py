@@ -54,12 +54,10 @@ WITH initialization AS (
 ), outbox AS (
     INSERT INTO notification_outbox (correspondence_id, created, request_id)
     SELECT t.id, %(now)s, %(request_id)s FROM unnest(%(outbox)s::uuid[]) AS t(id)
-), publications AS (
-    INSERT INTO pending_publications (correspondence_id, due_at)
-    SELECT t.id, %(publish)s FROM unnest(%(ids)s::uuid[]) AS t(id)
-), due_dates AS (
-    INSERT INTO pending_due_dates (correspondence_id, due_at)
-    SELECT t.id, %(due)s FROM unnest(%(due_checks)s::uuid[]) AS t(id)
+), publication AS (
+    INSERT INTO publication_queue (initialization_id, due_at) VALUES (%(id)s, %(publish)s)
+), due_date AS (
+    INSERT INTO due_date_queue (initialization_id, due_at) SELECT %(id)s, %(due)s WHERE %(due)s IS NOT NULL
 ), idempotency AS (
     INSERT INTO idempotency_keys (id, correspondence_id, party_urn, idempotency_type)
     SELECT %(key)s, %(first_id)s, %(party)s, {int(IdempotencyType.Correspondence)} WHERE %(key)s::uuid IS NOT NULL
@@ -71,8 +69,8 @@ SELECT pg_notify('{OUTBOX_CHANNEL}', '') WHERE cardinality(%(outbox)s::uuid[]) >
 def insert_initialization(conn: psycopg.Connection, new: NewInitialization, party_urn: str | None,
                           request_id: str | None = None) -> None:
     """Write one Initialize on the caller's transaction: its shared row, its thin correspondences,
-    their first statuses, attachment links, idempotency key and work rows (outbox, publication,
-    due date). The outbox rows wake the relay (NOTIFY, delivered at commit).
+    their first statuses, attachment links, idempotency key and work rows (an outbox row per
+    correspondence with orders to create; the publication and due-date jobs once for all). The outbox rows wake the relay (NOTIFY, delivered at commit).
 
     A concurrent duplicate idempotency key raises UniqueViolation (mapped to 409/1034 by the use case).
     """
@@ -107,7 +105,6 @@ def insert_initialization(conn: psycopg.Connection, new: NewInitialization, part
         "attachment_ids": [a.attachment_id for a in new.attachments],
         "expirations": [a.expiration_time for a in new.attachments],
         "request_id": request_id, "outbox": [c.id for c in rows if c.wants_notification_orders],
-        "due_checks": [c.id for c in rows if c.wants_due_date_check],
         "key": v.idempotency_key, "first_id": ids[0] if ids else None,
     })
 

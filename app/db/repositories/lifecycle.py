@@ -10,18 +10,26 @@ import psycopg
 from app.domain.ids import uuid7
 
 
-def take_due_publications(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
-    """Lock due publish jobs (SKIP LOCKED: two workers never take the same one)."""
+def take_due_publications(conn: psycopg.Connection, limit: int) -> list[uuid.UUID]:
+    """Lock due publish jobs, one per initialization (SKIP LOCKED: two workers never take the same one)."""
+    rows = conn.execute(
+        """SELECT initialization_id FROM publication_queue WHERE due_at <= now()
+           ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED""",
+        (limit,),
+    ).fetchall()
+    return [r["initialization_id"] for r in rows]
+
+
+def correspondences_to_publish(conn: psycopg.Connection, initialization_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """The correspondences of these initializations, with what the publish decision reads."""
     return conn.execute(
-        """SELECT p.correspondence_id AS id, p.checks, c.recipient, i.ignore_reservation,
+        """SELECT c.id, c.initialization_id, c.recipient, i.ignore_reservation,
                   COALESCE(pt.reserved, false) AS recipient_reserved
-           FROM pending_publications p
-           JOIN correspondences c ON c.id = p.correspondence_id
+           FROM correspondences c
            JOIN initializations i ON i.id = c.initialization_id
            LEFT JOIN parties pt ON pt.urn = c.recipient AND c.recipient LIKE 'urn:altinn:person:identifier-no:%%'
-           WHERE p.due_at <= now()
-           ORDER BY p.due_at LIMIT %s FOR UPDATE OF p SKIP LOCKED""",
-        (limit,),
+           WHERE c.initialization_id = ANY(%s) ORDER BY c.id""",
+        (initialization_ids,),
     ).fetchall()
 
 
@@ -44,15 +52,15 @@ def attachment_states(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uu
     return result
 
 
-def finish_publication(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
-    if ids:
-        conn.execute("DELETE FROM pending_publications WHERE correspondence_id = ANY(%s)", (ids,))
+def finish_publication(conn: psycopg.Connection, initialization_ids: list[uuid.UUID]) -> None:
+    if initialization_ids:
+        conn.execute("DELETE FROM publication_queue WHERE initialization_id = ANY(%s)", (initialization_ids,))
 
 
-def postpone_publication(conn: psycopg.Connection, ids: list[uuid.UUID], delay: timedelta) -> None:
-    if ids:
-        conn.execute("UPDATE pending_publications SET due_at = now() + %s, checks = checks + 1 "
-                     "WHERE correspondence_id = ANY(%s)", (delay, ids))
+def postpone_publication(conn: psycopg.Connection, initialization_ids: list[uuid.UUID], delay: timedelta) -> None:
+    if initialization_ids:
+        conn.execute("UPDATE publication_queue SET due_at = now() + %s, checks = checks + 1 "
+                     "WHERE initialization_id = ANY(%s)", (delay, initialization_ids))
 
 
 def add_statuses(conn: psycopg.Connection, rows: list[tuple[uuid.UUID, int, str, datetime, str | None]]) -> None:
@@ -80,19 +88,27 @@ def add_events(conn: psycopg.Connection, rows: list[tuple[str, uuid.UUID, str | 
                             "VALUES (%s, %s, %s)", rows)
 
 
-def take_due_dates(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
-    return conn.execute(
-        """SELECT d.correspondence_id AS id, c.recipient, i.is_confirmation_needed
-           FROM pending_due_dates d JOIN correspondences c ON c.id = d.correspondence_id
-           JOIN initializations i ON i.id = c.initialization_id
-           WHERE d.due_at <= now() ORDER BY d.due_at LIMIT %s FOR UPDATE OF d SKIP LOCKED""",
+def take_due_dates(conn: psycopg.Connection, limit: int) -> tuple[list[uuid.UUID], list[dict[str, Any]]]:
+    """Lock due due-date jobs (one per initialization); returns them and their correspondences."""
+    taken = conn.execute(
+        """SELECT initialization_id FROM due_date_queue WHERE due_at <= now()
+           ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED""",
         (limit,),
+    ).fetchall()
+    jobs = [r["initialization_id"] for r in taken]
+    if not jobs:
+        return [], []
+    return jobs, conn.execute(
+        """SELECT c.id, c.initialization_id, c.recipient, i.is_confirmation_needed
+           FROM correspondences c JOIN initializations i ON i.id = c.initialization_id
+           WHERE c.initialization_id = ANY(%s) ORDER BY c.id""",
+        (jobs,),
     ).fetchall()
 
 
-def finish_due_dates(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
-    if ids:
-        conn.execute("DELETE FROM pending_due_dates WHERE correspondence_id = ANY(%s)", (ids,))
+def finish_due_dates(conn: psycopg.Connection, initialization_ids: list[uuid.UUID]) -> None:
+    if initialization_ids:
+        conn.execute("DELETE FROM due_date_queue WHERE initialization_id = ANY(%s)", (initialization_ids,))
 
 
 def add_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID, party_urn: str | None, at: datetime,

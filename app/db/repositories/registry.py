@@ -1,7 +1,7 @@
 """Resources and parties (local Resource Registry, Register, contact points, KRR)."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -59,3 +59,32 @@ def upsert_parties(conn: psycopg.Connection, parties: list[Party]) -> None:
                  mobiles = EXCLUDED.mobiles, reserved = EXCLUDED.reserved, updated = now()""",
             [(p.urn, p.name, p.emails, p.mobiles, p.reserved) for p in parties],
         )
+
+
+def initialize_lookups(conn: psycopg.Connection, *, resource_id: str, urns: list[str], key: Any,
+                       template: int | None, language: str) -> dict[str, Any]:
+    """What Initialize's rules read, in one statement: the resource, the recipients' parties, whether
+    the idempotency key exists, whether the notification template has a row for the language."""
+    row = conn.execute(
+        """SELECT
+             (SELECT row_to_json(r) FROM (
+                 SELECT id, service_owner_org_number, service_owner_org_code, service_owner_name, resource_type,
+                        title, confidentiality, minimum_auth_level FROM resources WHERE id = %(resource)s) r)
+                 AS resource,
+             (SELECT json_agg(json_build_array(urn, name, emails, mobiles, reserved)) FROM parties
+              WHERE urn = ANY(%(urns)s)) AS parties,
+             (%(key)s::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM idempotency_keys WHERE id = %(key)s::uuid))
+                 AS key_exists,
+             (%(template)s::int IS NULL OR EXISTS (
+                 SELECT 1 FROM notification_templates WHERE template = %(template)s::int
+                 AND (language IS NULL OR lower(language) = lower(%(language)s)))) AS template_exists""",
+        {"resource": resource_id, "urns": urns, "key": key, "template": template, "language": language},
+    ).fetchone()
+    r = row["resource"]
+    resource = None if r is None else Resource(
+        id=r["id"], owner_org_number=r["service_owner_org_number"], owner_code=r["service_owner_org_code"],
+        owner_name=r["service_owner_name"], resource_type=r["resource_type"], title=r["title"] or {},
+        confidentiality=r["confidentiality"], minimum_auth_level=r["minimum_auth_level"])
+    parties = {p[0]: Party(p[0], p[1], list(p[2]), list(p[3]), p[4]) for p in row["parties"] or []}
+    return {"resource": resource, "parties": parties, "key_exists": row["key_exists"],
+            "template_exists": row["template_exists"]}
