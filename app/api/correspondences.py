@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
 from app.api.auth import require_any_scope
 from app.api.json_body import load, read_json
 from app.api.problems import request_id
 from app.api.rate_limit import rate_limited
+from app.domain.enums import CorrespondenceStatus
 from app.schemas.initialize import InitializeCorrespondencesRequestSchema
 from app.schemas.responses import (
     CorrespondenceDetailsSchema,
@@ -25,6 +26,7 @@ blp = Blueprint("correspondence", __name__, url_prefix="/correspondence/api/v1",
                 description="Correspondences: initialize, overview, details")
 
 _request_schema = InitializeCorrespondencesRequestSchema()
+_STATUS_NAMES = {int(s): s.name for s in CorrespondenceStatus}
 PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a validation problem"}
 
 
@@ -56,22 +58,26 @@ def initialize():
     return answer_initialized(services.db, result)
 
 
-def answer_initialized(db, result) -> tuple[dict, int, dict[str, str]]:
+def answer_initialized(db, result) -> Response:
     """After an Initialize committed (the outbox relay hands its work to the broker): honour
     `Prefer: wait=N`, answer."""
     ids = [c.correspondence_id for c in result.correspondences]
     wait = _preferred_wait()
     orders = wait_for_orders(db, result.awaiting_orders, ids, wait) if wait is not None else {}
+    # Written directly in the shape of InitializeCorrespondencesResponseSchema (a test holds the two
+    # together): up to 500 items, where a schema dump costs more than the rest of the answer.
     body = {
         "correspondences": [
-            {"correspondence_id": c.correspondence_id, "status": c.status, "recipient": c.recipient,
-             "notifications": _order_summaries(orders.get(c.correspondence_id))}
+            {"correspondenceId": str(c.correspondence_id), "status": _STATUS_NAMES[c.status],
+             "recipient": c.recipient, "notifications": _order_summaries(orders.get(c.correspondence_id))}
             for c in result.correspondences
         ],
-        "attachment_ids": result.attachment_ids,
+        "attachmentIds": [str(i) for i in result.attachment_ids],
     }
-    headers = {"Preference-Applied": f"wait={_format_seconds(wait)}"} if wait is not None else {}
-    return body, 200, headers
+    response = current_app.json.response(body)
+    if wait is not None:
+        response.headers["Preference-Applied"] = f"wait={_format_seconds(wait)}"
+    return response
 
 
 def _preferred_wait() -> float | None:
@@ -95,7 +101,7 @@ def _format_seconds(value: float) -> str:
 def _order_summaries(orders: list[dict] | None) -> list[dict] | None:
     if orders is None:
         return None
-    return [{"order_id": o["id"], "is_reminder": o["is_reminder"], "status": o["status"]} for o in orders]
+    return [{"orderId": str(o["id"]), "isReminder": o["is_reminder"], "status": o["status"]} for o in orders]
 
 
 @blp.route("/correspondence/<uuid:correspondence_id>", methods=["GET"])

@@ -155,3 +155,25 @@ def test_altinn_gateway_failed_recipient_lookup_is_missing_contact(client, sende
     answer = ok(post(client, initialize_request([ORG_RECIPIENT], notification=ONE_ORDER),
                      {**sender, "Prefer": "wait=10"}))
     assert [o["status"] for o in answer["correspondences"][0]["notifications"]] == ["MissingContact"]
+
+
+def test_the_answer_has_the_documented_shape(client, sender, worker):
+    """The Initialize answer is written without the schema (speed): it must be what the schema writes."""
+    from app.domain.enums import CorrespondenceStatus
+    from app.schemas.responses import InitializeCorrespondencesResponseSchema
+
+    body = ok(post(client, initialize_request([ORG_RECIPIENT, RESERVED_PERSON], notification=FULL_NOTIFICATION),
+                   {**sender, "Prefer": "wait=10"}))
+    as_loaded = {
+        "correspondences": [
+            {"correspondence_id": uuid.UUID(c["correspondenceId"]), "status": CorrespondenceStatus[c["status"]],
+             "recipient": c["recipient"],
+             "notifications": None if c["notifications"] is None else [
+                 {"order_id": uuid.UUID(n["orderId"]), "is_reminder": n["isReminder"], "status": n["status"]}
+                 for n in c["notifications"]]}
+            for c in body["correspondences"]],
+        "attachment_ids": [uuid.UUID(i) for i in body["attachmentIds"]],
+    }
+    assert InitializeCorrespondencesResponseSchema().dump(as_loaded) == body
+    assert [c["status"] for c in body["correspondences"]] == ["ReadyForPublish", "Reserved"]
+    assert len(body["correspondences"][0]["notifications"]) == 2 and body["correspondences"][1]["notifications"] == []

@@ -9,7 +9,6 @@ from psycopg.types.json import Json, Jsonb
 
 from app.domain.initialize import NewInitialization
 from app.domain.enums import CorrespondenceStatus, IdempotencyType
-from app.domain.ids import uuid7
 
 
 # The correspondence as every read sees it: the thin row joined to what its Initialize shares.
@@ -41,19 +40,19 @@ WITH initialization AS (
 ), thin AS (
     INSERT INTO correspondences (id, initialization_id, recipient, recipient_name)
     SELECT t.id, %(id)s, t.recipient, t.name
-    FROM unnest(%(ids)s::uuid[], %(recipients)s::text[], %(names)s::text[]) AS t(id, recipient, name)
+    FROM unnest(%(ids)b::uuid[], %(recipients)b::text[], %(names)b::text[]) AS t(id, recipient, name)
 ), statuses AS (
     INSERT INTO correspondence_statuses (id, correspondence_id, status, status_text, status_changed, party_urn)
-    SELECT t.id, t.correspondence_id, t.status, t.status_text, %(now)s, %(party)s
-    FROM unnest(%(status_ids)s::uuid[], %(status_owners)s::uuid[], %(statuses)s::smallint[],
-                %(status_texts)s::text[]) AS t(id, correspondence_id, status, status_text)
+    SELECT gen_random_uuid(), t.correspondence_id, t.status, t.status_text, %(now)s, %(party)s
+    FROM unnest(%(status_owners)b::uuid[], %(statuses)b::smallint[], %(status_texts)b::text[])
+        AS t(correspondence_id, status, status_text)
 ), links AS (
     INSERT INTO initialization_attachments (initialization_id, attachment_id, created, expiration_time)
     SELECT %(id)s, t.attachment_id, %(now)s, t.expiration_time
-    FROM unnest(%(attachment_ids)s::uuid[], %(expirations)s::timestamptz[]) AS t(attachment_id, expiration_time)
+    FROM unnest(%(attachment_ids)b::uuid[], %(expirations)b::timestamptz[]) AS t(attachment_id, expiration_time)
 ), outbox AS (
     INSERT INTO notification_outbox (correspondence_id, created, request_id)
-    SELECT t.id, %(now)s, %(request_id)s FROM unnest(%(outbox)s::uuid[]) AS t(id)
+    SELECT t.id, %(now)s, %(request_id)s FROM unnest(%(outbox)b::uuid[]) AS t(id)
 ), publication AS (
     INSERT INTO publication_queue (initialization_id, due_at) VALUES (%(id)s, %(publish)s)
 ), due_date AS (
@@ -62,7 +61,7 @@ WITH initialization AS (
     INSERT INTO idempotency_keys (id, correspondence_id, party_urn, idempotency_type)
     SELECT %(key)s, %(first_id)s, %(party)s, {int(IdempotencyType.Correspondence)} WHERE %(key)s::uuid IS NOT NULL
 )
-SELECT pg_notify('{OUTBOX_CHANNEL}', '') WHERE cardinality(%(outbox)s::uuid[]) > 0
+SELECT pg_notify('{OUTBOX_CHANNEL}', '') WHERE cardinality(%(outbox)b::uuid[]) > 0
 """
 
 
@@ -76,14 +75,14 @@ def insert_initialization(conn: psycopg.Connection, new: NewInitialization, part
     """
     v = new.valid
     rows = new.correspondences
-    status_ids, owners, statuses, texts = [], [], [], []
+    # Status ids need no order: a history is ordered by time, then status (the later of two rows
+    # written at one instant always has the higher status).
+    owners, statuses, texts = [], [], []
     for c in rows:
-        status_ids.append(uuid7())
         owners.append(c.id)
         statuses.append(int(CorrespondenceStatus.Initialized))
         texts.append("Initialized")
         if c.status != CorrespondenceStatus.Initialized:
-            status_ids.append(uuid7())
             owners.append(c.id)
             statuses.append(c.status)
             texts.append(CorrespondenceStatus(c.status).name)
@@ -100,7 +99,7 @@ def insert_initialization(conn: psycopg.Connection, new: NewInitialization, part
                              for t, value in v.external_references]),
         "reply_options": Jsonb([{"link_url": url, "link_text": text} for url, text in v.reply_options]),
         "ids": ids, "recipients": [c.recipient for c in rows], "names": [c.recipient_name for c in rows],
-        "party": party_urn, "status_ids": status_ids, "status_owners": owners, "statuses": statuses,
+        "party": party_urn, "status_owners": owners, "statuses": statuses,
         "status_texts": texts,
         "attachment_ids": [a.attachment_id for a in new.attachments],
         "expirations": [a.expiration_time for a in new.attachments],

@@ -41,7 +41,7 @@ def search(conn: psycopg.Connection, *, resource_id: str, party: str, as_recipie
             params += [party, status, list(HIDDEN_FOR_RECIPIENT), status]
         else:
             side = """(c.recipient = %s AND (SELECT s.status FROM correspondence_statuses s
-                       WHERE s.correspondence_id = c.id ORDER BY s.status_changed DESC, s.id DESC LIMIT 1)
+                       WHERE s.correspondence_id = c.id ORDER BY s.status_changed DESC, s.status DESC, s.id DESC LIMIT 1)
                        <> ALL(%s))"""
             params += [party, list(HIDDEN_FOR_RECIPIENT)]
         sides.append(side)
