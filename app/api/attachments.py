@@ -106,7 +106,8 @@ def initialize():
 @blp.alt_response(502, **PROBLEM)
 @require_any_scope(WRITE_SCOPE)
 def upload(attachment_id: uuid.UUID):
-    if request.mimetype != "application/octet-stream":
+    # As Altinn's binding: a missing or empty Content-Type is let through; only another type is 415.
+    if request.mimetype not in ("", "application/octet-stream"):
         raise UnsupportedMediaType("The request body must be application/octet-stream.")
     request.max_content_length = sys.maxsize  # no 413: the use case answers 2004 above 50 GB
     return upload_attachment(_services().db, _storage(), g.caller, attachment_id, request.stream,
