@@ -5,11 +5,12 @@ import uuid
 
 from flask import current_app, g, jsonify, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from app.api.auth import require_any_scope
 from app.api.json_body import load
 from app.domain.enums import CorrespondencesRoleType, CorrespondenceStatus
+from app.domain.recipients import on_behalf_of_error
 from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumName
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.storage import storage_from_settings
@@ -23,13 +24,27 @@ ID_RESPONSE = {200: {"description": "The correspondence id, as a JSON string",
                      "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}}}}
 
 
+class OnBehalfOf(fields.String):
+    """Whitespace only is absent (ASP.NET binds it as null); otherwise an org (URN or 0192) or a person
+    (URN or plain, mod-11 checked), else a validation problem (SPEC.md §3.6)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text.strip():
+            return None
+        message = on_behalf_of_error(text)
+        if message is not None:
+            raise ValidationError(message)
+        return text
+
+
 class SearchQuerySchema(CaseInsensitiveSchema):
     resource_id = fields.String(data_key="resourceId", required=True, validate=validate.Length(min=1, max=255))
     role = EnumName(CorrespondencesRoleType, required=True)
     date_from = DateTimeOffset(data_key="from", load_default=None)
     date_to = DateTimeOffset(data_key="to", load_default=None)
     status = EnumName(CorrespondenceStatus, load_default=None)
-    on_behalf_of = fields.String(data_key="onBehalfOf", load_default=None)
+    on_behalf_of = OnBehalfOf(data_key="onBehalfOf", load_default=None)
     senders_reference = fields.String(data_key="sendersReference", load_default=None)
     idempotent_key = fields.UUID(data_key="idempotentKey", load_default=None)
     offset = fields.Integer(load_default=0, validate=validate.Range(max=2**31 - 1))  # negative: 1028
