@@ -47,7 +47,8 @@ def test_upload_with_an_empty_content_type_stores_the_bytes(client, sender, app)
     assert resp.get_json()["status"] == "Published" and stored(app, attachment_id)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/json", "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json",
+                                          "application/x-www-form-urlencoded"])
 def test_upload_with_another_media_type_is_415_problem_details(client, sender, db, content_type):
     attachment_id = new_attachment(client, sender)
     resp = client.post(_upload_url(attachment_id), data=b"hello", headers=sender, content_type=content_type)
@@ -90,7 +91,7 @@ CONTROL_NAMES = ["a\x00b.txt", "a\x01b.txt", "a\tb.txt", "a\nb.txt", "a\x1fb.txt
 
 
 @pytest.mark.parametrize("file_name", CONTROL_NAMES, ids=[repr(n) for n in CONTROL_NAMES])
-def test_initialize_attachment_with_control_characters_in_the_file_name_is_2012(client, sender, db, file_name):
+def test_control_characters_in_an_attachment_file_name_are_2012(client, sender, db, file_name):
     before = count_all_tables(db)
     body = assert_error(initialize_attachment(client, sender, fileName=file_name), 400, 2012)
     assert body["detail"] == FILE_NAME_MESSAGE
@@ -100,7 +101,8 @@ def test_initialize_attachment_with_control_characters_in_the_file_name_is_2012(
 def test_nul_in_the_file_name_still_comes_after_the_earlier_checks(client, sender, tokens):
     assert_error(initialize_attachment(client, sender, fileName="a\x00.txt", resourceId="no-such-service"),
                  400, 1036)
-    assert_error(initialize_attachment(client, tokens.headers(org="310654329"), fileName="a\x00.txt"), 401, 4001)
+    other = tokens.headers(org="310654329")
+    assert_error(initialize_attachment(client, other, fileName="a\x00.txt"), 401, 4001)
     assert_error(initialize_attachment(client, sender, fileName="a\x00.exe"), 400, 2013)  # extension first
 
 
