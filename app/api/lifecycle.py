@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -14,6 +14,7 @@ from app.domain.recipients import on_behalf_of_error
 from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumName
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.storage import storage_from_settings
+from app.usecases.read_content import read_content
 from app.usecases.recipient_actions import confirm, mark_as_read, purge
 from app.usecases.search_correspondences import MAX_RESULTS, SearchQuery, search_correspondences
 
@@ -76,6 +77,18 @@ def search():
 @require_any_scope(READ_SCOPE)
 def markasread(correspondence_id: uuid.UUID):
     return jsonify(str(mark_as_read(current_app.extensions["correspondence"].db, g.caller, correspondence_id)))
+
+
+@blp.route("/correspondence/<uuid:correspondence_id>/content", methods=["GET"])
+@blp.doc(summary="Recipient reads the message body (markdown as text/plain); records Fetched and Read",
+         security=[{"bearerAuth": []}],
+         responses={200: {"description": "The message body",
+                          "content": {"text/plain": {"schema": {"type": "string"}}}}})
+@blp.alt_response(404, **PROBLEM)
+@require_any_scope(READ_SCOPE, check_accept=False)  # the answer is text, not JSON
+def content(correspondence_id: uuid.UUID):
+    body = read_content(current_app.extensions["correspondence"].db, g.caller, correspondence_id)
+    return Response(body, status=200, mimetype="text/plain")
 
 
 @blp.route("/correspondence/<uuid:correspondence_id>/confirm", methods=["POST"])
