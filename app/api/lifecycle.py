@@ -8,12 +8,14 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from app.api.auth import require_any_scope
-from app.api.json_body import load
+from app.api.json_body import load, read_json
 from app.domain.enums import CorrespondencesRoleType, CorrespondenceStatus
 from app.domain.recipients import on_behalf_of_error
 from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumName
+from app.schemas.forwarding import ForwardCorrespondenceRequestSchema
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.storage import storage_from_settings
+from app.usecases.forward_correspondence import forward_correspondence
 from app.usecases.read_content import read_content
 from app.usecases.recipient_actions import confirm, mark_as_read, purge
 from app.usecases.search_correspondences import MAX_RESULTS, SearchQuery, search_correspondences
@@ -110,3 +112,24 @@ def confirm_correspondence(correspondence_id: uuid.UUID):
 def purge_correspondence(correspondence_id: uuid.UUID):
     services = current_app.extensions["correspondence"]
     return jsonify(str(purge(services.db, g.caller, correspondence_id, storage_from_settings(services.settings))))
+
+
+_forward_schema = ForwardCorrespondenceRequestSchema()
+
+
+@blp.route("/correspondence/<uuid:correspondence_id>/forward", methods=["POST"])
+@blp.doc(summary="Recipient forwards a read correspondence to an e-mail address (recorded; no e-mail is sent)",
+         requestBody={"required": True,
+                      "content": {"application/json": {"schema": ForwardCorrespondenceRequestSchema}}},
+         security=[{"bearerAuth": []}],
+         responses={200: {"description": "The forwarding event id, as a JSON string",
+                          "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}}}})
+@blp.alt_response(400, **PROBLEM)
+@blp.alt_response(404, **PROBLEM)
+@blp.alt_response(415, **PROBLEM)
+@require_any_scope(READ_SCOPE)
+def forward(correspondence_id: uuid.UUID):
+    data = load(_forward_schema, read_json())
+    event_id = forward_correspondence(current_app.extensions["correspondence"].db, g.caller, correspondence_id,
+                                      data["forward_to"], data["forwarding_text"])
+    return jsonify(str(event_id))
