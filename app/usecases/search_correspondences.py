@@ -27,6 +27,7 @@ class SearchQuery:
     on_behalf_of: str | None = None
     senders_reference: str | None = None
     idempotent_key: uuid.UUID | None = None
+    altinn2_correspondence_id: int | None = None  # migrated Altinn 2 data only: nothing made here has one
     offset: int = 0
     limit: int = MAX_RESULTS
 
@@ -66,5 +67,6 @@ def search_correspondences(db: Database, caller: Caller, query: SearchQuery) -> 
         return search_repo.search(
             conn, resource_id=resource_id, party=party, as_recipient=as_recipient,
             as_sender=as_sender, date_from=query.date_from, date_to=query.date_to,
-            status=query.status, senders_reference=query.senders_reference, offset=query.offset,
+            status=query.status, senders_reference=query.senders_reference,
+            altinn2_correspondence_id=query.altinn2_correspondence_id, offset=query.offset,
             limit=min(query.limit, MAX_RESULTS))

@@ -128,3 +128,18 @@ def test_someone_else_on_behalf_of_is_still_4001(client, sender, tokens):
     for role in ("Recipient", "Sender", "RecipientAndSender"):
         assert_error(search(client, me, role=role, onBehalfOf="07827199405"), 401, 4001)
         assert_error(search(client, me, role=role, onBehalfOf="0192:991825827"), 401, 4001)
+
+
+def test_altinn2_correspondence_id_filters_on_the_migrated_id(client, sender, db):
+    reference = f"altinn2-{iso(timedelta())}"
+    first, second = create(client, sender, sendersReference=reference), create(client, sender, sendersReference=reference)
+    assert search(client, sender, role="Sender", sendersReference=reference, altinn2CorrespondenceId=4711) \
+        .get_json() == {"ids": []}  # nothing made here carries an Altinn 2 id
+    with db.transaction() as conn:
+        conn.execute("UPDATE correspondences SET altinn2_correspondence_id = 4711 WHERE id = %s", (first[0],))
+    assert search(client, sender, role="Sender", sendersReference=reference, altinn2CorrespondenceId=4711) \
+        .get_json() == {"ids": first}
+    assert second[0] in search(client, sender, role="Sender", sendersReference=reference).get_json()["ids"]
+    for bad in ("abc", "1.5", str(2**31)):
+        assert_validation(search(client, sender, role="Sender", altinn2CorrespondenceId=bad),
+                          path="Altinn2CorrespondenceId")
