@@ -50,7 +50,7 @@ class SearchQuerySchema(CaseInsensitiveSchema):
     on_behalf_of = OnBehalfOf(data_key="onBehalfOf", load_default=None)
     senders_reference = fields.String(data_key="sendersReference", load_default=None)
     idempotent_key = fields.UUID(data_key="idempotentKey", load_default=None)
-    altinn2_correspondence_id = fields.Integer(data_key="altinn2CorrespondenceId", load_default=None, strict=False,
+    altinn2_correspondence_id = fields.Integer(data_key="altinn2CorrespondenceId", load_default=None,
                                                validate=validate.Range(min=-2**31, max=2**31 - 1))
     offset = fields.Integer(load_default=0, validate=validate.Range(max=2**31 - 1))  # negative: 1028
     limit = fields.Integer(load_default=MAX_RESULTS, validate=validate.Range(max=2**31 - 1))

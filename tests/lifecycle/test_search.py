@@ -132,7 +132,8 @@ def test_someone_else_on_behalf_of_is_still_4001(client, sender, tokens):
 
 def test_altinn2_correspondence_id_filters_on_the_migrated_id(client, sender, db):
     reference = f"altinn2-{iso(timedelta())}"
-    first, second = create(client, sender, sendersReference=reference), create(client, sender, sendersReference=reference)
+    first = create(client, sender, sendersReference=reference)
+    second = create(client, sender, sendersReference=reference)
     assert search(client, sender, role="Sender", sendersReference=reference, altinn2CorrespondenceId=4711) \
         .get_json() == {"ids": []}  # nothing made here carries an Altinn 2 id
     with db.transaction() as conn:
