@@ -87,6 +87,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         response.headers["X-Request-Id"] = getattr(g, "request_id", None) or request_id()
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Cache-Control", "no-store")
+        if response.status_code in (204, 304):  # no content, so no Content-Type (Flask adds text/html)
+            response.headers.pop("Content-Type", None)
         return response
 
     return app

@@ -55,6 +55,9 @@ BYTES = {"schema": {"type": "string", "format": "binary"}}
 _attachment_schema = InitializeSharedAttachmentSchema()
 _initialize_schema = InitializeCorrespondencesRequestSchema()
 _FORM_SHAPE = shape_of_schema(_initialize_schema)
+# A NUL in a file name is error 2012 (the file name rules run before anything is stored), not a
+# validation problem. The JSON Initialize keeps the validation problem: its attachments are 1005.
+FILE_NAME_KEYS = frozenset({"filename"})
 
 
 def _services() -> Any:
@@ -88,7 +91,7 @@ def _interrupted(exc: UploadInterrupted) -> Response:
 @blp.alt_response(401, **PROBLEM)
 @require_any_scope(WRITE_SCOPE)
 def initialize():
-    data = load(_attachment_schema, read_json())
+    data = load(_attachment_schema, read_json(), nul_reported_in=FILE_NAME_KEYS)
     attachment_id = initialize_attachment(_services().db, g.caller, data,
                                           production=_services().settings.is_production)
     return jsonify(str(attachment_id))
@@ -106,7 +109,8 @@ def initialize():
 @blp.alt_response(502, **PROBLEM)
 @require_any_scope(WRITE_SCOPE)
 def upload(attachment_id: uuid.UUID):
-    if request.mimetype != "application/octet-stream":
+    # As Altinn's binding: a missing or empty Content-Type is let through; only another type is 415.
+    if request.mimetype not in ("", "application/octet-stream"):
         raise UnsupportedMediaType("The request body must be application/octet-stream.")
     request.max_content_length = sys.maxsize  # no 413: the use case answers 2004 above 50 GB
     return upload_attachment(_services().db, _storage(), g.caller, attachment_id, request.stream,
@@ -213,7 +217,7 @@ def initialize_with_files():
     request.max_content_length = MULTIPART_MAX_REQUEST_BYTES
     request.max_form_parts = MAX_FORM_PARTS
     raw = bind_form(request.form.items(multi=True), _FORM_SHAPE)
-    data = load(_initialize_schema, raw)
+    data = load(_initialize_schema, raw, nul_reported_in=FILE_NAME_KEYS)
     files = [_incoming(part) for name, part in request.files.items(multi=True) if name.lower() == "attachments"]
     services = _services()
     result = initialize_with_upload(

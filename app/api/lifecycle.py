@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from app.api.auth import require_any_scope
-from app.api.json_body import load
+from app.api.json_body import load, read_json
 from app.domain.enums import CorrespondencesRoleType, CorrespondenceStatus
+from app.domain.recipients import on_behalf_of_error
 from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumName
+from app.schemas.forwarding import ForwardCorrespondenceRequestSchema
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.storage import storage_from_settings
+from app.usecases.forward_correspondence import forward_correspondence
+from app.usecases.read_content import read_content
 from app.usecases.recipient_actions import confirm, mark_as_read, purge
 from app.usecases.search_correspondences import MAX_RESULTS, SearchQuery, search_correspondences
 
@@ -23,15 +27,31 @@ ID_RESPONSE = {200: {"description": "The correspondence id, as a JSON string",
                      "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}}}}
 
 
+class OnBehalfOf(fields.String):
+    """Whitespace only is absent (ASP.NET binds it as null); otherwise an org (URN or 0192) or a person
+    (URN or plain, mod-11 checked), else a validation problem (SPEC.md §3.6)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text.strip():
+            return None
+        message = on_behalf_of_error(text)
+        if message is not None:
+            raise ValidationError(message)
+        return text
+
+
 class SearchQuerySchema(CaseInsensitiveSchema):
     resource_id = fields.String(data_key="resourceId", required=True, validate=validate.Length(min=1, max=255))
     role = EnumName(CorrespondencesRoleType, required=True)
     date_from = DateTimeOffset(data_key="from", load_default=None)
     date_to = DateTimeOffset(data_key="to", load_default=None)
     status = EnumName(CorrespondenceStatus, load_default=None)
-    on_behalf_of = fields.String(data_key="onBehalfOf", load_default=None)
+    on_behalf_of = OnBehalfOf(data_key="onBehalfOf", load_default=None)
     senders_reference = fields.String(data_key="sendersReference", load_default=None)
     idempotent_key = fields.UUID(data_key="idempotentKey", load_default=None)
+    altinn2_correspondence_id = fields.Integer(data_key="altinn2CorrespondenceId", load_default=None,
+                                               validate=validate.Range(min=-2**31, max=2**31 - 1))
     offset = fields.Integer(load_default=0, validate=validate.Range(max=2**31 - 1))  # negative: 1028
     limit = fields.Integer(load_default=MAX_RESULTS, validate=validate.Range(max=2**31 - 1))
 
@@ -63,6 +83,18 @@ def markasread(correspondence_id: uuid.UUID):
     return jsonify(str(mark_as_read(current_app.extensions["correspondence"].db, g.caller, correspondence_id)))
 
 
+@blp.route("/correspondence/<uuid:correspondence_id>/content", methods=["GET"])
+@blp.doc(summary="Recipient reads the message body (markdown as text/plain); records Fetched and Read",
+         security=[{"bearerAuth": []}],
+         responses={200: {"description": "The message body",
+                          "content": {"text/plain": {"schema": {"type": "string"}}}}})
+@blp.alt_response(404, **PROBLEM)
+@require_any_scope(READ_SCOPE, check_accept=False)  # the answer is text, not JSON
+def content(correspondence_id: uuid.UUID):
+    body = read_content(current_app.extensions["correspondence"].db, g.caller, correspondence_id)
+    return Response(body, status=200, mimetype="text/plain")
+
+
 @blp.route("/correspondence/<uuid:correspondence_id>/confirm", methods=["POST"])
 @blp.doc(summary="Recipient confirms the correspondence", security=[{"bearerAuth": []}])
 @blp.doc(responses=ID_RESPONSE)
@@ -82,3 +114,24 @@ def confirm_correspondence(correspondence_id: uuid.UUID):
 def purge_correspondence(correspondence_id: uuid.UUID):
     services = current_app.extensions["correspondence"]
     return jsonify(str(purge(services.db, g.caller, correspondence_id, storage_from_settings(services.settings))))
+
+
+_forward_schema = ForwardCorrespondenceRequestSchema()
+
+
+@blp.route("/correspondence/<uuid:correspondence_id>/forward", methods=["POST"])
+@blp.doc(summary="Recipient forwards a read correspondence to an e-mail address (recorded; no e-mail is sent)",
+         requestBody={"required": True,
+                      "content": {"application/json": {"schema": ForwardCorrespondenceRequestSchema}}},
+         security=[{"bearerAuth": []}],
+         responses={200: {"description": "The forwarding event id, as a JSON string",
+                          "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}}}})
+@blp.alt_response(400, **PROBLEM)
+@blp.alt_response(404, **PROBLEM)
+@blp.alt_response(415, **PROBLEM)
+@require_any_scope(READ_SCOPE)
+def forward(correspondence_id: uuid.UUID):
+    data = load(_forward_schema, read_json())
+    event_id = forward_correspondence(current_app.extensions["correspondence"].db, g.caller, correspondence_id,
+                                      data["forward_to"], data["forwarding_text"])
+    return jsonify(str(event_id))

@@ -56,6 +56,11 @@ CATALOGUE: dict[int, tuple[int, str]] = {
                 "the 'IsConfidential' flag to true"),
     1061: (400, "Correspondences cannot be initialized with 'IsConfidential' flag set to true if the "
                 "resource is not confidential"),
+    1063: (400, "Correspondence does not allow forwarding"),
+    1064: (400, "Correspondence has already been forwarded to the specified recipient"),
+    1065: (400, "Correspondence must be read before it can be forwarded"),
+    1066: (400, "Forwarding text cannot exceed 200 characters"),
+    1067: (400, "Forwarding text must be plain text"),
     1068: (400, "Correspondence cannot allow forwarding if the resource for the correspondence has a "
                 "required authorization level above 0"),
     1069: (400, "Correspondence cannot allow forwarding if the total size of attachments exceeds 10 MB"),
@@ -106,6 +111,7 @@ CATALOGUE: dict[int, tuple[int, str]] = {
     3024: (400, "Email body, subject and SMS body must be provided when sending email and SMS notifications"),
     3025: (400, "Reminder email body, subject and SMS body must be provided when sending reminder email "
                 "and SMS notifications"),
+    3027: (400, "Email address provided for forwarding correspondence exceeds 1000 characters"),
     # 4xxx authorization
     4001: (401, "You must use an Altinn token, DialogToken or log in to IDPorten as someone with access "
                 "to the resource and organization in Altinn Authorization"),

@@ -101,6 +101,23 @@ def is_person_ssn(urn: str) -> bool:
     return bool(_URN_PERSON.fullmatch(urn.lower()) or _PLAIN_SSN.fullmatch(urn))
 
 
+ON_BEHALF_OF_SSN_MESSAGE = "The given OnBehalfOf national identity number is not valid"
+ON_BEHALF_OF_FORMAT_MESSAGE = (
+    "OnBehalfOf must be either a valid organization number "
+    f"(format: '{ORGANIZATION_PREFIX}:organizationnumber' or '{ISO6523_PREFIX}:organizationnumber') or a valid national identity number (format: "
+    f"'{PERSON_PREFIX}:nationalidentitynumber' or just 'nationalidentitynumber')"
+)
+
+
+def on_behalf_of_error(value: str) -> str | None:
+    """The validation message for a malformed search `onBehalfOf` (SPEC.md §3.6, §4.2), None when valid."""
+    if _URN_ORG.fullmatch(value) or _ISO_ORG.fullmatch(value):
+        return None
+    if _URN_PERSON.fullmatch(value) or _PLAIN_SSN.fullmatch(value):
+        return None if is_valid_ssn(identifier(value)) else ON_BEHALF_OF_SSN_MESSAGE
+    return ON_BEHALF_OF_FORMAT_MESSAGE
+
+
 def parse_party_reference(value: str) -> str | None:
     """Parse `onBehalfOf`: URN/0192 org or URN/plain SSN (mod-11 checked) → normalized URN, else None."""
     if not isinstance(value, str):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 
 from app.domain.recipients import (
+    ON_BEHALF_OF_FORMAT_MESSAGE,
+    ON_BEHALF_OF_SSN_MESSAGE,
     RECIPIENT_EMAIL_MESSAGE,
     RECIPIENT_EMPTY_MESSAGE,
     RECIPIENT_FORMAT_MESSAGE,
@@ -13,6 +15,7 @@ from app.domain.recipients import (
     is_person_ssn,
     is_valid_ssn,
     normalize_recipient,
+    on_behalf_of_error,
     parse_party_reference,
     recipient_type,
     validate_recipient,
@@ -137,3 +140,25 @@ def test_kind_predicates(urn: str, org: bool, ssn: bool) -> None:
 ])
 def test_parse_party_reference(value: str, expected: str | None) -> None:
     assert parse_party_reference(value) == expected
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("0192:991825827", None),
+    ("urn:altinn:organization:identifier-no:991825827", None),
+    ("08900499559", None),
+    ("urn:altinn:person:identifier-no:08900499559", None),
+    ("18865196381", None),  # Tenor test person
+    ("12345678901", ON_BEHALF_OF_SSN_MESSAGE),
+    ("urn:altinn:person:identifier-no:12345678901", ON_BEHALF_OF_SSN_MESSAGE),
+    ("invalid", ON_BEHALF_OF_FORMAT_MESSAGE),
+    ("123456789", ON_BEHALF_OF_FORMAT_MESSAGE),
+    ("0192:12345678", ON_BEHALF_OF_FORMAT_MESSAGE),
+    ("urn:altinn:person:identifier-no:0890049955", ON_BEHALF_OF_FORMAT_MESSAGE),
+    ("urn:altinn:invalid:991825827", ON_BEHALF_OF_FORMAT_MESSAGE),
+    ("urn:altinn:organization:identifier-no:99182582x", ON_BEHALF_OF_FORMAT_MESSAGE),
+    ("٠١٢٣٤٥٦٧٨٩٠", ON_BEHALF_OF_FORMAT_MESSAGE),  # non-ASCII digits
+])
+def test_on_behalf_of_rules_and_messages(value: str, message: str | None) -> None:
+    """The original's OnBehalfOf attribute: org as URN or 0192, SSN plain or URN (mod-11)."""
+    assert on_behalf_of_error(value) == message
+    assert (parse_party_reference(value) is None) == (message is not None)

@@ -31,7 +31,7 @@ def by_idempotency_key(conn: psycopg.Connection, key: uuid.UUID, *, resource_id:
 
 def search(conn: psycopg.Connection, *, resource_id: str, party: str, as_recipient: bool, as_sender: bool,
            date_from: datetime | None, date_to: datetime | None, status: int | None, senders_reference: str | None,
-           offset: int, limit: int) -> list[uuid.UUID]:
+           offset: int, limit: int, altinn2_correspondence_id: int | None = None) -> list[uuid.UUID]:
     sides = []
     params: list[object] = []
     if as_recipient:
@@ -63,6 +63,9 @@ def search(conn: psycopg.Connection, *, resource_id: str, party: str, as_recipie
     if senders_reference is not None:
         where.append("i.senders_reference = %s")
         params.append(senders_reference)
+    if altinn2_correspondence_id is not None:
+        where.append("c.altinn2_correspondence_id = %s")
+        params.append(altinn2_correspondence_id)
     rows = conn.execute(
         f"SELECT c.id FROM correspondences c JOIN initializations i ON i.id = c.initialization_id WHERE {' AND '.join(where)} "
         "ORDER BY i.requested_publish_time DESC, c.id DESC OFFSET %s LIMIT %s",
