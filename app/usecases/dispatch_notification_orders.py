@@ -21,28 +21,27 @@ log = logging.getLogger(__name__)
 Enqueue = Callable[[list[uuid.UUID]], None]
 
 
-def dispatch_new(db: Database, enqueue: Enqueue, limit: int = 1000) -> int:
-    """Publish outbox rows no one has dispatched yet (what Initialize just committed), oldest first.
+def dispatch_new(db: Database, enqueue: Enqueue, limit: int = 1000, chunk: int = 100) -> int:
+    """Publish outbox rows no one has dispatched yet (what Initializes just committed), oldest first,
+    `chunk` correspondences per message whatever Initialize they came from.
 
     The rows are marked in a committed transaction before publishing; with the broker down the
     mark is cleared again and the error raised (the caller backs off, the rows stay due)."""
     with db.transaction() as conn:
         taken = notification_repo.take_undispatched(conn, limit)
-    by_request: dict[str | None, list[uuid.UUID]] = {}
-    for correspondence_id, request_id in taken:
-        by_request.setdefault(request_id, []).append(correspondence_id)
-    sent: list[uuid.UUID] = []
+    sent = 0
     try:
-        for request_id, ids in by_request.items():
-            # Each Initialize's work travels in messages of its own, with its request id (task logs).
-            token = request_id_var.set(request_id)
+        for start in range(0, len(taken), chunk):
+            part = taken[start:start + chunk]
+            # The task's logs carry the request id of every Initialize whose work it does.
+            token = request_id_var.set(",".join(dict.fromkeys(r for _, r in part if r)) or None)
             try:
-                enqueue(ids)
+                enqueue([i for i, _ in part])
             finally:
                 request_id_var.reset(token)
-            sent += ids
+            sent += len(part)
     except Exception:
-        _undo(db, [i for i, _ in taken if i not in set(sent)])
+        _undo(db, [i for i, _ in taken[sent:]])
         raise
     return len(taken)
 

@@ -87,3 +87,18 @@ def test_two_relays_never_send_a_row_twice(client, sender, db, database_url, wit
             relay.stop()
             thread.join(10)
     assert sorted(broker.sent().values()) == [1] * len(ids)
+
+
+def test_one_message_carries_several_initializes_with_all_their_request_ids(client, sender, db, database_url,
+                                                                           without_session_relay):
+    first = initialize(client, sender, [org_urn(723000000)], request_id="rid-batch-a")
+    second = initialize(client, sender, [org_urn(723000001), org_urn(723000002)], request_id="rid-batch-b")
+    broker = RecordingBroker()
+    relay, thread = start_in_thread(database_url, broker, idle_seconds=30)
+    try:
+        assert wait_until(lambda: set(broker.sent()) >= set(first + second), 10)
+    finally:
+        relay.stop()
+        thread.join(10)
+    ours = [(sorted(map(str, ids)), rid) for ids, rid in broker.calls if set(map(str, ids)) & set(first + second)]
+    assert ours == [(sorted(first + second), "rid-batch-a,rid-batch-b")]

@@ -29,9 +29,10 @@ def take_undispatched(conn: psycopg.Connection, limit: int) -> list[tuple[uuid.U
                SELECT correspondence_id FROM notification_outbox
                WHERE completed_at IS NULL AND dispatched_at IS NULL
                ORDER BY created LIMIT %s FOR UPDATE SKIP LOCKED)
-           RETURNING correspondence_id, request_id""",
+           RETURNING correspondence_id, request_id, created""",
         (limit,),
     ).fetchall()
+    rows.sort(key=lambda r: (r["created"], r["request_id"] or "", r["correspondence_id"]))
     return [(r["correspondence_id"], r["request_id"]) for r in rows]
 
 
