@@ -1,7 +1,7 @@
 """The outbox relay: hands committed notification work to the broker, off the request thread.
 
 Initialize writes outbox rows and `NOTIFY correspondence_outbox` in its transaction; this process
-`LISTEN`s, and on each wake-up (after a short window, RELAY_BATCH_WINDOW_MS, 10 ms, in which more
+`LISTEN`s, and on each wake-up (after a short window, RELAY_BATCH_WINDOW_MS, 25 ms, in which more
 commits join) publishes every undispatched row, 100 correspondences per message whatever Initialize
 they came from: under load one message carries many Initializes, so workers pay the per-message
 cost once for many. It also looks every `idle_seconds` without a wake-up, so a lost notification (relay
@@ -145,7 +145,7 @@ def main(database_url: str, enqueue: Callable[[list], None] | None = None) -> No
         from workers.dispatch import enqueue_order_creation as enqueue
     relay = OutboxRelay(database_url, enqueue,
                         idle_seconds=float(os.environ.get("RELAY_IDLE_SECONDS", "1")),
-                        batch_window_seconds=float(os.environ.get("RELAY_BATCH_WINDOW_MS", "10")) / 1000)
+                        batch_window_seconds=float(os.environ.get("RELAY_BATCH_WINDOW_MS", "25")) / 1000)
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     signal.signal(signal.SIGINT, lambda *_: relay.stop())
     log.info("outbox relay listening on %s", OUTBOX_CHANNEL)

@@ -1,6 +1,8 @@
 """Notification templates (seeded by the initial migration, SPEC.md §5.3)."""
 from __future__ import annotations
 
+import time
+
 import psycopg
 
 from app.domain.notification_rules import TEXT_FIELDS
@@ -18,8 +20,18 @@ def template_exists(conn: psycopg.Connection, template: int, language: str) -> b
 TEXTS = TEXT_FIELDS  # the template columns are named like the request's text fields
 
 
+# The template rows come with the schema (migrations) and never change while a process runs; a worker
+# re-reads them once a minute rather than once per message.
+TEMPLATES_TTL_SECONDS = 60.0
+_cached: tuple[float, str, dict[tuple[int, str | None], dict[str, str]]] | None = None
+
+
 def get_templates(conn: psycopg.Connection) -> dict[tuple[int, str | None], dict[str, str]]:
     """All template rows keyed by (template, language); recipient-type variants share texts."""
+    global _cached
+    database = conn.info.dbname
+    if _cached is not None and _cached[1] == database and time.monotonic() - _cached[0] < TEMPLATES_TTL_SECONDS:
+        return _cached[2]
     rows = conn.execute(
         f"SELECT template, language, {', '.join(TEXTS)} FROM notification_templates ORDER BY id"
     ).fetchall()
@@ -27,6 +39,7 @@ def get_templates(conn: psycopg.Connection) -> dict[tuple[int, str | None], dict
     for row in rows:
         key = (row["template"], row["language"].lower() if row["language"] else None)
         result.setdefault(key, {name: row[name] for name in TEXTS})
+    _cached = (time.monotonic(), database, result)
     return result
 
 
