@@ -199,6 +199,7 @@ def seeded(db) -> dict:
     return {"custom": rows[(0, None)], "generic": {lang: t for (tpl, lang), t in rows.items() if tpl == 1}}
 
 
+@pytest.mark.db
 def test_template_tables(seeded) -> None:
     GENERIC_TEMPLATES, CUSTOM_TEMPLATE = seeded["generic"], seeded["custom"]
     assert set(GENERIC_TEMPLATES) == {"nb", "nn", "en"}
