@@ -185,8 +185,6 @@ def test_no_reminder_without_send_reminder() -> None:
     assert summary(with_notification(send_reminder=False)) == [(f"org:{ORG}", False)]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the stored request has reminder_email_content_type: null, "
-                                       "and dict.get's default does not apply to a present key")
 def test_reminder_content_type_falls_back_to_the_main_one() -> None:
     """SPEC.md §5.1: reminderEmailContentType null → emailContentType (the key is stored as null)."""
     _, reminder = with_notification(send_reminder=True, email_content_type=1, reminder_email_content_type=None)
