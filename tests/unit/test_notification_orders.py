@@ -202,6 +202,12 @@ def test_base_url_trailing_slash_is_not_doubled() -> None:
     assert only(orders(base_url=BASE + "/")).request["conditionEndpoint"] == f"{CONDITION}/main"
 
 
+def test_base_url_path_is_kept() -> None:
+    order = only(orders(base_url="https://gw.example.no/X/"))
+    assert order.request["conditionEndpoint"] == (f"https://gw.example.no/X/correspondence/api/v1/correspondence/"
+                                                  f"{CORR_ID}/notification/check/main")
+
+
 @pytest.mark.parametrize("base_url", [None, ""])
 def test_no_base_url_no_condition_endpoint(base_url) -> None:
     assert only(orders(base_url=base_url)).request["conditionEndpoint"] is None

@@ -146,6 +146,19 @@ def test_reminder_phase_dropped_too_when_its_channel_reaches_the_address() -> No
     assert summary(result) == [(ORG_KEY, False), (ORG_KEY, True)]
 
 
+def test_a_dropped_address_does_not_end_the_plans() -> None:
+    result = with_notification(contacts=CONTACTS, custom_recipients=KNOWN_EMAIL + [{"email_address": "x@y.no"}])
+    assert summary(result) == [(ORG_KEY, False), ("email:x@y.no", False)]
+
+
+@pytest.mark.parametrize(("main", "reminder", "phases"), [(Ch.Email, Ch.Sms, [True]), (Ch.Sms, Ch.Email, [False])])
+def test_the_same_address_twice_keeps_the_phases_left_to_it(main: Ch, reminder: Ch, phases: list[bool]) -> None:
+    result = with_notification(contacts=CONTACTS, send_reminder=True, notification_channel=int(main),
+                               reminder_notification_channel=int(reminder),
+                               custom_recipients=KNOWN_EMAIL + [{"email_address": "POST@eksempel.no"}])
+    assert summary(result) == [(ORG_KEY, False), (ORG_KEY, True)] + [("email:post@eksempel.no", p) for p in phases]
+
+
 def test_deduplicated_plan_keeps_its_main_phase_without_reminders() -> None:
     plans = build_plans(correspondence(notification=notification(notification_channel=int(Ch.Sms),
                                                                  custom_recipients=KNOWN_EMAIL)), CONTACTS)
