@@ -2,9 +2,9 @@
 
     .venv/bin/pip install -q -e '.[test,mutation]' && .venv/bin/python bench/mutation.py
 
-Runs `mutmut run` (configuration: `[mutmut]` in setup.cfg; work files under `mutants/`, kept
-between runs so a second run only retests what changed), then prints the score per module and
-the surviving mutants. Score = killed / (all mutants − equivalent ones listed in
+Runs `mutmut run` from scratch (configuration: `[mutmut]` in setup.cfg; work files under `mutants/`,
+removed first: mutmut's cache of which tests cover what misses newly added tests), then prints the
+score per module and the surviving mutants. Score = killed / (all mutants − equivalent ones listed in
 tests/unit/MUTANTS.md). `--table-only` skips the run and reads the last results; `--min 90`
 exits 1 when a module scores below 90 %.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -27,8 +28,9 @@ STATUS = {0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 36: "time
 
 def run_mutmut() -> None:
     mutmut = Path(sys.executable).with_name("mutmut")
+    shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     log = ROOT / "mutants" / "mutmut-run.log"
-    log.parent.mkdir(exist_ok=True)
+    log.parent.mkdir()
     with log.open("w") as out:
         code = subprocess.call([str(mutmut), "run"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     if code != 0:
@@ -68,10 +70,10 @@ def main() -> int:
         sys.exit("no mutmut results under mutants/: run without --table-only first")
     total = [sum(r[i] for r in rows) for i in range(1, 5)]
     rows.append(("all", *total, 100.0 * total[1] / (total[0] - total[2])))
-    print("| module | mutants | killed | equivalent | not killed | score |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| module | mutants | killed | equivalent | not killed | killed / all | score |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, n, killed, eq, left, score in rows:
-        print(f"| {name} | {n} | {killed} | {eq} | {left} | {score:.1f} % |")
+        print(f"| {name} | {n} | {killed} | {eq} | {left} | {100.0 * killed / n:.1f} % | {score:.1f} % |")
     if survivors:
         print("\nNot killed and not listed as equivalent (`.venv/bin/mutmut show NAME`):")
         print("\n".join(f"  {s}" for s in survivors))
