@@ -184,8 +184,9 @@ def build_orders(corr: CorrespondenceForOrders, templates: dict[str, str], conta
         if plan.main:
             phases.append((False, main_channel, send_time, "", n.get("email_content_type")))
         if plan.reminder and n.get("send_reminder"):
+            reminder_type = n.get("reminder_email_content_type")
             phases.append((True, reminder_channel, send_time + reminder_delay, "reminder_",
-                           n.get("reminder_email_content_type", n.get("email_content_type"))))
+                           n.get("email_content_type") if reminder_type is None else reminder_type))
         for is_reminder, channel, at, prefix, content_type in phases:
             if plan.kind == "email":
                 channel = Ch.Email

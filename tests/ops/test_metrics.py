@@ -5,11 +5,14 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.api.helpers import FULL_NOTIFICATION, ok, post
+from tests.factories import ORG_RECIPIENT, initialize_request
 from workers.celery_app import QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,20 +65,27 @@ def test_queue_depth_is_the_length_of_each_redis_queue(client, redis_url):
         client_redis.close()
 
 
-def test_orders_by_status_and_outbox_backlog_come_from_the_database(client, db):
+def test_orders_by_status_and_outbox_backlog_come_from_the_database(client, db, sender):
+    # one correspondence whose orders no worker creates here: the backlog has at least that row
+    ok(post(client, initialize_request([ORG_RECIPIENT], notification=FULL_NOTIFICATION), sender))
     with db.transaction() as conn:
         orders = {r["status"]: r["n"] for r in conn.execute(
             "SELECT status, count(*) AS n FROM notification_orders GROUP BY status").fetchall()}
         backlog = conn.execute(
             """SELECT count(*) FILTER (WHERE dispatched_at IS NULL) AS undispatched,
-                      count(*) FILTER (WHERE dispatched_at IS NOT NULL) AS dispatched
+                      count(*) FILTER (WHERE dispatched_at IS NOT NULL) AS dispatched,
+                      min(created) AS oldest
                FROM notification_outbox WHERE completed_at IS NULL""").fetchone()
+    before = datetime.now(timezone.utc)
     samples = scrape(client)
+    after = datetime.now(timezone.utc)
     for status in ("Success", "MissingContact", "Failure"):
         assert value(samples, "correspondence_notification_orders", status=status) == orders.get(status, 0)
     assert value(samples, "correspondence_outbox_backlog", state="undispatched") == backlog["undispatched"]
     assert value(samples, "correspondence_outbox_backlog", state="dispatched") == backlog["dispatched"]
-    assert value(samples, "correspondence_outbox_oldest_age_seconds") >= 0
+    # the age of the oldest incomplete row, as seen by a clock read during the scrape
+    age = value(samples, "correspondence_outbox_oldest_age_seconds")
+    assert (before - backlog["oldest"]).total_seconds() <= age <= (after - backlog["oldest"]).total_seconds()
     assert value(samples, "correspondence_dependency_up", dependency="database") == 1
 
 

@@ -16,7 +16,11 @@ from app.domain.notification_rules import (
     render_template_text,
     validate_notification,
 )
+from tests.unit.notification_data import GENERIC_NB
 
+# SPEC.md §5.3, GenericAltinnMessage en emailBody
+GENERIC_EN_BODY = ("Hello. $correspondenceRecipientName$ has received a new message from $sendersName$. "
+                   "{textToken}Log in to Altinn to see this message.")
 ALL_TEXTS = {"email_subject": "S", "email_body": "B", "sms_body": "SMS",
              "reminder_email_subject": "RS", "reminder_email_body": "RB", "reminder_sms_body": "RSMS"}
 
@@ -94,6 +98,21 @@ def test_3015_recipient_name_with_email_or_mobile(field: str) -> None:
     assert error_code(n) is None
 
 
+@pytest.mark.parametrize("mobile", ["+4798765432", "004798765432", "+47 987 65 432", "+46701234567"])
+def test_valid_custom_mobile_passes(mobile: str) -> None:
+    assert error_code(notification(custom_recipients=[{"mobile_number": mobile}])) is None
+
+
+def test_valid_custom_email_passes() -> None:
+    assert error_code(notification(custom_recipients=[{"email_address": "ola.nordmann@example.no"}])) is None
+
+
+@pytest.mark.parametrize("recipient", [{"email_address": "a@b.no"}, {"national_identity_number": "08900499559"}])
+def test_3015_only_for_email_or_mobile_recipients(recipient: dict[str, Any]) -> None:
+    n = notification(reminder_sms_body="Hei $recipientName$", custom_recipients=[recipient])
+    assert error_code(n) == (3015 if "email_address" in recipient else None)
+
+
 def test_3011_invalid_custom_email() -> None:
     assert error_code(notification(custom_recipients=[{"email_address": "not-an-email"}])) == 3011
 
@@ -142,6 +161,13 @@ def test_reminder_rules_only_when_sending_reminders(code: int, overrides: dict[s
 def test_content_rules_skipped_for_generic_template(code: int, overrides: dict[str, Any]) -> None:
     n = notification(**overrides, notification_template=int(NotificationTemplate.GenericAltinnMessage))
     assert error_code(n) is None
+
+
+@pytest.mark.parametrize("main", list(Ch))
+@pytest.mark.parametrize("reminder", [None, *Ch])
+def test_every_channel_pair_passes_with_all_texts(main: Ch, reminder: Ch | None) -> None:
+    assert error_code(notification(notification_channel=main, reminder_notification_channel=reminder,
+                                   send_reminder=True)) is None
 
 
 def test_reminder_channel_defaults_to_main_channel() -> None:
@@ -199,6 +225,7 @@ def seeded(db) -> dict:
     return {"custom": rows[(0, None)], "generic": {lang: t for (tpl, lang), t in rows.items() if tpl == 1}}
 
 
+@pytest.mark.db
 def test_template_tables(seeded) -> None:
     GENERIC_TEMPLATES, CUSTOM_TEMPLATE = seeded["generic"], seeded["custom"]
     assert set(GENERIC_TEMPLATES) == {"nb", "nn", "en"}
@@ -206,23 +233,35 @@ def test_template_tables(seeded) -> None:
     assert CUSTOM_TEMPLATE == {field: "{textToken}" for field in TEXT_FIELDS}
     assert GENERIC_TEMPLATES["en"]["email_subject"] == "A message has been received in Altinn {textToken}"
     assert GENERIC_TEMPLATES["nn"]["sms_body"] == GENERIC_TEMPLATES["nn"]["email_body"]
+    assert GENERIC_TEMPLATES["nb"] == GENERIC_NB  # the copy the pure tests use
+    assert GENERIC_TEMPLATES["en"]["email_body"] == GENERIC_EN_BODY
 
 
 def test_render_custom_template_is_the_request_text() -> None:
     assert render_template_text("{textToken}", "Hello there", {}) == "Hello there"
 
 
-def test_render_generic_subject_without_request_text(seeded) -> None:
-    text = render_template_text(seeded["generic"]["nb"]["email_subject"], None, {})
+def test_render_generic_subject_without_request_text() -> None:
+    text = render_template_text(GENERIC_NB["email_subject"], None, {})
     assert text == "En melding har blitt mottatt i Altinn"
 
 
-def test_render_generic_body_substitutes_placeholders(seeded) -> None:
+def test_render_generic_body_substitutes_placeholders() -> None:
     values = {"sendersName": "Digdir", "correspondenceRecipientName": "Ola", "resourceName": "R",
               "messageTitle": "T"}
-    text = render_template_text(seeded["generic"]["en"]["email_body"], "Extra.", values)
+    text = render_template_text(GENERIC_EN_BODY, "Extra.", values)
     assert text == ("Hello. Ola has received a new message from Digdir. "
                     "Extra. Log in to Altinn to see this message.")
     text = render_template_text("{textToken}", "$resourceName$/$messageTitle$ to $recipientName$", values)
     assert text == "R/T to $recipientName$"
     assert render_template_text("$sendersName$ {textToken}", "x", {}) == "$sendersName$ x"
+
+
+def test_render_placeholder_without_a_value_becomes_empty() -> None:
+    assert render_template_text("{textToken}", "[$sendersName$]", {"sendersName": None}) == "[]"
+    assert render_template_text("{textToken}", "[$messageTitle$]", {"messageTitle": ""}) == "[]"
+
+
+def test_render_without_template_or_text() -> None:
+    assert render_template_text(None, "ignored", {}) == ""
+    assert render_template_text("  {textToken}  ", None, {}) == ""

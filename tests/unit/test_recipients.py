@@ -57,6 +57,7 @@ def test_ssn_whose_check_digit_would_be_10_is_invalid() -> None:
     "08900499559",
     "urn:altinn:person:idporten-email:user@example.com",
     "urn:altinn:person:legacy-selfidentified:olanordmann",
+    "urn:altinn:person:legacy-selfidentified:123456789",
 ])
 def test_accepted_recipient_formats(value: str) -> None:
     assert validate_recipient(value) is None
@@ -101,6 +102,11 @@ def test_email_urn_must_hold_an_email(email: str) -> None:
     ("urn:altinn:person:idporten-email:Ola@Example.com", "urn:altinn:person:idporten-email:ola@example.com"),
     ("urn:altinn:person:legacy-selfidentified:OlaNordmann",
      "urn:altinn:person:legacy-selfidentified:olanordmann"),
+    # a numeric self-identified username stays a legacy URN, not an organization or a person
+    ("urn:altinn:person:legacy-selfidentified:123456789", "urn:altinn:person:legacy-selfidentified:123456789"),
+    ("urn:altinn:person:legacy-selfidentified:08900499559", "urn:altinn:person:legacy-selfidentified:08900499559"),
+    # §4.2 normalization step 3: an identifier that is an e-mail gets the ID-porten prefix
+    ("Ola@Example.com", "urn:altinn:person:idporten-email:ola@example.com"),
 ])
 def test_normalize_recipient(value: str, expected: str) -> None:
     assert normalize_recipient(value) == expected
@@ -121,6 +127,8 @@ def test_urn_parts() -> None:
     ("08900499559", False, True),
     ("urn:altinn:person:idporten-email:a@b.no", False, False),
     ("urn:altinn:person:legacy-selfidentified:ola", False, False),
+    ("urn:altinn:person:legacy-selfidentified:123456789", False, False),
+    ("urn:altinn:person:legacy-selfidentified:08900499559", False, False),
 ])
 def test_kind_predicates(urn: str, org: bool, ssn: bool) -> None:
     assert is_organization(urn) is org

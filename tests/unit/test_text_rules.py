@@ -38,6 +38,8 @@ def test_plain_text_accepted(text: str | None) -> None:
     "| a | b |\n|---|---|",  # pipe table
     "<https://example.com>",  # autolink
     "`<h1>x</h1>`",  # backticks are stripped first, as in the original service
+    "`# Title`",  # ... so backtick-wrapped markdown is markdown
+    "``> quote``",
     "\\# test",  # ... and so are backslashes
 ])
 def test_plain_text_rejected(text: str) -> None:

@@ -46,7 +46,11 @@ def test_prefer_wait_returns_orders_as_the_register_dictates(client, sender, wor
                                 (RESERVED_PERSON, "Success")]:
         orders = by_recipient[recipient]["notifications"]
         assert sorted((o["isReminder"], o["status"]) for o in orders) == [(False, expected), (True, expected)]
-        assert all(uuid.UUID(o["orderId"]) for o in orders)
+        # order ids are uuid5(correspondence id, plan key + phase) (README "Notifications")
+        corr_id = uuid.UUID(by_recipient[recipient]["correspondenceId"])
+        plan_key = ("org:" if recipient == ORG_RECIPIENT else "nin:") + recipient.rsplit(":", 1)[1]
+        assert {o["orderId"] for o in orders} == {str(uuid.uuid5(corr_id, f"{plan_key}:{phase}"))
+                                                   for phase in ("main", "reminder")}
     shown = overview(client, by_recipient[ORG_RECIPIENT]["correspondenceId"], sender).get_json()
     main = next(n for n in shown["notifications"] if not n["isReminder"])
     assert main["status"] == "Success"
