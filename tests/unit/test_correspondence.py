@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 
 import pytest
 
@@ -13,7 +12,6 @@ from app.domain.correspondence import (
     NOT_YET,
     PURGEABLE_BY_SENDER,
     SEND,
-    NewCorrespondence,
     StatusEntry,
     current_status,
     highest_status,
@@ -61,13 +59,6 @@ def test_the_later_of_two_entries_with_the_same_status_is_current() -> None:
     early, late = StatusEntry(12, "first download", T0), StatusEntry(12, "second download", T0 + timedelta(1))
     assert current_status([late, early]) is late
     assert current_status([early, late]) is late
-
-
-def test_new_correspondence_status_follows_the_same_rule() -> None:
-    """The rule only, on a stand-in: NewCorrespondence's construction belongs to Initialize's tests."""
-    status = NewCorrespondence.status.fget  # type: ignore[attr-defined]
-    assert status(SimpleNamespace(statuses=history(S.Initialized, S.ReadyForPublish, S.Fetched))) == S.ReadyForPublish
-    assert status(SimpleNamespace(statuses=[])) == S.Initialized
 
 
 @pytest.mark.parametrize(("statuses", "main", "reminder"), [
