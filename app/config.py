@@ -32,6 +32,8 @@ class Settings:
     require_known_recipients: bool = False
     max_request_bytes: int = 10 * 1024 * 1024
     db_pool_max: int = 10
+    # `Prefer: wait` requests waiting at once in one web process; past it Initialize answers at once.
+    max_waiters: int = 16
     environment: str = "development"
     storage_dir: Path | None = None  # attachment files; None = <data_dir>/attachments
 
@@ -69,6 +71,7 @@ def load_settings() -> Settings:
         require_known_recipients=_bool("REQUIRE_KNOWN_RECIPIENTS"),
         max_request_bytes=int(os.environ.get("MAX_REQUEST_BYTES", str(10 * 1024 * 1024))),
         db_pool_max=int(os.environ.get("DB_POOL_MAX", "10")),
+        max_waiters=int(os.environ.get("PREFER_WAIT_MAX_WAITERS", "16")),
         environment=os.environ.get("CORRESPONDENCE_ENV", "development"),
         storage_dir=Path(os.environ["STORAGE_DIR"]).resolve() if os.environ.get("STORAGE_DIR") else None,
     )

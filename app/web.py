@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -24,6 +25,8 @@ class Services:
     settings: Settings
     db: Database
     verifier: TokenVerifier
+    # Slots for `Prefer: wait` requests waiting at once in this process.
+    waiters: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(16))
 
     def check_database(self) -> None:
         with self.db.transaction() as conn:
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings=settings,
         db=Database(settings.database_url, settings.db_pool_max),
         verifier=build_verifier(settings),
+        waiters=threading.BoundedSemaphore(max(settings.max_waiters, 1)),
     )
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}})

@@ -63,7 +63,18 @@ def answer_initialized(db, result) -> Response:
     `Prefer: wait=N`, answer."""
     ids = [c.correspondence_id for c in result.correspondences]
     wait = _preferred_wait()
-    orders = wait_for_orders(db, result.awaiting_orders, ids, wait) if wait is not None else {}
+    orders: dict = {}
+    if wait is not None:
+        # A bounded number of waiters per process: past it, the answer comes at once and says so by
+        # leaving out Preference-Applied (RFC 7240), so waiting clients never starve the others.
+        waiters = current_app.extensions["correspondence"].waiters
+        if waiters.acquire(blocking=False):
+            try:
+                orders = wait_for_orders(db, result.awaiting_orders, ids, wait)
+            finally:
+                waiters.release()
+        else:
+            wait = None
     # Written directly in the shape of InitializeCorrespondencesResponseSchema (a test holds the two
     # together): up to 500 items, where a schema dump costs more than the rest of the answer.
     body = {

@@ -181,3 +181,20 @@ def test_the_answer_has_the_documented_shape(client, sender, worker):
     assert InitializeCorrespondencesResponseSchema().dump(as_loaded) == body
     assert [c["status"] for c in body["correspondences"]] == ["ReadyForPublish", "Reserved"]
     assert len(body["correspondences"][0]["notifications"]) == 2 and body["correspondences"][1]["notifications"] == []
+
+
+def test_waiters_past_the_bound_are_answered_at_once_without_preference_applied(app, client, sender, db):
+    """`Prefer: wait` holds a slot while it waits; with every slot taken the answer comes at once."""
+    slots = app.extensions["correspondence"].waiters
+    taken = 0
+    while slots.acquire(blocking=False):  # every slot busy, as with that many slow waiters
+        taken += 1
+    try:
+        resp = post(client, initialize_request([ORG_RECIPIENT], notification=FULL_NOTIFICATION),
+                    {**sender, "Prefer": "wait=10"})
+        assert resp.status_code == 200 and "Preference-Applied" not in resp.headers
+        assert resp.get_json()["correspondences"][0]["notifications"] is None
+    finally:
+        for _ in range(taken):
+            slots.release()
+    assert taken == 16  # PREFER_WAIT_MAX_WAITERS' default
