@@ -121,10 +121,10 @@ def relay() -> None:
 
 
 @main.command()
-@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
-@click.option("--threads", default=4, show_default=True, help="threads per gunicorn worker")
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes (gevent)")
+@click.option("--connections", default=1000, show_default=True, help="connections per gunicorn worker")
 @click.option("--concurrency", default=2, show_default=True, help="celery worker processes")
-def run(workers: int, threads: int, concurrency: int) -> None:
+def run(workers: int, connections: int, concurrency: int) -> None:
     """Run API (127.0.0.1:$PORT, default 8080), worker, outbox relay and beat; embedded PostgreSQL/Redis when unset."""
     from app.db.migrate import apply_migrations
     from app.embedded import ensure_environment
@@ -145,7 +145,8 @@ def run(workers: int, threads: int, concurrency: int) -> None:
     bin_dir = Path(sys.executable).parent
     roles = {
         "web": [str(bin_dir / "gunicorn"), "app.wsgi:app", "--bind", f"127.0.0.1:{settings.port}",
-                "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
+                # gevent: a slow client or a `Prefer: wait` holds a greenlet, never a thread
+                "--worker-class", "gevent", "--workers", str(workers), "--worker-connections", str(connections),
                 "--keep-alive", "0", "--graceful-timeout", "10",
                 *(["--config", str(GUNICORN_CONF)] if GUNICORN_CONF.exists() else [])],
         "worker": [str(bin_dir / "celery"), "-A", "workers.celery_app", "worker", "--loglevel", "INFO",
