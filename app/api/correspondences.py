@@ -48,7 +48,9 @@ PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a valid
 @rate_limited  # per sender; off unless RATE_LIMIT_PER_SECOND is set
 def initialize():
     raw = read_json()
-    request_data = load(_request_schema, raw)
+    # A NUL in an attachment's fileName is left to the rules: on this endpoint any attachment entry is
+    # 1005 (no files come with JSON), and nothing with a NUL is ever stored.
+    request_data = load(_request_schema, raw, nul_reported_in=frozenset({"filename"}))
     services = current_app.extensions["correspondence"]
     result = initialize_correspondences(
         services.db, g.caller, request_data,

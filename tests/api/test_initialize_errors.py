@@ -17,6 +17,7 @@ from tests.api.helpers import (
     FULL_NOTIFICATION,
     assert_error,
     assert_validation,
+    count_all_tables,
     insert_attachment,
     ok,
     org_urn,
@@ -386,3 +387,11 @@ def test_non_json_content_type_is_415(client, sender):
     resp = post(client, "recipients=x", sender, content_type="text/plain")
     assert resp.status_code == 415
     assert "errorCode" not in (resp.get_json(silent=True) or {})
+
+
+def test_1005_json_initialize_with_an_attachment_entry_even_when_its_file_name_has_a_nul(client, sender, db):
+    body = initialize_request()
+    body["correspondence"]["content"]["attachments"] = [{"fileName": "a\u0000.txt", "sendersReference": "a"}]
+    before = count_all_tables(db)
+    assert_error(post(client, body, sender), 400, 1005)
+    assert count_all_tables(db) == before
