@@ -57,6 +57,8 @@ class InitializeFacts:
     # Multipart Initialize: the sizes of the file parts and the file rules of steps 17–18.
     upload_sizes: Sequence[int] | None = None
     check_uploads: Callable[[list[dict[str, Any]]], None] | None = None
+    # The recipients normalized (§4.2), when the loader already did it for its lookup.
+    normalized_recipients: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def decide(request: Mapping[str, Any], facts: InitializeFacts) -> ValidInitializ
     # 3.–6. Resource, sender access, resource type, caller party, confidentiality, forwarding.
     resource = check_resource(facts, corr)
     # 7. Recipients after normalization must be unique.
-    normalized = normalized_recipients(request)
+    normalized = list(facts.normalized_recipients or normalized_recipients(request))
     if len(set(normalized)) != len(normalized):
         raise CorrespondenceError(1006)
     # 8. Register lookup (unknown recipients accepted unless configured otherwise).

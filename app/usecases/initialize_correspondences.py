@@ -98,8 +98,9 @@ def load_facts(conn: psycopg.Connection, caller: Caller, request: dict[str, Any]
     key = request.get("idempotent_key")
     attachment_ids = rules.existing_attachment_ids(request)
     notification = corr.get("notification")
+    normalized = rules.normalized_recipients(request)
     found = registry_repo.initialize_lookups(
-        conn, resource_id=strip_resource_prefix(corr["resource_id"]), urns=rules.normalized_recipients(request),
+        conn, resource_id=strip_resource_prefix(corr["resource_id"]), urns=normalized,
         key=key if len(request["recipients"]) == 1 else None,
         template=notification["notification_template"] if notification else None,
         language=rules.language_of(corr["content"].get("language")))
@@ -116,6 +117,7 @@ def load_facts(conn: psycopg.Connection, caller: Caller, request: dict[str, Any]
         require_known_recipients=options.require_known_recipients,
         upload_sizes=uploads.sizes() if uploads is not None else None,
         check_uploads=uploads.validate if uploads is not None else None,
+        normalized_recipients=normalized,
     )
 
 
