@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -34,6 +35,8 @@ class Settings:
     db_pool_max: int = 10
     # `Prefer: wait` requests waiting at once in one web process; past it Initialize answers at once.
     max_waiters: int = 16
+    # How long an Idempotency-Key (header) is remembered.
+    idempotency_retention: timedelta = timedelta(hours=24)
     environment: str = "development"
     storage_dir: Path | None = None  # attachment files; None = <data_dir>/attachments
 
@@ -72,6 +75,7 @@ def load_settings() -> Settings:
         max_request_bytes=int(os.environ.get("MAX_REQUEST_BYTES", str(10 * 1024 * 1024))),
         db_pool_max=int(os.environ.get("DB_POOL_MAX", "10")),
         max_waiters=int(os.environ.get("PREFER_WAIT_MAX_WAITERS", "16")),
+        idempotency_retention=timedelta(hours=float(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))),
         environment=os.environ.get("CORRESPONDENCE_ENV", "development"),
         storage_dir=Path(os.environ["STORAGE_DIR"]).resolve() if os.environ.get("STORAGE_DIR") else None,
     )

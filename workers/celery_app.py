@@ -21,6 +21,7 @@ TASK_DELIVER_DUE = "notifications.deliver_due"
 TASK_PUBLISH_DUE = "lifecycle.publish_due"
 TASK_DUE_DATES = "lifecycle.check_due_dates"
 TASK_EXPIRE_ATTACHMENTS = "lifecycle.expire_attachments"
+TASK_FORGET_IDEMPOTENCY_KEYS = "maintenance.forget_idempotency_keys"
 
 
 def make_celery(broker_url: str | None = None) -> Celery:
@@ -36,6 +37,7 @@ def make_celery(broker_url: str | None = None) -> Celery:
                      TASK_PUBLISH_DUE: {"queue": QUEUE_MAINTENANCE},
                      TASK_DUE_DATES: {"queue": QUEUE_MAINTENANCE},
                      TASK_EXPIRE_ATTACHMENTS: {"queue": QUEUE_MAINTENANCE},
+                     TASK_FORGET_IDEMPOTENCY_KEYS: {"queue": QUEUE_MAINTENANCE},
                      TASK_RELAY_OUTBOX: {"queue": QUEUE_MAINTENANCE}},
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -58,6 +60,8 @@ def make_celery(broker_url: str | None = None) -> Celery:
                                 "options": {"queue": QUEUE_MAINTENANCE, "expires": 60}},
             "expire-attachments": {"task": TASK_EXPIRE_ATTACHMENTS, "schedule": 60.0,
                                    "options": {"queue": QUEUE_MAINTENANCE, "expires": 120}},
+            "forget-idempotency-keys": {"task": TASK_FORGET_IDEMPOTENCY_KEYS, "schedule": 3600.0,
+                                        "options": {"queue": QUEUE_MAINTENANCE, "expires": 1800}},
             "deliver-due-notifications": {"task": TASK_DELIVER_DUE, "schedule": 10.0,
                                           "options": {"queue": QUEUE_MAINTENANCE, "expires": 20}},
         },

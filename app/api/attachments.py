@@ -20,7 +20,8 @@ from werkzeug.wsgi import wrap_file
 
 from app.api.auth import require_any_scope
 from app.api.rate_limit import rate_limited
-from app.api.correspondences import answer_initialized
+from app.api.correspondences import answer_initialized, answer_replayed
+from app.api.idempotency_key import claimed_key
 from app.api.json_body import load, read_json
 from app.api.problems import problem, request_id
 from app.domain.attachment_rules import (
@@ -35,6 +36,7 @@ from app.schemas.responses import InitializeCorrespondencesResponseSchema
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.storage import CHUNK_SIZE, AttachmentStorage, storage_from_settings
 from app.usecases.download_attachment import DownloadedFile, download_attachment
+from app.usecases.replayable_requests import fingerprint_of_form, release
 from app.usecases.download_correspondence_attachment import download_correspondence_attachment
 from app.usecases.get_attachment import get_attachment_details, get_attachment_overview
 from app.usecases.initialize_attachment import initialize_attachment
@@ -216,16 +218,25 @@ def initialize_with_files():
         raise UnsupportedMediaType("The request body must be multipart/form-data.")
     request.max_content_length = MULTIPART_MAX_REQUEST_BYTES
     request.max_form_parts = MAX_FORM_PARTS
-    raw = bind_form(request.form.items(multi=True), _FORM_SHAPE)
-    data = load(_initialize_schema, raw, nul_reported_in=FILE_NAME_KEYS)
-    files = [_incoming(part) for name, part in request.files.items(multi=True) if name.lower() == "attachments"]
     services = _services()
-    result = initialize_with_upload(
-        services.db, _storage(), g.caller, data, files,
-        InitializeOptions(require_known_recipients=services.settings.require_known_recipients,
-                          request_id=request_id()),
-        production=services.settings.is_production,
-    )
+    key, stored = claimed_key(services.db, services.settings.idempotency_retention, lambda: fingerprint_of_form(
+        request.form.items(multi=True), ((n, p.filename or "", p.stream) for n, p in request.files.items(multi=True))))
+    if stored is not None:
+        return answer_replayed(stored)
+    try:
+        raw = bind_form(request.form.items(multi=True), _FORM_SHAPE)
+        data = load(_initialize_schema, raw, nul_reported_in=FILE_NAME_KEYS)
+        files = [_incoming(part) for name, part in request.files.items(multi=True) if name.lower() == "attachments"]
+        result = initialize_with_upload(
+            services.db, _storage(), g.caller, data, files,
+            InitializeOptions(require_known_recipients=services.settings.require_known_recipients,
+                              request_id=request_id(), request_key=key),
+            production=services.settings.is_production,
+        )
+    except BaseException:
+        if key is not None:
+            release(services.db, key)  # nothing was stored: the key may be used again
+        raise
     return answer_initialized(services.db, result)
 
 

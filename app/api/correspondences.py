@@ -7,6 +7,7 @@ from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
 from app.api.auth import require_any_scope
+from app.api.idempotency_key import claimed_key
 from app.api.json_body import load, read_json
 from app.api.problems import request_id
 from app.api.rate_limit import rate_limited
@@ -19,7 +20,8 @@ from app.schemas.responses import (
 )
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.usecases.get_correspondence import get_details, get_overview
-from app.usecases.initialize_correspondences import InitializeOptions, initialize_correspondences
+from app.usecases.initialize_correspondences import InitializeOptions, InitializeResult, initialize_correspondences
+from app.usecases.replayable_requests import fingerprint_of_body, release
 from app.usecases.wait_for_orders import MAX_WAIT_SECONDS, wait_for_orders
 
 blp = Blueprint("correspondence", __name__, url_prefix="/correspondence/api/v1",
@@ -47,17 +49,34 @@ PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a valid
 @require_any_scope(WRITE_SCOPE)
 @rate_limited  # per sender; off unless RATE_LIMIT_PER_SECOND is set
 def initialize():
-    raw = read_json()
-    # A NUL in an attachment's fileName is left to the rules: on this endpoint any attachment entry is
-    # 1005 (no files come with JSON), and nothing with a NUL is ever stored.
-    request_data = load(_request_schema, raw, nul_reported_in=frozenset({"filename"}))
     services = current_app.extensions["correspondence"]
-    result = initialize_correspondences(
-        services.db, g.caller, request_data,
-        InitializeOptions(require_known_recipients=services.settings.require_known_recipients,
-                          request_id=request_id()),
-    )
+    key, stored = claimed_key(services.db, services.settings.idempotency_retention,
+                              lambda: fingerprint_of_body(request.get_data(cache=True)))
+    if stored is not None:
+        return answer_replayed(stored)
+    try:
+        raw = read_json()
+        # A NUL in an attachment's fileName is left to the rules: on this endpoint any attachment entry
+        # is 1005 (no files come with JSON), and nothing with a NUL is ever stored.
+        request_data = load(_request_schema, raw, nul_reported_in=frozenset({"filename"}))
+        result = initialize_correspondences(
+            services.db, g.caller, request_data,
+            InitializeOptions(require_known_recipients=services.settings.require_known_recipients,
+                              request_id=request_id(), request_key=key),
+        )
+    except BaseException:
+        if key is not None:
+            release(services.db, key)  # nothing was stored: the key may be used again
+        raise
     return answer_initialized(services.db, result)
+
+
+def answer_replayed(stored: dict) -> Response:
+    """A repeat of an Initialize with the same Idempotency-Key and body: the first answer again."""
+    result = InitializeResult.from_record(stored)
+    response = _answer(result, {})
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 def answer_initialized(db, result) -> Response:
@@ -77,6 +96,13 @@ def answer_initialized(db, result) -> Response:
                 waiters.release()
         else:
             wait = None
+    response = _answer(result, orders)
+    if wait is not None:
+        response.headers["Preference-Applied"] = f"wait={_format_seconds(wait)}"
+    return response
+
+
+def _answer(result: InitializeResult, orders: dict) -> Response:
     # Written directly in the shape of InitializeCorrespondencesResponseSchema (a test holds the two
     # together): up to 500 items, where a schema dump costs more than the rest of the answer.
     body = {
@@ -87,10 +113,7 @@ def answer_initialized(db, result) -> Response:
         ],
         "attachmentIds": [str(i) for i in result.attachment_ids],
     }
-    response = current_app.json.response(body)
-    if wait is not None:
-        response.headers["Preference-Applied"] = f"wait={_format_seconds(wait)}"
-    return response
+    return current_app.json.response(body)
 
 
 def _preferred_wait() -> float | None:

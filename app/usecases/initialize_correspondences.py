@@ -23,6 +23,7 @@ from app.domain.errors import CorrespondenceError
 from app.domain.initialize import InitializeFacts, NewAttachment, NewInitialization, ValidInitialize
 from app.domain.registry import Resource, strip_resource_prefix
 from app.security.identity import Caller
+from app.usecases.replayable_requests import RequestKey, complete_request
 
 __all__ = ["InitializeOptions", "InitializeResult", "InitializedCorrespondence", "NewAttachment",
            "NewAttachmentUploads", "initialize_correspondences"]
@@ -42,11 +43,23 @@ class InitializeResult:
     # Correspondences with an outbox row: their notification orders are still to be created.
     awaiting_orders: list[uuid.UUID]
 
+    def as_record(self) -> dict[str, Any]:
+        """Plain JSON, kept for replays of the request (Idempotency-Key)."""
+        return {"correspondences": [[str(c.correspondence_id), c.status, c.recipient] for c in self.correspondences],
+                "attachment_ids": [str(i) for i in self.attachment_ids]}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> InitializeResult:
+        return cls(correspondences=[InitializedCorrespondence(uuid.UUID(i), s, r) for i, s, r in record["correspondences"]],
+                   attachment_ids=[uuid.UUID(i) for i in record["attachment_ids"]], awaiting_orders=[])
+
 
 @dataclass(frozen=True)
 class InitializeOptions:
     require_known_recipients: bool = False
     request_id: str | None = None
+    # An `Idempotency-Key` request: its result is stored with the rows, in the same transaction.
+    request_key: RequestKey | None = None
 
 
 class NewAttachmentUploads(Protocol):
@@ -75,7 +88,7 @@ def initialize_correspondences(
         if uploads is None:
             rows = rules.new_rows(valid, [], facts.now)
             _insert(conn, rows, caller, options)
-            return _result(rows, [])
+            return _completed(conn, _result(rows, []), options)
 
     # 22. Create and upload the new attachments (their rows stay if this fails), 23. then the rows.
     new = uploads.store(list(valid.new_attachment_entries), valid.resource)
@@ -88,7 +101,13 @@ def initialize_correspondences(
             valid = replace(valid, requested_publish_time=now)
         rows = rules.new_rows(valid, new, now)
         _insert(conn, rows, caller, options)
-    return _result(rows, new)
+        return _completed(conn, _result(rows, new), options)
+
+
+def _completed(conn: psycopg.Connection, result: InitializeResult, options: InitializeOptions) -> InitializeResult:
+    if options.request_key is not None:
+        complete_request(conn, options.request_key, result.as_record())
+    return result
 
 
 def load_facts(conn: psycopg.Connection, caller: Caller, request: dict[str, Any], options: InitializeOptions,

@@ -4,7 +4,14 @@ from __future__ import annotations
 from app.config import load_settings
 from app.storage import storage_from_settings
 from app.usecases.publish_correspondences import check_due_dates, expire_attachments, publish_due
-from workers.celery_app import TASK_DUE_DATES, TASK_EXPIRE_ATTACHMENTS, TASK_PUBLISH_DUE, app
+from app.usecases.replayable_requests import forget_expired
+from workers.celery_app import (
+    TASK_DUE_DATES,
+    TASK_EXPIRE_ATTACHMENTS,
+    TASK_FORGET_IDEMPOTENCY_KEYS,
+    TASK_PUBLISH_DUE,
+    app,
+)
 from workers.services import get_services
 
 
@@ -33,3 +40,9 @@ def due_dates(limit: int = 20) -> int:
 @app.task(name=TASK_EXPIRE_ATTACHMENTS, acks_late=True, time_limit=120, soft_time_limit=100, ignore_result=True)
 def expire(limit: int = 500) -> int:
     return expire_attachments(get_services().db, storage_from_settings(load_settings()), limit=limit)
+
+
+@app.task(name=TASK_FORGET_IDEMPOTENCY_KEYS, acks_late=True, time_limit=120, soft_time_limit=100, ignore_result=True)
+def forget_idempotency_keys() -> int:
+    """Idempotency-Key (header) rows past their retention (IDEMPOTENCY_KEY_TTL_HOURS)."""
+    return forget_expired(get_services().db, load_settings().idempotency_retention)

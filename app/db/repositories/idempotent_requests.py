@@ -1,0 +1,58 @@
+"""The `request_idempotency` table: keys of replayable Initialize requests, per sender."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from app.domain.idempotency import StoredKey
+
+
+def claim(conn: psycopg.Connection, sender: str, key: str, fingerprint: bytes) -> StoredKey | None:
+    """Store the key as in flight and return None, or (locked) the row another request stored."""
+    inserted = conn.execute(
+        """INSERT INTO request_idempotency (sender, key, fingerprint) VALUES (%s, %s, %s)
+           ON CONFLICT (sender, key) DO NOTHING RETURNING 1""",
+        (sender, key, fingerprint),
+    ).fetchone()
+    if inserted:
+        return None
+    row = conn.execute(
+        "SELECT fingerprint, started, completed FROM request_idempotency WHERE sender = %s AND key = %s FOR UPDATE",
+        (sender, key),
+    ).fetchone()
+    return StoredKey(bytes(row["fingerprint"]), row["started"], row["completed"])
+
+
+def restart(conn: psycopg.Connection, sender: str, key: str, fingerprint: bytes) -> None:
+    """A forgotten or abandoned key begins again as in flight."""
+    conn.execute("""UPDATE request_idempotency SET fingerprint = %s, started = now(), completed = NULL, result = NULL
+                    WHERE sender = %s AND key = %s""", (fingerprint, sender, key))
+
+
+def result_of(conn: psycopg.Connection, sender: str, key: str) -> dict[str, Any]:
+    row = conn.execute("SELECT result FROM request_idempotency WHERE sender = %s AND key = %s",
+                       (sender, key)).fetchone()
+    return row["result"]
+
+
+def complete(conn: psycopg.Connection, sender: str, key: str, result: dict[str, Any]) -> None:
+    conn.execute("UPDATE request_idempotency SET completed = now(), result = %s WHERE sender = %s AND key = %s",
+                 (Jsonb(result), sender, key))
+
+
+def release(conn: psycopg.Connection, sender: str, key: str) -> None:
+    """The request failed: nothing was stored, the key may be used again."""
+    conn.execute("DELETE FROM request_idempotency WHERE sender = %s AND key = %s AND completed IS NULL",
+                 (sender, key))
+
+
+def forget_older_than(conn: psycopg.Connection, age: timedelta, limit: int = 10000) -> int:
+    rows = conn.execute(
+        """DELETE FROM request_idempotency WHERE ctid IN (
+               SELECT ctid FROM request_idempotency WHERE started < now() - %s LIMIT %s)""",
+        (age, limit),
+    )
+    return rows.rowcount
