@@ -1,12 +1,15 @@
 """Hostile input (issue 11): every answer a clear 4xx problem, the same every time, nothing stored."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
-from tests.api.helpers import assert_error, ok, post
-from tests.factories import initialize_request
+from app.api.json_body import DEPTH_MESSAGE
+from app.domain.limits import MAX_JSON_DEPTH
+from tests.api.helpers import assert_error, assert_validation, count_all_tables, ok, post
+from tests.factories import initialize_request, with_content
 
 
 # ---------------------------------------------------------------- tokens whose times are not numbers
@@ -31,3 +34,54 @@ def test_a_token_with_numeric_times_is_still_cached_and_accepted(client, tokens)
     headers = tokens.headers(exp=now + 600.5, nbf=now - 1, iat=now - 1)
     for _ in range(2):
         ok(post(client, initialize_request(), headers))
+
+
+# ---------------------------------------------------------------- deep JSON
+
+
+def _with_unknown(levels: int) -> str:
+    """A valid request plus an unknown property holding `levels` nested lists."""
+    body = json.dumps(initialize_request())
+    return body[:-1] + ', "unknownProperty": ' + "[" * levels + "]" * levels + "}"
+
+
+@pytest.mark.parametrize("levels", [970, 5000, 100_000])
+def test_deep_json_in_an_unknown_property_is_a_400_before_anything_runs(client, sender, db, levels):
+    before = count_all_tables(db)
+    assert_validation(post(client, _with_unknown(levels), sender), DEPTH_MESSAGE, "$")
+    assert count_all_tables(db) == before
+
+
+def test_the_depth_limit_is_64_levels_counting_the_body_itself(client, sender):
+    ok(post(client, _with_unknown(MAX_JSON_DEPTH - 1), sender))
+    assert_validation(post(client, _with_unknown(MAX_JSON_DEPTH), sender), DEPTH_MESSAGE)
+
+
+def test_deep_json_in_a_known_property_and_on_other_endpoints(client, sender):
+    deep = '{"a":' * 80 + "1" + "}" * 80
+    body = json.dumps(initialize_request(propertyList={"k": "v"})).replace('{"k": "v"}', deep)
+    assert_validation(post(client, body, sender), DEPTH_MESSAGE)
+    resp = client.post("/correspondence/api/v1/attachment", headers=sender, content_type="application/json",
+                       data='{"resourceId": "test-service", "sendersReference": "r", "x": ' + deep + "}")
+    assert_validation(resp, DEPTH_MESSAGE)
+
+
+def test_brackets_inside_strings_do_not_count_as_depth(client, sender):
+    ok(post(client, initialize_request(sendersReference="[" * 500 + "{" * 500), sender))
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_numbers_json_does_not_have_are_refused(client, sender, number):
+    resp = client.post("/correspondence/api/v1/attachment", headers=sender, content_type="application/json",
+                       data='{"resourceId": "test-service", "sendersReference": "r", "expirationInDays": '
+                            + number + "}")
+    assert_validation(resp, "could not be parsed", "$")
+
+
+def test_surrogates_smuggled_as_bytes_are_refused(client, sender):
+    body = json.dumps(with_content(initialize_request(), messageTitle="@")).encode().replace(b"@", b"\xed\xa0\x80")
+    assert_validation(post(client, body, sender), "could not be parsed")
+
+
+def test_a_backslash_u0000_that_is_text_is_not_a_nul(client, sender):
+    ok(post(client, with_content(initialize_request(), messageSummary="C:\\u0000"), sender))
