@@ -7,13 +7,14 @@ from marshmallow import Schema, ValidationError, fields, validates
 
 from app.domain.enums import AttachmentStatus
 from app.schemas.fields import DateTimeOffset, EnumName
-from app.schemas.initialize import RESOURCE_ID_FORMAT, InitializeAttachmentSchema
+from app.schemas.initialize import FREE_TEXT, RESOURCE_ID_FORMAT, InitializeAttachmentSchema
 
 
 class InitializeSharedAttachmentSchema(InitializeAttachmentSchema):
     """The body of `POST /attachment`: an attachment entry plus its resource."""
     resource_id = fields.String(data_key="resourceId", required=True)
-    sender = fields.String(allow_none=True, load_default=None, metadata={"deprecated": True})
+    sender = fields.String(allow_none=True, load_default=None, validate=FREE_TEXT,
+                           metadata={"deprecated": True})
     # No length limit at model level here: the file name rules answer 2011.
     file_name = fields.String(data_key="fileName", allow_none=True, load_default=None)
 

@@ -2,7 +2,9 @@
 
 - input property names are case-insensitive (`CaseInsensitiveSchema`),
 - enums are read from names (any case) or numbers and written as names (`EnumName`),
-- date-times are read as ISO 8601 (no offset = UTC) and written with `+00:00` (`DateTimeOffset`).
+- date-times are read as ISO 8601 (no offset = UTC) and written with `+00:00` (`DateTimeOffset`),
+- lists and maps are bounded, and their size is checked before any entry is read (`BoundedList`,
+  `BoundedDict`, DESIGN.md §7).
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from datetime import datetime, timezone
 from enum import IntEnum
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, utils, validate
 
 from app.domain.enums import parse_enum
 
@@ -35,6 +37,42 @@ class CaseInsensitiveSchema(Schema):
                 continue
             result[target] = value
         return result
+
+
+class BoundedList(fields.List):
+    """A list of at most `max_items` entries (at least `min_items`), counted before any entry is
+    deserialized, so a huge list costs one len(). OpenAPI shows minItems/maxItems."""
+
+    def __init__(self, inner: fields.Field | type, *, max_items: int, max_error: str, min_items: int = 0,
+                 min_error: str | None = None, **kwargs: Any) -> None:
+        self.bounds = [validate.Length(max=max_items, error=max_error)]
+        if min_items:
+            self.bounds.insert(0, validate.Length(min=min_items, error=min_error or max_error))
+        extra = kwargs.pop("validate", None)
+        extra = [] if extra is None else list(extra) if isinstance(extra, (list, tuple)) else [extra]
+        super().__init__(inner, validate=[*self.bounds, *extra], **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
+        if utils.is_collection(value):
+            for bound in self.bounds:
+                bound(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class BoundedDict(fields.Dict):
+    """A map of at most `max_entries` entries, counted before any key or value is deserialized.
+    OpenAPI shows maxProperties."""
+
+    def __init__(self, *, max_entries: int, max_error: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_entries = max_entries
+        self.max_error = max_error
+        self.metadata.setdefault("maxProperties", max_entries)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict[Any, Any]:
+        if isinstance(value, dict) and len(value) > self.max_entries:
+            raise ValidationError(self.max_error)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class EnumName(fields.Field):

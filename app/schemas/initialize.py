@@ -19,27 +19,52 @@ from app.domain.enums import (
     TransmissionType,
     parse_enum,
 )
+from app.domain.limits import (
+    MAX_ATTACHMENT_ENTRIES,
+    MAX_CUSTOM_NOTIFICATION_RECIPIENTS,
+    MAX_CUSTOM_RECIPIENTS,
+    MAX_EXTERNAL_REFERENCES,
+    MAX_FREE_TEXT_LENGTH,
+    MAX_PROPERTIES,
+    MAX_PROPERTY_KEY_LENGTH,
+    MAX_PROPERTY_VALUE_LENGTH,
+    MAX_RECIPIENTS,
+    MAX_REPLY_OPTIONS,
+)
 from app.domain.recipients import validate_recipient
-from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumName, StrictBoolean
+from app.schemas.fields import (
+    BoundedDict,
+    BoundedList,
+    CaseInsensitiveSchema,
+    DateTimeOffset,
+    EnumName,
+    StrictBoolean,
+)
 
-MAX_RECIPIENTS = 500
 MAX_EXPIRATION_DAYS = 36500
+FREE_TEXT = validate.Length(max=MAX_FREE_TEXT_LENGTH)
 RESOURCE_ID_FORMAT = re.compile(r"^(urn:altinn:resource:)?[^:]{1,255}$")
 
 
 class NotificationRecipientSchema(CaseInsensitiveSchema):
-    email_address = fields.String(data_key="emailAddress", allow_none=True, load_default=None)
-    mobile_number = fields.String(data_key="mobileNumber", allow_none=True, load_default=None)
-    organization_number = fields.String(data_key="organizationNumber", allow_none=True, load_default=None)
+    email_address = fields.String(data_key="emailAddress", allow_none=True, load_default=None,
+                                  validate=FREE_TEXT)
+    mobile_number = fields.String(data_key="mobileNumber", allow_none=True, load_default=None,
+                                  validate=FREE_TEXT)
+    organization_number = fields.String(data_key="organizationNumber", allow_none=True, load_default=None,
+                                        validate=FREE_TEXT)
     national_identity_number = fields.String(
-        data_key="nationalIdentityNumber", allow_none=True, load_default=None
+        data_key="nationalIdentityNumber", allow_none=True, load_default=None, validate=FREE_TEXT
     )
     is_reserved = StrictBoolean(data_key="isReserved", allow_none=True, load_default=None)
 
 
 class CustomNotificationRecipientSchema(CaseInsensitiveSchema):
-    recipient_to_override = fields.String(data_key="recipientToOverride", required=True)
-    recipients = fields.List(fields.Nested(NotificationRecipientSchema), required=True)
+    recipient_to_override = fields.String(data_key="recipientToOverride", required=True, validate=FREE_TEXT)
+    recipients = BoundedList(
+        fields.Nested(NotificationRecipientSchema), required=True, max_items=MAX_CUSTOM_RECIPIENTS,
+        max_error=f"recipients can contain at most {MAX_CUSTOM_RECIPIENTS} recipients",
+    )
 
 
 class NotificationSchema(CaseInsensitiveSchema):
@@ -71,14 +96,20 @@ class NotificationSchema(CaseInsensitiveSchema):
                                       validate=validate.Length(max=2144))
     reminder_notification_channel = EnumName(NotificationChannel, data_key="reminderNotificationChannel",
                                              allow_none=True, load_default=None)
-    senders_reference = fields.String(data_key="sendersReference", allow_none=True, load_default=None)
-    custom_recipients = fields.List(fields.Nested(NotificationRecipientSchema), data_key="customRecipients",
-                                    allow_none=True, load_default=None)
+    senders_reference = fields.String(data_key="sendersReference", allow_none=True, load_default=None,
+                                      validate=FREE_TEXT)
+    custom_recipients = BoundedList(
+        fields.Nested(NotificationRecipientSchema), data_key="customRecipients", allow_none=True,
+        load_default=None, max_items=MAX_CUSTOM_RECIPIENTS,
+        max_error=f"customRecipients can contain at most {MAX_CUSTOM_RECIPIENTS} recipients",
+    )
     custom_recipient = fields.Nested(NotificationRecipientSchema, data_key="customRecipient",
                                      allow_none=True, load_default=None)
-    custom_notification_recipients = fields.List(
+    custom_notification_recipients = BoundedList(
         fields.Nested(CustomNotificationRecipientSchema), data_key="customNotificationRecipients",
-        allow_none=True, load_default=None,
+        allow_none=True, load_default=None, max_items=MAX_CUSTOM_NOTIFICATION_RECIPIENTS,
+        max_error=f"customNotificationRecipients can contain at most {MAX_CUSTOM_NOTIFICATION_RECIPIENTS} "
+                  "entries",
     )
     override_registered_contact_information = StrictBoolean(
         data_key="overrideRegisteredContactInformation", load_default=False
@@ -86,7 +117,7 @@ class NotificationSchema(CaseInsensitiveSchema):
 
 
 class ExternalReferenceSchema(CaseInsensitiveSchema):
-    reference_value = fields.String(data_key="referenceValue", required=True)
+    reference_value = fields.String(data_key="referenceValue", required=True, validate=FREE_TEXT)
     reference_type = EnumName(ReferenceType, data_key="referenceType", required=True)
 
     @validates_schema
@@ -106,7 +137,7 @@ class ExternalReferenceSchema(CaseInsensitiveSchema):
 
 class ReplyOptionSchema(CaseInsensitiveSchema):
     link_url = fields.String(data_key="linkURL", required=True)
-    link_text = fields.String(data_key="linkText", allow_none=True, load_default=None)
+    link_text = fields.String(data_key="linkText", allow_none=True, load_default=None, validate=FREE_TEXT)
 
 
 class InitializeAttachmentSchema(CaseInsensitiveSchema):
@@ -140,7 +171,11 @@ class ContentSchema(CaseInsensitiveSchema):
     message_summary = fields.String(data_key="messageSummary", allow_none=True, load_default=None,
                                     validate=validate.Length(max=255))
     message_body = fields.String(data_key="messageBody", required=True)
-    attachments = fields.List(fields.Nested(InitializeAttachmentSchema), allow_none=True, load_default=list)
+    attachments = BoundedList(
+        fields.Nested(InitializeAttachmentSchema), allow_none=True, load_default=list,
+        max_items=MAX_ATTACHMENT_ENTRIES,
+        max_error=f"attachments can contain at most {MAX_ATTACHMENT_ENTRIES} attachments",
+    )
 
     @validates("language")
     def _language(self, value: str | None, **_: Any) -> None:
@@ -164,7 +199,8 @@ class ContentSchema(CaseInsensitiveSchema):
 
 class BaseCorrespondenceSchema(CaseInsensitiveSchema):
     resource_id = fields.String(data_key="resourceId", required=True)
-    sender = fields.String(allow_none=True, load_default=None, metadata={"deprecated": True})
+    sender = fields.String(allow_none=True, load_default=None, validate=FREE_TEXT,
+                           metadata={"deprecated": True})
     senders_reference = fields.String(data_key="sendersReference", required=True,
                                       validate=validate.Length(min=1, max=4096))
     message_sender = fields.String(data_key="messageSender", allow_none=True, load_default=None,
@@ -173,19 +209,22 @@ class BaseCorrespondenceSchema(CaseInsensitiveSchema):
     requested_publish_time = DateTimeOffset(data_key="requestedPublishTime", allow_none=True,
                                             load_default=None)
     due_date_time = DateTimeOffset(data_key="dueDateTime", allow_none=True, load_default=None)
-    external_references = fields.List(
+    external_references = BoundedList(
         fields.Nested(ExternalReferenceSchema), data_key="externalReferences", allow_none=True,
-        load_default=list,
-        validate=validate.Length(max=10, error="externalReferences can contain at most 10 references"),
+        load_default=list, max_items=MAX_EXTERNAL_REFERENCES,
+        max_error=f"externalReferences can contain at most {MAX_EXTERNAL_REFERENCES} references",
     )
-    property_list = fields.Dict(
-        keys=fields.String(validate=validate.Length(max=50)),
-        values=fields.String(validate=validate.Length(max=300)),
-        data_key="propertyList", allow_none=True, load_default=dict,
-        validate=validate.Length(max=10, error="propertyList can contain at most 10 properties"),
+    property_list = BoundedDict(
+        keys=fields.String(validate=validate.Length(max=MAX_PROPERTY_KEY_LENGTH)),
+        values=fields.String(validate=validate.Length(max=MAX_PROPERTY_VALUE_LENGTH)),
+        data_key="propertyList", allow_none=True, load_default=dict, max_entries=MAX_PROPERTIES,
+        max_error=f"propertyList can contain at most {MAX_PROPERTIES} properties",
     )
-    reply_options = fields.List(fields.Nested(ReplyOptionSchema), data_key="replyOptions", allow_none=True,
-                                load_default=list)
+    reply_options = BoundedList(
+        fields.Nested(ReplyOptionSchema), data_key="replyOptions", allow_none=True, load_default=list,
+        max_items=MAX_REPLY_OPTIONS,
+        max_error=f"replyOptions can contain at most {MAX_REPLY_OPTIONS} reply options",
+    )
     notification = fields.Nested(NotificationSchema, allow_none=True, load_default=None)
     ignore_reservation = StrictBoolean(data_key="ignoreReservation", allow_none=True, load_default=None)
     is_confirmation_needed = StrictBoolean(data_key="isConfirmationNeeded", load_default=False)
@@ -200,17 +239,19 @@ class BaseCorrespondenceSchema(CaseInsensitiveSchema):
 
 class InitializeCorrespondencesRequestSchema(CaseInsensitiveSchema):
     correspondence = fields.Nested(BaseCorrespondenceSchema, required=True)
-    recipients = fields.List(fields.String(allow_none=True), required=True)
-    existing_attachments = fields.List(fields.UUID(), data_key="existingAttachments", allow_none=True,
-                                       load_default=list)
+    recipients = BoundedList(
+        fields.String(allow_none=True), required=True, min_items=1, min_error="Recipients can not be empty",
+        max_items=MAX_RECIPIENTS, max_error=f"Recipients can contain at most {MAX_RECIPIENTS} recipients",
+    )
+    existing_attachments = BoundedList(
+        fields.UUID(), data_key="existingAttachments", allow_none=True, load_default=list,
+        max_items=MAX_ATTACHMENT_ENTRIES,
+        max_error=f"existingAttachments can contain at most {MAX_ATTACHMENT_ENTRIES} attachments",
+    )
     idempotent_key = fields.UUID(data_key="idempotentKey", allow_none=True, load_default=None)
 
     @validates("recipients")
     def _recipients(self, value: list[str | None], **_: Any) -> None:
-        if not value:
-            raise ValidationError("Recipients can not be empty")
-        if len(value) > MAX_RECIPIENTS:
-            raise ValidationError(f"Recipients can contain at most {MAX_RECIPIENTS} recipients")
         if any(item is None or not item.strip() for item in value):
             raise ValidationError("Recipients can not contain null or empty values")
         problems = [msg for msg in (validate_recipient(item) for item in value) if msg]

@@ -3,11 +3,22 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
 
 from app.api.json_body import DEPTH_MESSAGE
-from app.domain.limits import MAX_JSON_DEPTH
+from app.domain.limits import (
+    MAX_ATTACHMENT_ENTRIES,
+    MAX_CUSTOM_NOTIFICATION_RECIPIENTS,
+    MAX_CUSTOM_RECIPIENTS,
+    MAX_EXTERNAL_REFERENCES,
+    MAX_FREE_TEXT_LENGTH,
+    MAX_JSON_DEPTH,
+    MAX_PROPERTIES,
+    MAX_RECIPIENTS,
+    MAX_REPLY_OPTIONS,
+)
 from tests.api.helpers import assert_error, assert_validation, count_all_tables, ok, post
 from tests.factories import initialize_request, with_content
 
@@ -85,3 +96,90 @@ def test_surrogates_smuggled_as_bytes_are_refused(client, sender):
 
 def test_a_backslash_u0000_that_is_text_is_not_a_nul(client, sender):
     ok(post(client, with_content(initialize_request(), messageSummary="C:\\u0000"), sender))
+
+
+# ---------------------------------------------------------------- every list and map is bounded
+
+
+def _notification(**extra):
+    return {"notificationChannel": "Email", "emailSubject": "s", "emailBody": "b", **extra}
+
+
+def _set(body, path, value):
+    target = body
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = value
+    return body
+
+
+CAPS = [  # (JSON path, one entry, cap, error key)
+    (("correspondence", "replyOptions"), {"linkURL": "https://example.no"}, MAX_REPLY_OPTIONS,
+     "Correspondence.ReplyOptions"),
+    (("correspondence", "externalReferences"), {"referenceValue": "x", "referenceType": "Generic"},
+     MAX_EXTERNAL_REFERENCES, "Correspondence.ExternalReferences"),
+    (("correspondence", "content", "attachments"), {"sendersReference": "r"}, MAX_ATTACHMENT_ENTRIES,
+     "Correspondence.Content.Attachments"),
+    (("existingAttachments",), None, MAX_ATTACHMENT_ENTRIES, "ExistingAttachments"),
+    (("recipients",), None, MAX_RECIPIENTS, "Recipients"),
+    (("correspondence", "notification", "customRecipients"), {"emailAddress": "a@example.no"},
+     MAX_CUSTOM_RECIPIENTS, "Correspondence.Notification.CustomRecipients"),
+    (("correspondence", "notification", "customNotificationRecipients"),
+     {"recipientToOverride": "x", "recipients": []}, MAX_CUSTOM_NOTIFICATION_RECIPIENTS,
+     "Correspondence.Notification.CustomNotificationRecipients"),
+]
+
+
+@pytest.mark.parametrize("path,entry,cap,key", CAPS, ids=[c[3] for c in CAPS])
+def test_a_list_over_its_cap_is_a_400_naming_the_field(client, sender, db, path, entry, cap, key):
+    body = initialize_request()
+    if path[-1] in ("customRecipients", "customNotificationRecipients"):
+        body["correspondence"]["notification"] = _notification()
+    if path == ("recipients",):
+        entries = [f"urn:altinn:organization:identifier-no:{n:09d}" for n in range(cap + 1)]
+    elif path == ("existingAttachments",):
+        entries = [str(uuid.uuid4()) for _ in range(cap + 1)]
+    else:
+        entries = [entry] * (cap + 1)
+    before = count_all_tables(db)
+    assert_validation(post(client, _set(body, path, entries), sender), f"at most {cap}", key)
+    assert count_all_tables(db) == before
+
+
+def test_custom_notification_recipients_inner_list_is_capped(client, sender):
+    inner = [{"emailAddress": "a@example.no"}] * (MAX_CUSTOM_RECIPIENTS + 1)
+    body = initialize_request(notification=_notification(
+        customNotificationRecipients=[{"recipientToOverride": "x", "recipients": inner}]))
+    assert_validation(post(client, body, sender), f"at most {MAX_CUSTOM_RECIPIENTS}",
+                      "Correspondence.Notification.CustomNotificationRecipients[0].Recipients")
+
+
+def test_property_list_over_its_cap_is_a_400(client, sender):
+    properties = {f"k{n}": "v" for n in range(MAX_PROPERTIES + 1)}
+    assert_validation(post(client, initialize_request(propertyList=properties), sender),
+                      f"at most {MAX_PROPERTIES}", "Correspondence.PropertyList")
+
+
+def test_100000_reply_options_in_a_small_body_store_nothing(client, sender, db):
+    body = json.dumps(initialize_request(replyOptions=[{"linkURL": "https://a.no"}] * 100_000),
+                      separators=(",", ":"))
+    before = count_all_tables(db)
+    resp = post(client, body, sender)
+    assert_validation(resp, f"at most {MAX_REPLY_OPTIONS}", "Correspondence.ReplyOptions")
+    assert count_all_tables(db) == before
+
+
+def test_lists_at_their_cap_are_accepted(client, sender):
+    body = initialize_request(replyOptions=[{"linkURL": f"https://a.no/{n}"} for n in range(MAX_REPLY_OPTIONS)],
+                              propertyList={f"k{n}": "v" for n in range(MAX_PROPERTIES)})
+    ok(post(client, body, sender))
+
+
+@pytest.mark.parametrize("field", ["linkText", "referenceValue"])
+def test_free_text_without_a_spec_limit_is_capped(client, sender, field):
+    long = "x" * (MAX_FREE_TEXT_LENGTH + 1)
+    if field == "linkText":
+        body = initialize_request(replyOptions=[{"linkURL": "https://a.no", "linkText": long}])
+    else:
+        body = initialize_request(externalReferences=[{"referenceValue": long, "referenceType": "Generic"}])
+    assert_validation(post(client, body, sender), str(MAX_FREE_TEXT_LENGTH))
