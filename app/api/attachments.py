@@ -22,6 +22,7 @@ from app.api.auth import require_any_scope
 from app.api.rate_limit import rate_limited
 from app.api.correspondences import answer_initialized
 from app.api.json_body import load, read_json
+from app.api.multipart import read_form
 from app.api.problems import problem, request_id
 from app.domain.attachment_rules import (
     MULTIPART_MAX_FILE_BYTES,
@@ -47,7 +48,6 @@ blp = Blueprint("attachment", __name__, url_prefix="/correspondence/api/v1",
                 description="Attachments: shared attachments, Initialize with files, downloads")
 
 PORTAL_SCOPE = "altinn:portal/enduser"
-MAX_FORM_PARTS = 10_000
 # 100 files of at most 2 GB, plus the form fields.
 MULTIPART_MAX_REQUEST_BYTES = 100 * MULTIPART_MAX_FILE_BYTES + 16 * 1024 * 1024
 PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a validation problem"}
@@ -210,11 +210,10 @@ def download_all(correspondence_id: uuid.UUID):
 def initialize_with_files():
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType("The request body must be multipart/form-data.")
-    request.max_content_length = MULTIPART_MAX_REQUEST_BYTES
-    request.max_form_parts = MAX_FORM_PARTS
-    raw = bind_form(request.form.items(multi=True), _FORM_SHAPE)
+    form, file_parts = read_form(MULTIPART_MAX_REQUEST_BYTES)  # 413 past the part count or text sizes
+    raw = bind_form(form.items(multi=True), _FORM_SHAPE)
     data = load(_initialize_schema, raw)
-    files = [_incoming(part) for name, part in request.files.items(multi=True) if name.lower() == "attachments"]
+    files = [_incoming(part) for name, part in file_parts.items(multi=True) if name.lower() == "attachments"]
     services = _services()
     result = initialize_with_upload(
         services.db, _storage(), g.caller, data, raw, files,

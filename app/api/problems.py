@@ -7,7 +7,7 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, g, json, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.db.pool import DatabaseUnavailable
 from app.domain.errors import CorrespondenceError, ValidationProblem
@@ -103,8 +103,8 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         detail = exc.description if status != 500 else None
         data = getattr(exc, "data", None)
-        if status == 413:
-            detail = "The request body is too large."
+        if status == 413:  # werkzeug's own text is about "capacity"; our subclasses say which limit
+            detail = exc.description if type(exc) is not RequestEntityTooLarge else "The request body is too large."
         elif isinstance(data, dict) and data.get("message"):
             detail = str(data["message"])
         return problem(status, detail)
