@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 from app.api.auth import require_any_scope
 from app.api.json_body import load
 from app.domain.enums import CorrespondencesRoleType, CorrespondenceStatus
-from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumName
+from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumName, WholeNumber
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.storage import storage_from_settings
 from app.usecases.recipient_actions import confirm, mark_as_read, purge
@@ -32,8 +32,8 @@ class SearchQuerySchema(CaseInsensitiveSchema):
     on_behalf_of = fields.String(data_key="onBehalfOf", load_default=None)
     senders_reference = fields.String(data_key="sendersReference", load_default=None)
     idempotent_key = fields.UUID(data_key="idempotentKey", load_default=None)
-    offset = fields.Integer(load_default=0, validate=validate.Range(max=2**31 - 1))  # negative: 1028
-    limit = fields.Integer(load_default=MAX_RESULTS, validate=validate.Range(max=2**31 - 1))
+    offset = WholeNumber(load_default=0, validate=validate.Range(max=2**31 - 1))  # negative: 1028
+    limit = WholeNumber(load_default=MAX_RESULTS, validate=validate.Range(max=2**31 - 1))
 
 
 class IdsSchema(Schema):

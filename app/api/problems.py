@@ -107,7 +107,9 @@ def register_error_handlers(app: Flask) -> None:
             detail = exc.description if type(exc) is not RequestEntityTooLarge else "The request body is too large."
         elif isinstance(data, dict) and data.get("message"):
             detail = str(data["message"])
-        return problem(status, detail)
+        # The exception's own headers (405: Allow; 401: WWW-Authenticate; ...), not its HTML type.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return problem(status, detail, headers=headers)
 
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception) -> Response:

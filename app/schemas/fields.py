@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from enum import IntEnum
 from typing import Any
@@ -135,6 +136,19 @@ class DateTimeOffset(fields.Field):
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else format_datetime(value)
+
+
+class WholeNumber(fields.Integer):
+    """An integer: a JSON integer, or a string of ASCII digits (form fields, query strings, and
+    ASP.NET's AllowReadingFromString). `1.5`, `14.0` and `true` are refused, never truncated."""
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) or (isinstance(value, str) and not _INTEGER_TEXT.fullmatch(value)):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,20}")
 
 
 class StrictBoolean(fields.Boolean):

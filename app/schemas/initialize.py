@@ -39,6 +39,7 @@ from app.schemas.fields import (
     DateTimeOffset,
     EnumName,
     StrictBoolean,
+    WholeNumber,
 )
 
 MAX_EXPIRATION_DAYS = 36500
@@ -150,8 +151,8 @@ class InitializeAttachmentSchema(CaseInsensitiveSchema):
     senders_reference = fields.String(data_key="sendersReference", required=True,
                                       validate=validate.Length(min=1, max=4096))
     # The lower bound is error 2017 (handler); the upper one keeps date arithmetic in range.
-    expiration_in_days = fields.Integer(data_key="expirationInDays", allow_none=True, load_default=None,
-                                        validate=validate.Range(max=MAX_EXPIRATION_DAYS))
+    expiration_in_days = WholeNumber(data_key="expirationInDays", allow_none=True, load_default=None,
+                                     validate=validate.Range(max=MAX_EXPIRATION_DAYS))
     data_location_type = EnumName(InitializeAttachmentDataLocationType, data_key="dataLocationType",
                                   load_default=0)
 

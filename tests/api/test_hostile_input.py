@@ -1,6 +1,7 @@
 """Hostile input (issue 11): every answer a clear 4xx problem, the same every time, nothing stored."""
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
@@ -19,7 +20,7 @@ from app.domain.limits import (
     MAX_RECIPIENTS,
     MAX_REPLY_OPTIONS,
 )
-from tests.api.helpers import assert_error, assert_validation, count_all_tables, ok, post
+from tests.api.helpers import URL, assert_error, assert_validation, count_all_tables, ok, post
 from tests.factories import initialize_request, with_content
 
 
@@ -183,3 +184,46 @@ def test_free_text_without_a_spec_limit_is_capped(client, sender, field):
     else:
         body = initialize_request(externalReferences=[{"referenceValue": long, "referenceType": "Generic"}])
     assert_validation(post(client, body, sender), str(MAX_FREE_TEXT_LENGTH))
+
+
+# ---------------------------------------------------------------- smaller things
+
+
+def test_405_carries_allow_and_is_problem_details(client, sender):
+    resp = client.put(URL, headers=sender, json={})
+    assert resp.status_code == 405
+    assert resp.mimetype == "application/problem+json"
+    assert set(resp.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    assert resp.get_json()["status"] == 405
+
+
+@pytest.mark.parametrize("days", [1.5, 14.0, True, "1.5", "14 days", [14]])
+def test_expiration_in_days_must_be_a_whole_number(client, sender, days):
+    resp = client.post("/correspondence/api/v1/attachment", headers=sender,
+                       json={"resourceId": "test-service", "fileName": "a.txt", "sendersReference": "r",
+                             "expirationInDays": days})
+    assert_validation(resp, "Not a valid integer.", "ExpirationInDays")
+
+
+@pytest.mark.parametrize("days", [14, "14"])
+def test_expiration_in_days_as_an_integer_or_its_digits(client, sender, days):
+    resp = client.post("/correspondence/api/v1/attachment", headers=sender,
+                       json={"resourceId": "test-service", "fileName": "a.txt", "sendersReference": "r",
+                             "expirationInDays": days})
+    assert resp.status_code == 200, resp.get_json()
+
+
+def _chunked(client, body: bytes, headers):
+    """A body without Content-Length, as gunicorn hands over a chunked one (wsgi.input_terminated)."""
+    return client.post(URL, input_stream=io.BytesIO(body), environ_overrides={"wsgi.input_terminated": True},
+                       headers={**headers, "Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+
+
+def test_a_chunked_body_over_the_limit_is_413_not_a_parse_error(client, sender, app):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    body = json.dumps(initialize_request(sendersReference="x" * 100)).encode()
+    padded = body[:-1] + b"," + b'"pad": "' + b"x" * limit + b'"}'
+    resp = _chunked(client, padded, sender)
+    assert resp.status_code == 413, resp.get_json()
+    assert resp.mimetype == "application/problem+json"
+    ok(_chunked(client, body, sender))
