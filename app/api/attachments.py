@@ -23,7 +23,7 @@ from app.api.rate_limit import rate_limited
 from app.api.correspondences import answer_initialized
 from app.api.json_body import load, read_json
 from app.api.multipart import read_form
-from app.api.problems import problem, request_id
+from app.api.problems import PROBLEM, documented, problem, request_id
 from app.domain.attachment_rules import (
     MULTIPART_MAX_FILE_BYTES,
     disposition_type,
@@ -33,6 +33,7 @@ from app.schemas.attachments import AttachmentDetailsSchema, AttachmentOverviewS
 from app.schemas.form_binding import bind_form, shape_of_schema
 from app.schemas.initialize import InitializeCorrespondencesRequestSchema
 from app.schemas.responses import InitializeCorrespondencesResponseSchema
+from app.schemas.upload_form import InitializeFormSchema
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.storage import CHUNK_SIZE, AttachmentStorage, storage_from_settings
 from app.usecases.download_attachment import DownloadedFile, download_attachment
@@ -50,7 +51,6 @@ blp = Blueprint("attachment", __name__, url_prefix="/correspondence/api/v1",
 PORTAL_SCOPE = "altinn:portal/enduser"
 # 100 files of at most 2 GB, plus the form fields.
 MULTIPART_MAX_REQUEST_BYTES = 100 * MULTIPART_MAX_FILE_BYTES + 16 * 1024 * 1024
-PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a validation problem"}
 BYTES = {"schema": {"type": "string", "format": "binary"}}
 _attachment_schema = InitializeSharedAttachmentSchema()
 _initialize_schema = InitializeCorrespondencesRequestSchema()
@@ -86,6 +86,7 @@ def _interrupted(exc: UploadInterrupted) -> Response:
                           "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}}}})
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
+@documented(403, 413, 415, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE)
 def initialize():
     data = load(_attachment_schema, read_json())
@@ -104,6 +105,7 @@ def initialize():
 @blp.alt_response(408, **PROBLEM)
 @blp.alt_response(415, **PROBLEM)
 @blp.alt_response(502, **PROBLEM)
+@documented(403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE)
 def upload(attachment_id: uuid.UUID):
     if request.mimetype != "application/octet-stream":
@@ -118,6 +120,7 @@ def upload(attachment_id: uuid.UUID):
 @blp.response(200, AttachmentOverviewSchema)
 @blp.alt_response(401, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE)
 def overview(attachment_id: uuid.UUID):
     return get_attachment_overview(_services().db, g.caller, attachment_id)
@@ -128,6 +131,7 @@ def overview(attachment_id: uuid.UUID):
 @blp.response(200, AttachmentDetailsSchema)
 @blp.alt_response(401, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE)
 def details(attachment_id: uuid.UUID):
     return get_attachment_details(_services().db, g.caller, attachment_id)
@@ -139,6 +143,7 @@ def details(attachment_id: uuid.UUID):
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE)
 def purge(attachment_id: uuid.UUID):
     purge_attachment(_services().db, _storage(), g.caller, attachment_id)
@@ -152,6 +157,7 @@ def purge(attachment_id: uuid.UUID):
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(403, 503)
 @_bytes_endpoint(WRITE_SCOPE)
 def download(attachment_id: uuid.UUID):
     downloaded = download_attachment(_services().db, _storage(), g.caller, attachment_id)
@@ -167,6 +173,7 @@ def download(attachment_id: uuid.UUID):
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(403, 503)
 @_bytes_endpoint(READ_SCOPE, PORTAL_SCOPE)
 def recipient_download(correspondence_id: uuid.UUID, attachment_id: uuid.UUID):
     downloaded = download_correspondence_attachment(_services().db, _storage(), g.caller, correspondence_id,
@@ -179,6 +186,7 @@ def recipient_download(correspondence_id: uuid.UUID, attachment_id: uuid.UUID):
 @blp.doc(summary="All attachments as one zip (feature flag EnableDownloadAll; off here)",
          security=[{"bearerAuth": []}])
 @blp.alt_response(404, **PROBLEM)
+@documented(401, 403)
 @_bytes_endpoint(READ_SCOPE, PORTAL_SCOPE)
 def download_all(correspondence_id: uuid.UUID):
     return problem(404, "Download all attachments is not available in this environment.")
@@ -191,10 +199,7 @@ def download_all(correspondence_id: uuid.UUID):
                      "file parts are named `attachments` and matched to "
                      "`correspondence.content.attachments[i].fileName` by their filename.",
          security=[{"bearerAuth": []}],
-         requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
-             "type": "object",
-             "properties": {"attachments": {"type": "array", "items": {"type": "string", "format": "binary"}}},
-         }}}})
+         requestBody={"required": True, "content": {"multipart/form-data": {"schema": InitializeFormSchema}}})
 @blp.response(200, InitializeCorrespondencesResponseSchema)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
@@ -205,6 +210,7 @@ def download_all(correspondence_id: uuid.UUID):
 @blp.alt_response(415, **PROBLEM)
 @blp.alt_response(422, **PROBLEM)
 @blp.alt_response(502, **PROBLEM)
+@documented(403, 503, not_acceptable=True, invalid_template=True)
 @require_any_scope(WRITE_SCOPE)
 @rate_limited  # the same per-sender bucket as JSON Initialize
 def initialize_with_files():

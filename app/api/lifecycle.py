@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from app.api.auth import require_any_scope
 from app.api.json_body import load
+from app.api.problems import PROBLEM, documented
 from app.domain.enums import CorrespondencesRoleType, CorrespondenceStatus
 from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumName, WholeNumber
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
@@ -18,7 +19,6 @@ from app.usecases.search_correspondences import MAX_RESULTS, SearchQuery, search
 
 blp = Blueprint("lifecycle", __name__, url_prefix="/correspondence/api/v1",
                 description="Search, and what recipients and senders do after Initialize")
-PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a validation problem"}
 ID_RESPONSE = {200: {"description": "The correspondence id, as a JSON string",
                      "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}}}}
 
@@ -32,8 +32,9 @@ class SearchQuerySchema(CaseInsensitiveSchema):
     on_behalf_of = fields.String(data_key="onBehalfOf", load_default=None)
     senders_reference = fields.String(data_key="sendersReference", load_default=None)
     idempotent_key = fields.UUID(data_key="idempotentKey", load_default=None)
-    offset = WholeNumber(load_default=0, validate=validate.Range(max=2**31 - 1))  # negative: 1028
-    limit = WholeNumber(load_default=MAX_RESULTS, validate=validate.Range(max=2**31 - 1))
+    # Negative: error 1028 (SPEC.md §3.8), which OpenAPI states as the minimum.
+    offset = WholeNumber(load_default=0, validate=validate.Range(max=2**31 - 1), metadata={"minimum": 0})
+    limit = WholeNumber(load_default=MAX_RESULTS, validate=validate.Range(max=2**31 - 1), metadata={"minimum": 0})
 
 
 class IdsSchema(Schema):
@@ -46,6 +47,7 @@ class IdsSchema(Schema):
 @blp.response(200, IdsSchema)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
+@documented(403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def search():
     args = load(SearchQuerySchema(), request.args.to_dict())
@@ -58,6 +60,7 @@ def search():
 @blp.doc(responses=ID_RESPONSE)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(READ_SCOPE)
 def markasread(correspondence_id: uuid.UUID):
     return jsonify(str(mark_as_read(current_app.extensions["correspondence"].db, g.caller, correspondence_id)))
@@ -68,6 +71,7 @@ def markasread(correspondence_id: uuid.UUID):
 @blp.doc(responses=ID_RESPONSE)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(READ_SCOPE)
 def confirm_correspondence(correspondence_id: uuid.UUID):
     return jsonify(str(confirm(current_app.extensions["correspondence"].db, g.caller, correspondence_id)))
@@ -78,6 +82,7 @@ def confirm_correspondence(correspondence_id: uuid.UUID):
 @blp.doc(responses=ID_RESPONSE)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def purge_correspondence(correspondence_id: uuid.UUID):
     services = current_app.extensions["correspondence"]

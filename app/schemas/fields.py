@@ -40,12 +40,34 @@ class CaseInsensitiveSchema(Schema):
         return result
 
 
+# What .NET's string.IsNullOrWhiteSpace calls white space. One explicit class, used both by the checks
+# and in the OpenAPI patterns, so the two agree (Python's str.isspace also counts U+001C..U+001F).
+WHITESPACE = "\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK_PATTERN = f"[^{WHITESPACE}]"  # JSON Schema patterns are not anchored: "has a non-space"
+_NOT_BLANK = re.compile(NOT_BLANK_PATTERN)
+
+
+def is_blank(value: str | None) -> bool:
+    return value is None or not _NOT_BLANK.search(value)
+
+
+class FullMatch(validate.Regexp):
+    """validate.Regexp on the whole string (its `match` lets `$` pass a trailing newline); OpenAPI
+    shows the pattern, which JSON Schema reads with `$` at the very end."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 class BoundedList(fields.List):
     """A list of at most `max_items` entries (at least `min_items`), counted before any entry is
     deserialized, so a huge list costs one len(). OpenAPI shows minItems/maxItems."""
 
     def __init__(self, inner: fields.Field | type, *, max_items: int, max_error: str, min_items: int = 0,
-                 min_error: str | None = None, **kwargs: Any) -> None:
+                 min_error: str | None = None, null_error: str | None = None, **kwargs: Any) -> None:
+        self.null_error = null_error  # set: a null entry is this error on the list (not on the entry)
         self.bounds = [validate.Length(max=max_items, error=max_error)]
         if min_items:
             self.bounds.insert(0, validate.Length(min=min_items, error=min_error or max_error))
@@ -57,6 +79,8 @@ class BoundedList(fields.List):
         if utils.is_collection(value):
             for bound in self.bounds:
                 bound(value)
+            if self.null_error and any(item is None for item in value):
+                raise ValidationError(self.null_error)
         return super()._deserialize(value, attr, data, **kwargs)
 
 
@@ -107,14 +131,20 @@ def format_datetime(value: datetime) -> str:
     return text + "+00:00"
 
 
+MIN_YEAR, MAX_YEAR = 1900, 9000  # room for date arithmetic (expirations) without overflow
+# The year as written (before the offset is applied), as the OpenAPI pattern states it.
+YEAR_PATTERN = r"^(19[0-9]{2}|[2-8][0-9]{3}|9000)-"
+
+
 def parse_datetime(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.strip())
+    """ISO 8601 (RFC 3339 included, lower-case `t`/`z` too); no offset means UTC. ValueError if not
+    one, or if the year as written is outside MIN_YEAR..MAX_YEAR."""
+    parsed = datetime.fromisoformat(value.strip().upper())
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(f"The date must be between the years {MIN_YEAR} and {MAX_YEAR}.")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
-
-
-MIN_YEAR, MAX_YEAR = 1900, 9000  # room for date arithmetic (expirations) without overflow
 
 
 class DateTimeOffset(fields.Field):
@@ -122,17 +152,16 @@ class DateTimeOffset(fields.Field):
         super().__init__(**kwargs)
         self.metadata.setdefault("type", "string")
         self.metadata.setdefault("format", "date-time")
+        self.metadata.setdefault("pattern", YEAR_PATTERN)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         if not isinstance(value, str):
             raise ValidationError("Not a valid datetime.")
         try:
-            parsed = parse_datetime(value)
-        except (ValueError, OverflowError) as exc:
-            raise ValidationError("Not a valid datetime.") from exc
-        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-            raise ValidationError(f"The date must be between the years {MIN_YEAR} and {MAX_YEAR}.")
-        return parsed
+            return parse_datetime(value)
+        except ValueError as exc:
+            message = str(exc)
+            raise ValidationError(message if message.startswith("The date") else "Not a valid datetime.") from exc
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else format_datetime(value)

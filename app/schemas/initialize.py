@@ -31,20 +31,45 @@ from app.domain.limits import (
     MAX_RECIPIENTS,
     MAX_REPLY_OPTIONS,
 )
-from app.domain.recipients import validate_recipient
+from app.domain.recipients import RECIPIENT_EMPTY_MESSAGE, RECIPIENT_PATTERN, validate_recipient
 from app.schemas.fields import (
     BoundedDict,
     BoundedList,
     CaseInsensitiveSchema,
     DateTimeOffset,
     EnumName,
+    FullMatch,
+    NOT_BLANK_PATTERN,
+    WHITESPACE,
     StrictBoolean,
     WholeNumber,
+    is_blank,
 )
 
 MAX_EXPIRATION_DAYS = 36500
 FREE_TEXT = validate.Length(max=MAX_FREE_TEXT_LENGTH)
-RESOURCE_ID_FORMAT = re.compile(r"^(urn:altinn:resource:)?[^:]{1,255}$")
+RESOURCE_ID_FORMAT = re.compile(r"^(urn:altinn:resource:)?[^:]{1,255}$")  # used with fullmatch
+RESOURCE_ID_ERROR = "Invalid Resource identifier format"
+LANGUAGE_FORMAT = re.compile(f"^([{WHITESPACE}]*|[\\s\\S]{{2}})$")  # blank, or exactly 2 characters
+CHECKSUM_FORMAT = f"^([{WHITESPACE}]*|[^A-Z]{{32}})$"  # blank, or 32 characters without upper case
+REQUEST_REFERENCE_TYPES = [t.name for t in ReferenceType if t != ReferenceType.DialogportenTransmissionId]
+
+
+def resource_id_field(data_key: str = "resourceId") -> fields.String:
+    """`resourceId`: 1..255 characters of the resource id format (SPEC.md §3.2), as OpenAPI shows it."""
+    return fields.String(data_key=data_key, required=True,
+                         validate=[validate.Length(min=1, max=255, error=RESOURCE_ID_ERROR),
+                                   FullMatch(RESOURCE_ID_FORMAT, error=RESOURCE_ID_ERROR)])
+
+
+def required_text(data_key: str, max_length: int, form_key: str | None = None) -> fields.String:
+    """Required text that may not be blank: minLength 1, maxLength and a non-blank pattern in OpenAPI."""
+    name = data_key[:1].upper() + data_key[1:]
+    return fields.String(
+        data_key=form_key or data_key, required=True, metadata={"pattern": NOT_BLANK_PATTERN},
+        validate=[validate.Length(min=1, error=f"The {data_key} field is required."),
+                  validate.Length(max=max_length, error=f"The field {name} must be a string with a maximum "
+                                                        f"length of {max_length}.")])
 
 
 class NotificationRecipientSchema(CaseInsensitiveSchema):
@@ -119,7 +144,8 @@ class NotificationSchema(CaseInsensitiveSchema):
 
 class ExternalReferenceSchema(CaseInsensitiveSchema):
     reference_value = fields.String(data_key="referenceValue", required=True, validate=FREE_TEXT)
-    reference_type = EnumName(ReferenceType, data_key="referenceType", required=True)
+    reference_type = EnumName(ReferenceType, data_key="referenceType", required=True,
+                              metadata={"enum": REQUEST_REFERENCE_TYPES})
 
     @validates_schema
     def _check_type(self, data: dict[str, Any], **_: Any) -> None:
@@ -147,7 +173,7 @@ class InitializeAttachmentSchema(CaseInsensitiveSchema):
     display_name = fields.String(data_key="displayName", allow_none=True, load_default=None,
                                  validate=validate.Length(max=255))
     is_encrypted = StrictBoolean(data_key="isEncrypted", load_default=False)
-    checksum = fields.String(allow_none=True, load_default=None)
+    checksum = fields.String(allow_none=True, load_default=None, metadata={"pattern": CHECKSUM_FORMAT})
     senders_reference = fields.String(data_key="sendersReference", required=True,
                                       validate=validate.Length(min=1, max=4096))
     # The lower bound is error 2017 (handler); the upper one keeps date arithmetic in range.
@@ -158,20 +184,20 @@ class InitializeAttachmentSchema(CaseInsensitiveSchema):
 
     @validates("checksum")
     def _checksum(self, value: str | None, **_: Any) -> None:
-        if value is None or not value.strip():
+        if is_blank(value):
             return
         if len(value) != 32:
             raise ValidationError("The checksum, if used, must be a MD5 hash with a length of 32 characters")
-        if value != value.lower():
+        if re.search("[A-Z]", value):  # anything else that is no MD5 is error 2008 once the bytes are seen
             raise ValidationError("The checksum, if used, must be a MD5 hash in lower case")
 
 
 class ContentSchema(CaseInsensitiveSchema):
-    language = fields.String(allow_none=True, load_default=None)
-    message_title = fields.String(data_key="messageTitle", required=True)
+    language = fields.String(allow_none=True, load_default=None, metadata={"pattern": LANGUAGE_FORMAT.pattern})
+    message_title = required_text("messageTitle", 255)
     message_summary = fields.String(data_key="messageSummary", allow_none=True, load_default=None,
                                     validate=validate.Length(max=255))
-    message_body = fields.String(data_key="messageBody", required=True)
+    message_body = required_text("messageBody", 30000)
     attachments = BoundedList(
         fields.Nested(InitializeAttachmentSchema), allow_none=True, load_default=list,
         max_items=MAX_ATTACHMENT_ENTRIES,
@@ -180,26 +206,17 @@ class ContentSchema(CaseInsensitiveSchema):
 
     @validates("language")
     def _language(self, value: str | None, **_: Any) -> None:
-        if value is not None and value.strip() and len(value) != 2:
+        if value is not None and not LANGUAGE_FORMAT.fullmatch(value):
             raise ValidationError("The ISO6391 field must be exactly 2 characters long!")
 
-    @validates("message_title")
-    def _title(self, value: str, **_: Any) -> None:
-        if not value.strip():
-            raise ValidationError("The messageTitle field is required.")
-        if len(value) > 255:
-            raise ValidationError("The field MessageTitle must be a string with a maximum length of 255.")
-
-    @validates("message_body")
-    def _body(self, value: str, **_: Any) -> None:
-        if not value.strip():
-            raise ValidationError("The messageBody field is required.")
-        if len(value) > 30000:
-            raise ValidationError("The field MessageBody must be a string with a maximum length of 30000.")
+    @validates("message_title", "message_body")
+    def _not_blank(self, value: str, data_key: str, **_: Any) -> None:
+        if is_blank(value):
+            raise ValidationError(f"The {data_key} field is required.")
 
 
 class BaseCorrespondenceSchema(CaseInsensitiveSchema):
-    resource_id = fields.String(data_key="resourceId", required=True)
+    resource_id = resource_id_field()
     sender = fields.String(allow_none=True, load_default=None, validate=FREE_TEXT,
                            metadata={"deprecated": True})
     senders_reference = fields.String(data_key="sendersReference", required=True,
@@ -232,16 +249,12 @@ class BaseCorrespondenceSchema(CaseInsensitiveSchema):
     is_confidential = StrictBoolean(data_key="isConfidential", load_default=False)
     allow_forwarding = StrictBoolean(data_key="allowForwarding", load_default=False)
 
-    @validates("resource_id")
-    def _resource_id(self, value: str, **_: Any) -> None:
-        if not 1 <= len(value) <= 255 or not RESOURCE_ID_FORMAT.match(value):
-            raise ValidationError("Invalid Resource identifier format")
-
 
 class InitializeCorrespondencesRequestSchema(CaseInsensitiveSchema):
     correspondence = fields.Nested(BaseCorrespondenceSchema, required=True)
     recipients = BoundedList(
-        fields.String(allow_none=True), required=True, min_items=1, min_error="Recipients can not be empty",
+        fields.String(metadata={"pattern": RECIPIENT_PATTERN}), required=True, null_error=RECIPIENT_EMPTY_MESSAGE,
+        min_items=1, min_error="Recipients can not be empty",
         max_items=MAX_RECIPIENTS, max_error=f"Recipients can contain at most {MAX_RECIPIENTS} recipients",
     )
     existing_attachments = BoundedList(
@@ -253,8 +266,8 @@ class InitializeCorrespondencesRequestSchema(CaseInsensitiveSchema):
 
     @validates("recipients")
     def _recipients(self, value: list[str | None], **_: Any) -> None:
-        if any(item is None or not item.strip() for item in value):
-            raise ValidationError("Recipients can not contain null or empty values")
+        if any(not item.strip() for item in value):
+            raise ValidationError(RECIPIENT_EMPTY_MESSAGE)
         problems = [msg for msg in (validate_recipient(item) for item in value) if msg]
         if problems:
             raise ValidationError(sorted(set(problems), key=problems.index))
