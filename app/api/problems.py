@@ -158,6 +158,15 @@ def register_error_handlers(app: Flask) -> None:
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         return problem(status, detail, headers=headers)
 
+    try:  # the server's body reader fails inside the app on a broken chunked body
+        from gunicorn.http.errors import ParseException
+    except ImportError:  # pragma: no cover - gunicorn is a dependency
+        ParseException = None
+    if ParseException is not None:
+        @app.errorhandler(ParseException)
+        def _malformed_body(exc: Exception) -> Response:
+            return problem(400, f"The request body is malformed: {type(exc).__name__}.")
+
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception) -> Response:
         log.exception("unhandled error in %s %s", request.method, request.path)
