@@ -11,7 +11,7 @@ from app.api.auth import require_any_scope
 from app.api.json_body import load
 from app.api.problems import PROBLEM, documented
 from app.domain.enums import CorrespondencesRoleType, CorrespondenceStatus
-from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumName, WholeNumber
+from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumInput, WholeNumber
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.storage import storage_from_settings
 from app.usecases.recipient_actions import confirm, mark_as_read, purge
@@ -25,10 +25,10 @@ ID_RESPONSE = {200: {"description": "The correspondence id, as a JSON string",
 
 class SearchQuerySchema(CaseInsensitiveSchema):
     resource_id = fields.String(data_key="resourceId", required=True, validate=validate.Length(min=1, max=255))
-    role = EnumName(CorrespondencesRoleType, required=True)
+    role = EnumInput(CorrespondencesRoleType, required=True)
     date_from = DateTimeOffset(data_key="from", load_default=None)
     date_to = DateTimeOffset(data_key="to", load_default=None)
-    status = EnumName(CorrespondenceStatus, load_default=None)
+    status = EnumInput(CorrespondenceStatus, load_default=None)
     on_behalf_of = fields.String(data_key="onBehalfOf", load_default=None)
     senders_reference = fields.String(data_key="sendersReference", load_default=None)
     idempotent_key = fields.UUID(data_key="idempotentKey", load_default=None)

@@ -122,6 +122,18 @@ class EnumName(fields.Field):
         return self.enum_cls(int(value)).name
 
 
+class EnumInput(EnumName):
+    """EnumName in a request: OpenAPI shows that the numbers are read too (DESIGN.md §3), so a number
+    is no schema violation. `members` narrows what is documented (and therefore expected)."""
+
+    def __init__(self, enum_cls: type[IntEnum], *, members: list[IntEnum] | None = None, **kwargs: Any):
+        super().__init__(enum_cls, **kwargs)
+        shown = members if members is not None else list(enum_cls)
+        del self.metadata["type"], self.metadata["enum"]
+        self.metadata.setdefault("anyOf", [{"type": "string", "enum": [m.name for m in shown]},
+                                           {"type": "integer", "enum": [int(m) for m in shown]}])
+
+
 def format_datetime(value: datetime) -> str:
     """ISO 8601 with `+00:00`, fractional seconds trimmed of trailing zeros (SPEC.md §7.3)."""
     value = value.astimezone(timezone.utc)
@@ -170,6 +182,10 @@ class DateTimeOffset(fields.Field):
 class WholeNumber(fields.Integer):
     """An integer: a JSON integer, or a string of ASCII digits (form fields, query strings, and
     ASP.NET's AllowReadingFromString). `1.5`, `14.0` and `true` are refused, never truncated."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata.setdefault("description", "An integer; a string of its digits is read too")
 
     def _validated(self, value: Any) -> int:
         if isinstance(value, float) or (isinstance(value, str) and not _INTEGER_TEXT.fullmatch(value)):

@@ -37,7 +37,7 @@ from app.schemas.fields import (
     BoundedList,
     CaseInsensitiveSchema,
     DateTimeOffset,
-    EnumName,
+    EnumInput,
     FullMatch,
     NOT_BLANK_PATTERN,
     WHITESPACE,
@@ -52,7 +52,8 @@ RESOURCE_ID_FORMAT = re.compile(r"^(urn:altinn:resource:)?[^:]{1,255}$")  # used
 RESOURCE_ID_ERROR = "Invalid Resource identifier format"
 LANGUAGE_FORMAT = re.compile(f"^([{WHITESPACE}]*|[\\s\\S]{{2}})$")  # blank, or exactly 2 characters
 CHECKSUM_FORMAT = f"^([{WHITESPACE}]*|[^A-Z]{{32}})$"  # blank, or 32 characters without upper case
-REQUEST_REFERENCE_TYPES = [t.name for t in ReferenceType if t != ReferenceType.DialogportenTransmissionId]
+PROPERTY_KEY_ERROR = f"propertyList keys can be at most {MAX_PROPERTY_KEY_LENGTH} characters"
+REQUEST_REFERENCE_TYPES = [t for t in ReferenceType if t != ReferenceType.DialogportenTransmissionId]
 
 
 def resource_id_field(data_key: str = "resourceId") -> fields.String:
@@ -95,20 +96,20 @@ class CustomNotificationRecipientSchema(CaseInsensitiveSchema):
 
 class NotificationSchema(CaseInsensitiveSchema):
     # An undefined template number passes here; the handler answers 3023 (SPEC.md §3.2).
-    notification_template = EnumName(
+    notification_template = EnumInput(
         NotificationTemplate, data_key="notificationTemplate", allow_undefined_number=True,
         load_default=int(NotificationTemplate.CustomMessage),
     )
     # Absent behaves like Email(0) (non-nullable enum in the original model).
-    notification_channel = EnumName(
+    notification_channel = EnumInput(
         NotificationChannel, data_key="notificationChannel", load_default=int(NotificationChannel.Email)
     )
     email_subject = fields.String(data_key="emailSubject", allow_none=True, load_default=None,
                                   validate=validate.Length(max=512))
     email_body = fields.String(data_key="emailBody", allow_none=True, load_default=None,
                                validate=validate.Length(max=10000))
-    email_content_type = EnumName(EmailContentType, data_key="emailContentType",
-                                  load_default=int(EmailContentType.Plain))
+    email_content_type = EnumInput(EmailContentType, data_key="emailContentType",
+                                   load_default=int(EmailContentType.Plain))
     sms_body = fields.String(data_key="smsBody", allow_none=True, load_default=None,
                              validate=validate.Length(max=2144))
     send_reminder = StrictBoolean(data_key="sendReminder", load_default=False)
@@ -116,12 +117,12 @@ class NotificationSchema(CaseInsensitiveSchema):
                                            load_default=None, validate=validate.Length(max=512))
     reminder_email_body = fields.String(data_key="reminderEmailBody", allow_none=True, load_default=None,
                                         validate=validate.Length(max=10000))
-    reminder_email_content_type = EnumName(EmailContentType, data_key="reminderEmailContentType",
-                                           allow_none=True, load_default=None)
+    reminder_email_content_type = EnumInput(EmailContentType, data_key="reminderEmailContentType",
+                                            allow_none=True, load_default=None)
     reminder_sms_body = fields.String(data_key="reminderSmsBody", allow_none=True, load_default=None,
                                       validate=validate.Length(max=2144))
-    reminder_notification_channel = EnumName(NotificationChannel, data_key="reminderNotificationChannel",
-                                             allow_none=True, load_default=None)
+    reminder_notification_channel = EnumInput(NotificationChannel, data_key="reminderNotificationChannel",
+                                              allow_none=True, load_default=None)
     senders_reference = fields.String(data_key="sendersReference", allow_none=True, load_default=None,
                                       validate=FREE_TEXT)
     custom_recipients = BoundedList(
@@ -144,8 +145,8 @@ class NotificationSchema(CaseInsensitiveSchema):
 
 class ExternalReferenceSchema(CaseInsensitiveSchema):
     reference_value = fields.String(data_key="referenceValue", required=True, validate=FREE_TEXT)
-    reference_type = EnumName(ReferenceType, data_key="referenceType", required=True,
-                              metadata={"enum": REQUEST_REFERENCE_TYPES})
+    reference_type = EnumInput(ReferenceType, data_key="referenceType", required=True,
+                               members=REQUEST_REFERENCE_TYPES)
 
     @validates_schema
     def _check_type(self, data: dict[str, Any], **_: Any) -> None:
@@ -179,8 +180,8 @@ class InitializeAttachmentSchema(CaseInsensitiveSchema):
     # The lower bound is error 2017 (handler); the upper one keeps date arithmetic in range.
     expiration_in_days = WholeNumber(data_key="expirationInDays", allow_none=True, load_default=None,
                                      validate=validate.Range(max=MAX_EXPIRATION_DAYS))
-    data_location_type = EnumName(InitializeAttachmentDataLocationType, data_key="dataLocationType",
-                                  load_default=0)
+    data_location_type = EnumInput(InitializeAttachmentDataLocationType, data_key="dataLocationType",
+                                   load_default=0)
 
     @validates("checksum")
     def _checksum(self, value: str | None, **_: Any) -> None:
@@ -233,10 +234,11 @@ class BaseCorrespondenceSchema(CaseInsensitiveSchema):
         max_error=f"externalReferences can contain at most {MAX_EXTERNAL_REFERENCES} references",
     )
     property_list = BoundedDict(
-        keys=fields.String(validate=validate.Length(max=MAX_PROPERTY_KEY_LENGTH)),
+        keys=fields.String(validate=validate.Length(max=MAX_PROPERTY_KEY_LENGTH, error=PROPERTY_KEY_ERROR)),
         values=fields.String(validate=validate.Length(max=MAX_PROPERTY_VALUE_LENGTH)),
         data_key="propertyList", allow_none=True, load_default=dict, max_entries=MAX_PROPERTIES,
         max_error=f"propertyList can contain at most {MAX_PROPERTIES} properties",
+        metadata={"description": PROPERTY_KEY_ERROR + " (OpenAPI 3.0 cannot state it)"},
     )
     reply_options = BoundedList(
         fields.Nested(ReplyOptionSchema), data_key="replyOptions", allow_none=True, load_default=list,

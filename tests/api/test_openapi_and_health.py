@@ -62,4 +62,5 @@ def test_openapi_constraints_are_the_validation_ones(client):
     days = schemas["InitializeAttachment"]["properties"]["expirationInDays"]
     assert days["type"] == "integer" and days["maximum"] == 36500
     assert schemas["InitializeSharedAttachment"]["properties"]["resourceId"]["minLength"] == 1
-    assert "DialogportenTransmissionId" not in schemas["ExternalReference"]["properties"]["referenceType"]["enum"]
+    names, numbers = schemas["ExternalReference"]["properties"]["referenceType"]["anyOf"]
+    assert "DialogportenTransmissionId" not in names["enum"] and 5 not in numbers["enum"]
