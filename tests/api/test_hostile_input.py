@@ -227,3 +227,19 @@ def test_a_chunked_body_over_the_limit_is_413_not_a_parse_error(client, sender, 
     assert resp.status_code == 413, resp.get_json()
     assert resp.mimetype == "application/problem+json"
     ok(_chunked(client, body, sender))
+
+
+@pytest.mark.parametrize("when", ["1900-01-01T00:00:00+01:00", "2030-06-01t12:00:00z", "9000-12-31T23:59:59-05:00"])
+def test_dates_in_the_documented_years_are_read_as_written(client, sender, when):
+    ok(post(client, initialize_request(requestedPublishTime=when), sender))
+
+
+def test_validation_matches_the_documented_patterns(client, sender):
+    assert_validation(post(client, initialize_request(resourceId="urn:altinn:resource:a:b"), sender),
+                      "Invalid Resource identifier format", "Correspondence.ResourceId")
+    body = initialize_request()
+    body["recipients"] = [None]
+    assert_validation(post(client, body, sender), "Recipients can not contain null or empty values", "Recipients")
+    # U+001C is no white space to .NET (nor to the documented pattern), though Python's isspace says so.
+    assert post(client, with_content(initialize_request(), messageTitle="\x1c"), sender).get_json().get(
+        "errors", {}).get("Correspondence.Content.MessageTitle") is None
