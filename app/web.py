@@ -19,6 +19,14 @@ from app.security.tokens import TokenVerifier, load_or_create_dev_key
 
 log = logging.getLogger(__name__)
 
+API_DESCRIPTION = (
+    "The Altinn Correspondence API. Every error is `application/problem+json` (RFC 7807), except 406 "
+    "(text/plain) and error 3023 (a JSON string). Rules no single schema keyword states: property names "
+    "are case-insensitive and enums are read by name or number; text may not contain NUL (U+0000) or "
+    "unpaired surrogates; JSON bodies nest at most 64 levels and are at most MAX_REQUEST_BYTES (413); "
+    "lists and maps carry the maxItems/maxProperties shown (README, Limits)."
+)
+
 
 @dataclass
 class Services:
@@ -66,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION}},
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
@@ -77,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}})
+    api.DEFAULT_ERROR_RESPONSE_NAME = None  # errors are documented per status, as problem+json
     api.register_blueprint(correspondences.blp)
     api.register_blueprint(lifecycle.blp)
     api.register_blueprint(attachments.blp)

@@ -23,7 +23,8 @@ from app.api.rate_limit import rate_limited
 from app.api.correspondences import answer_initialized, answer_replayed
 from app.api.idempotency_key import claimed_key
 from app.api.json_body import load, read_json
-from app.api.problems import problem, request_id
+from app.api.multipart import read_form
+from app.api.problems import PROBLEM, documented, problem, request_id
 from app.domain.attachment_rules import (
     MULTIPART_MAX_FILE_BYTES,
     disposition_type,
@@ -33,6 +34,7 @@ from app.schemas.attachments import AttachmentDetailsSchema, AttachmentOverviewS
 from app.schemas.form_binding import bind_form, shape_of_schema
 from app.schemas.initialize import InitializeCorrespondencesRequestSchema
 from app.schemas.responses import InitializeCorrespondencesResponseSchema
+from app.schemas.upload_form import InitializeFormSchema
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.storage import CHUNK_SIZE, AttachmentStorage, storage_from_settings
 from app.usecases.download_attachment import DownloadedFile, download_attachment
@@ -49,10 +51,8 @@ blp = Blueprint("attachment", __name__, url_prefix="/correspondence/api/v1",
                 description="Attachments: shared attachments, Initialize with files, downloads")
 
 PORTAL_SCOPE = "altinn:portal/enduser"
-MAX_FORM_PARTS = 10_000
 # 100 files of at most 2 GB, plus the form fields.
 MULTIPART_MAX_REQUEST_BYTES = 100 * MULTIPART_MAX_FILE_BYTES + 16 * 1024 * 1024
-PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a validation problem"}
 BYTES = {"schema": {"type": "string", "format": "binary"}}
 _attachment_schema = InitializeSharedAttachmentSchema()
 _initialize_schema = InitializeCorrespondencesRequestSchema()
@@ -91,6 +91,7 @@ def _interrupted(exc: UploadInterrupted) -> Response:
                           "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}}}})
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
+@documented(403, 413, 415, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE)
 def initialize():
     data = load(_attachment_schema, read_json(), nul_reported_in=FILE_NAME_KEYS)
@@ -109,6 +110,7 @@ def initialize():
 @blp.alt_response(408, **PROBLEM)
 @blp.alt_response(415, **PROBLEM)
 @blp.alt_response(502, **PROBLEM)
+@documented(403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE)
 def upload(attachment_id: uuid.UUID):
     # As Altinn's binding: a missing or empty Content-Type is let through; only another type is 415.
@@ -124,6 +126,7 @@ def upload(attachment_id: uuid.UUID):
 @blp.response(200, AttachmentOverviewSchema)
 @blp.alt_response(401, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE)
 def overview(attachment_id: uuid.UUID):
     return get_attachment_overview(_services().db, g.caller, attachment_id)
@@ -134,6 +137,7 @@ def overview(attachment_id: uuid.UUID):
 @blp.response(200, AttachmentDetailsSchema)
 @blp.alt_response(401, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE)
 def details(attachment_id: uuid.UUID):
     return get_attachment_details(_services().db, g.caller, attachment_id)
@@ -145,6 +149,7 @@ def details(attachment_id: uuid.UUID):
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE)
 def purge(attachment_id: uuid.UUID):
     purge_attachment(_services().db, _storage(), g.caller, attachment_id)
@@ -158,6 +163,7 @@ def purge(attachment_id: uuid.UUID):
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(403, 503)
 @_bytes_endpoint(WRITE_SCOPE)
 def download(attachment_id: uuid.UUID):
     downloaded = download_attachment(_services().db, _storage(), g.caller, attachment_id)
@@ -173,6 +179,7 @@ def download(attachment_id: uuid.UUID):
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(403, 503)
 @_bytes_endpoint(READ_SCOPE, PORTAL_SCOPE)
 def recipient_download(correspondence_id: uuid.UUID, attachment_id: uuid.UUID):
     downloaded = download_correspondence_attachment(_services().db, _storage(), g.caller, correspondence_id,
@@ -185,6 +192,7 @@ def recipient_download(correspondence_id: uuid.UUID, attachment_id: uuid.UUID):
 @blp.doc(summary="All attachments as one zip (feature flag EnableDownloadAll; off here)",
          security=[{"bearerAuth": []}])
 @blp.alt_response(404, **PROBLEM)
+@documented(401, 403)
 @_bytes_endpoint(READ_SCOPE, PORTAL_SCOPE)
 def download_all(correspondence_id: uuid.UUID):
     return problem(404, "Download all attachments is not available in this environment.")
@@ -197,10 +205,7 @@ def download_all(correspondence_id: uuid.UUID):
                      "file parts are named `attachments` and matched to "
                      "`correspondence.content.attachments[i].fileName` by their filename.",
          security=[{"bearerAuth": []}],
-         requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
-             "type": "object",
-             "properties": {"attachments": {"type": "array", "items": {"type": "string", "format": "binary"}}},
-         }}}})
+         requestBody={"required": True, "content": {"multipart/form-data": {"schema": InitializeFormSchema}}})
 @blp.response(200, InitializeCorrespondencesResponseSchema)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
@@ -211,22 +216,22 @@ def download_all(correspondence_id: uuid.UUID):
 @blp.alt_response(415, **PROBLEM)
 @blp.alt_response(422, **PROBLEM)
 @blp.alt_response(502, **PROBLEM)
+@documented(403, 503, not_acceptable=True, invalid_template=True)
 @require_any_scope(WRITE_SCOPE)
 @rate_limited  # the same per-sender bucket as JSON Initialize
 def initialize_with_files():
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType("The request body must be multipart/form-data.")
-    request.max_content_length = MULTIPART_MAX_REQUEST_BYTES
-    request.max_form_parts = MAX_FORM_PARTS
+    form, file_parts = read_form(MULTIPART_MAX_REQUEST_BYTES)  # 413 past the part count or text sizes
     services = _services()
     key, stored = claimed_key(services.db, services.settings.idempotency_retention, lambda: fingerprint_of_form(
-        request.form.items(multi=True), ((n, p.filename or "", p.stream) for n, p in request.files.items(multi=True))))
+        form.items(multi=True), ((n, p.filename or "", p.stream) for n, p in file_parts.items(multi=True))))
     if stored is not None:
         return answer_replayed(stored)
     try:
-        raw = bind_form(request.form.items(multi=True), _FORM_SHAPE)
+        raw = bind_form(form.items(multi=True), _FORM_SHAPE)
         data = load(_initialize_schema, raw, nul_reported_in=FILE_NAME_KEYS)
-        files = [_incoming(part) for name, part in request.files.items(multi=True) if name.lower() == "attachments"]
+        files = [_incoming(part) for name, part in file_parts.items(multi=True) if name.lower() == "attachments"]
         result = initialize_with_upload(
             services.db, _storage(), g.caller, data, files,
             InitializeOptions(require_known_recipients=services.settings.require_known_recipients,

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from app.api.auth import require_any_scope
 from app.api.idempotency_key import claimed_key
 from app.api.json_body import load, read_json
-from app.api.problems import request_id
+from app.api.problems import PROBLEM, documented, request_id
 from app.api.rate_limit import rate_limited
 from app.domain.enums import CorrespondenceStatus
 from app.schemas.initialize import InitializeCorrespondencesRequestSchema
@@ -29,7 +29,6 @@ blp = Blueprint("correspondence", __name__, url_prefix="/correspondence/api/v1",
 
 _request_schema = InitializeCorrespondencesRequestSchema()
 _STATUS_NAMES = {int(s): s.name for s in CorrespondenceStatus}
-PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a validation problem"}
 
 
 @blp.route("/correspondence", methods=["POST"])
@@ -46,6 +45,7 @@ PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a valid
 @blp.alt_response(404, **PROBLEM)
 @blp.alt_response(409, **PROBLEM)
 @blp.alt_response(422, **PROBLEM)
+@documented(413, 415, 503, not_acceptable=True, invalid_template=True)
 @require_any_scope(WRITE_SCOPE)
 @rate_limited  # per sender; off unless RATE_LIMIT_PER_SECOND is set
 def initialize():
@@ -144,6 +144,7 @@ def _order_summaries(orders: list[dict] | None) -> list[dict] | None:
 @blp.doc(summary="Overview of one correspondence", security=[{"bearerAuth": []}])
 @blp.response(200, CorrespondenceOverviewSchema)
 @blp.alt_response(404, **PROBLEM)
+@documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def overview(correspondence_id: uuid.UUID):
     return get_overview(current_app.extensions["correspondence"].db, g.caller, correspondence_id)
@@ -153,6 +154,7 @@ def overview(correspondence_id: uuid.UUID):
 @blp.doc(summary="Details of one correspondence, with status history", security=[{"bearerAuth": []}])
 @blp.response(200, CorrespondenceDetailsSchema)
 @blp.alt_response(404, **PROBLEM)
+@documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def details(correspondence_id: uuid.UUID):
     return get_details(current_app.extensions["correspondence"].db, g.caller, correspondence_id)

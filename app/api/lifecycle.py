@@ -9,20 +9,20 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from app.api.auth import require_any_scope
 from app.api.json_body import load, read_json
+from app.api.problems import PROBLEM, documented
 from app.domain.enums import CorrespondencesRoleType, CorrespondenceStatus
 from app.domain.recipients import on_behalf_of_error
-from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumName
+from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumInput, WholeNumber
 from app.schemas.forwarding import ForwardCorrespondenceRequestSchema
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.storage import storage_from_settings
-from app.usecases.forward_correspondence import forward_correspondence
-from app.usecases.read_content import read_content
 from app.usecases.recipient_actions import confirm, mark_as_read, purge
 from app.usecases.search_correspondences import MAX_RESULTS, SearchQuery, search_correspondences
+from app.usecases.forward_correspondence import forward_correspondence
+from app.usecases.read_content import read_content
 
 blp = Blueprint("lifecycle", __name__, url_prefix="/correspondence/api/v1",
                 description="Search, and what recipients and senders do after Initialize")
-PROBLEM = {"description": "Problem details (RFC 7807) with errorCode, or a validation problem"}
 ID_RESPONSE = {200: {"description": "The correspondence id, as a JSON string",
                      "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}}}}
 
@@ -43,17 +43,18 @@ class OnBehalfOf(fields.String):
 
 class SearchQuerySchema(CaseInsensitiveSchema):
     resource_id = fields.String(data_key="resourceId", required=True, validate=validate.Length(min=1, max=255))
-    role = EnumName(CorrespondencesRoleType, required=True)
+    role = EnumInput(CorrespondencesRoleType, required=True)
     date_from = DateTimeOffset(data_key="from", load_default=None)
     date_to = DateTimeOffset(data_key="to", load_default=None)
-    status = EnumName(CorrespondenceStatus, load_default=None)
+    status = EnumInput(CorrespondenceStatus, load_default=None)
     on_behalf_of = OnBehalfOf(data_key="onBehalfOf", load_default=None)
-    senders_reference = fields.String(data_key="sendersReference", load_default=None)
-    idempotent_key = fields.UUID(data_key="idempotentKey", load_default=None)
     altinn2_correspondence_id = fields.Integer(data_key="altinn2CorrespondenceId", load_default=None,
                                                validate=validate.Range(min=-2**31, max=2**31 - 1))
-    offset = fields.Integer(load_default=0, validate=validate.Range(max=2**31 - 1))  # negative: 1028
-    limit = fields.Integer(load_default=MAX_RESULTS, validate=validate.Range(max=2**31 - 1))
+    senders_reference = fields.String(data_key="sendersReference", load_default=None)
+    idempotent_key = fields.UUID(data_key="idempotentKey", load_default=None)
+    # Negative: error 1028 (SPEC.md §3.8), which OpenAPI states as the minimum.
+    offset = WholeNumber(load_default=0, validate=validate.Range(max=2**31 - 1), metadata={"minimum": 0})
+    limit = WholeNumber(load_default=MAX_RESULTS, validate=validate.Range(max=2**31 - 1), metadata={"minimum": 0})
 
 
 class IdsSchema(Schema):
@@ -66,6 +67,7 @@ class IdsSchema(Schema):
 @blp.response(200, IdsSchema)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
+@documented(403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def search():
     args = load(SearchQuerySchema(), request.args.to_dict())
@@ -78,21 +80,10 @@ def search():
 @blp.doc(responses=ID_RESPONSE)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(READ_SCOPE)
 def markasread(correspondence_id: uuid.UUID):
     return jsonify(str(mark_as_read(current_app.extensions["correspondence"].db, g.caller, correspondence_id)))
-
-
-@blp.route("/correspondence/<uuid:correspondence_id>/content", methods=["GET"])
-@blp.doc(summary="Recipient reads the message body (markdown as text/plain); records Fetched and Read",
-         security=[{"bearerAuth": []}],
-         responses={200: {"description": "The message body",
-                          "content": {"text/plain": {"schema": {"type": "string"}}}}})
-@blp.alt_response(404, **PROBLEM)
-@require_any_scope(READ_SCOPE, check_accept=False)  # the answer is text, not JSON
-def content(correspondence_id: uuid.UUID):
-    body = read_content(current_app.extensions["correspondence"].db, g.caller, correspondence_id)
-    return Response(body, status=200, mimetype="text/plain")
 
 
 @blp.route("/correspondence/<uuid:correspondence_id>/confirm", methods=["POST"])
@@ -100,6 +91,7 @@ def content(correspondence_id: uuid.UUID):
 @blp.doc(responses=ID_RESPONSE)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(READ_SCOPE)
 def confirm_correspondence(correspondence_id: uuid.UUID):
     return jsonify(str(confirm(current_app.extensions["correspondence"].db, g.caller, correspondence_id)))
@@ -110,10 +102,24 @@ def confirm_correspondence(correspondence_id: uuid.UUID):
 @blp.doc(responses=ID_RESPONSE)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
+@documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def purge_correspondence(correspondence_id: uuid.UUID):
     services = current_app.extensions["correspondence"]
     return jsonify(str(purge(services.db, g.caller, correspondence_id, storage_from_settings(services.settings))))
+
+
+@blp.route("/correspondence/<uuid:correspondence_id>/content", methods=["GET"])
+@blp.doc(summary="Recipient reads the message body (markdown as text/plain); records Fetched and Read",
+         security=[{"bearerAuth": []}],
+         responses={200: {"description": "The message body",
+                          "content": {"text/plain": {"schema": {"type": "string"}}}}})
+@blp.alt_response(404, **PROBLEM)
+@documented(401, 403, 503)
+@require_any_scope(READ_SCOPE, check_accept=False)  # the answer is text, not JSON
+def content(correspondence_id: uuid.UUID):
+    body = read_content(current_app.extensions["correspondence"].db, g.caller, correspondence_id)
+    return Response(body, status=200, mimetype="text/plain")
 
 
 _forward_schema = ForwardCorrespondenceRequestSchema()
@@ -129,6 +135,7 @@ _forward_schema = ForwardCorrespondenceRequestSchema()
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
 @blp.alt_response(415, **PROBLEM)
+@documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(READ_SCOPE)
 def forward(correspondence_id: uuid.UUID):
     data = load(_forward_schema, read_json())

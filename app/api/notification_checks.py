@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from app.api.auth import require_any_scope
+from app.api.problems import documented
 from app.usecases.deliver_notifications import should_send
 
 CHECK_SCOPE = "altinn:system/notifications.condition.check"
@@ -24,6 +25,7 @@ class SendConditionSchema(Schema):
 @blp.doc(summary="May the reminder be sent? (false once the correspondence is read)",
          security=[{"bearerAuth": []}])
 @blp.response(200, SendConditionSchema)
+@documented(401, 403, 404, 503, not_acceptable=True)
 @require_any_scope(CHECK_SCOPE)
 def reminder_check(correspondence_id: uuid.UUID):
     db = current_app.extensions["correspondence"].db
@@ -33,6 +35,7 @@ def reminder_check(correspondence_id: uuid.UUID):
 @blp.route("/correspondence/<uuid:correspondence_id>/notification/check/main", methods=["GET"])
 @blp.doc(summary="May the main notification be sent?", security=[{"bearerAuth": []}])
 @blp.response(200, SendConditionSchema)
+@documented(401, 403, 404, 503, not_acceptable=True)
 @require_any_scope(CHECK_SCOPE)
 def main_check(correspondence_id: uuid.UUID):
     db = current_app.extensions["correspondence"].db

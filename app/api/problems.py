@@ -6,11 +6,15 @@ import uuid
 from http import HTTPStatus
 from typing import Any
 
+from typing import Callable
+
 from flask import Flask, Response, g, json, request
-from werkzeug.exceptions import HTTPException
+from flask_smorest import Blueprint
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.db.pool import DatabaseUnavailable
 from app.domain.errors import CorrespondenceError, ValidationProblem
+from app.schemas.problems import ProblemDetailsSchema
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,49 @@ TYPES = {
     502: "https://tools.ietf.org/html/rfc9110#section-15.6.3",
     503: "https://tools.ietf.org/html/rfc9110#section-15.6.4",
 }
+
+
+DESCRIPTIONS = {
+    400: "A validation problem (`errors` by field) or a numbered error (`errorCode`)",
+    401: "No valid token (errorCode 4001)",
+    403: "The token lacks the scope",
+    404: "Not found, or not visible to the caller (errorCode 1001 and others)",
+    405: "Method not allowed (see Allow)",
+    408: "The request body did not arrive in time",
+    409: "Conflict (errorCode)",
+    413: "The request body (or a form limit) is too large",
+    415: "Wrong Content-Type",
+    422: "Unprocessable (errorCode)",
+    429: "Too many requests from this sender; see Retry-After",
+    502: "A dependency failed (errorCode)",
+    503: "The database is unavailable; nothing was stored",
+}
+# `@blp.alt_response(status, **PROBLEM)`: the status answers problem details.
+PROBLEM = {"schema": ProblemDetailsSchema, "content_type": PROBLEM_JSON,
+           "description": "Problem details (RFC 7807) with errorCode, or a validation problem"}
+_doc = Blueprint("problem_doc", __name__)  # only lends its alt_response decorator to views
+
+
+def documented(*statuses: int, not_acceptable: bool = False,
+               invalid_template: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """OpenAPI: each status answers `application/problem+json` (ProblemDetails). `not_acceptable`:
+    406 answers text/plain (SPEC.md §3.1, the Accept check of JSON endpoints); `invalid_template`:
+    a 400 may also be the bare JSON string of error 3023 (SPEC.md §3.2)."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        for status in statuses:
+            view = _doc.alt_response(status, schema=ProblemDetailsSchema, content_type=PROBLEM_JSON,
+                                     description=DESCRIPTIONS.get(status))(view)
+        if not_acceptable:
+            view = _doc.alt_response(406, schema={"type": "string"}, content_type="text/plain",
+                                     description="The Accept header names no JSON type")(view)
+        if invalid_template:
+            view = _doc.alt_response(400, schema={"type": "string"}, content_type="application/json",
+                                     description="A validation problem or a numbered error (problem details); "
+                                                 "error 3023 alone is a bare JSON string, as the original answers it")(view)
+        return view
+
+    return decorator
 
 
 def request_id() -> str:
@@ -103,11 +150,22 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         detail = exc.description if status != 500 else None
         data = getattr(exc, "data", None)
-        if status == 413:
-            detail = "The request body is too large."
+        if status == 413:  # werkzeug's own text is about "capacity"; our subclasses say which limit
+            detail = exc.description if type(exc) is not RequestEntityTooLarge else "The request body is too large."
         elif isinstance(data, dict) and data.get("message"):
             detail = str(data["message"])
-        return problem(status, detail)
+        # The exception's own headers (405: Allow; 401: WWW-Authenticate; ...), not its HTML type.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return problem(status, detail, headers=headers)
+
+    try:  # the server's body reader fails inside the app on a broken chunked body
+        from gunicorn.http.errors import ParseException
+    except ImportError:  # pragma: no cover - gunicorn is a dependency
+        ParseException = None
+    if ParseException is not None:
+        @app.errorhandler(ParseException)
+        def _malformed_body(exc: Exception) -> Response:
+            return problem(400, f"The request body is malformed: {type(exc).__name__}.")
 
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception) -> Response:

@@ -18,7 +18,8 @@ import redis
 from flask import Flask, current_app, g
 from flask_smorest import Blueprint
 
-from app.api.problems import problem
+from app.api.problems import PROBLEM_JSON, problem
+from app.schemas.problems import ProblemDetailsSchema
 
 log = logging.getLogger(__name__)
 
@@ -121,5 +122,6 @@ def rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
 
     return _doc.alt_response(
         429, description="Too many requests from this sender (problem details); see Retry-After",
+        schema=ProblemDetailsSchema, content_type=PROBLEM_JSON,
         headers={"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
     )(wrapper)

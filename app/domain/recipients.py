@@ -30,6 +30,12 @@ _URN_PERSON = re.compile(rf"{re.escape(PERSON_PREFIX)}:[0-9]{{11}}")
 _PLAIN_SSN = re.compile(r"[0-9]{11}")
 _EMAIL_URN = re.compile(rf"{re.escape(IDPORTEN_EMAIL_PREFIX)}:(.+)")
 _LEGACY_URN = re.compile(rf"{re.escape(LEGACY_SELF_IDENTIFIED_PREFIX)}:[^:]+")
+# The formats above as one pattern, for OpenAPI: everything validate_recipient checks except the SSN
+# checksum (prefixes hold no regex syntax; `[^:@\n]` is the e-mail test; Python's `.` is `[^\n]`).
+RECIPIENT_PATTERN = "^(" + "|".join([
+    f"{ORGANIZATION_PREFIX}:[0-9]{{9}}", f"{ISO6523_PREFIX}:[0-9]{{9}}", f"{LEGACY_SELF_IDENTIFIED_PREFIX}:[^:]+",
+    f"{PERSON_PREFIX}:[0-9]{{11}}", "[0-9]{11}", f"{IDPORTEN_EMAIL_PREFIX}:[^:@\n]+@[^:@\n]+",
+]) + ")$"
 _NINE_DIGITS = re.compile(r"[0-9]{9}")
 _ELEVEN_DIGITS = re.compile(r"[0-9]{11}")
 

@@ -1,26 +1,20 @@
 """Models of the attachment endpoints (SPEC.md §3.11): InitializeAttachment in, overview/details out."""
 from __future__ import annotations
 
-from typing import Any
-
-from marshmallow import Schema, ValidationError, fields, validates
+from marshmallow import Schema, fields
 
 from app.domain.enums import AttachmentStatus
 from app.schemas.fields import DateTimeOffset, EnumName
-from app.schemas.initialize import RESOURCE_ID_FORMAT, InitializeAttachmentSchema
+from app.schemas.initialize import FREE_TEXT, InitializeAttachmentSchema, resource_id_field
 
 
 class InitializeSharedAttachmentSchema(InitializeAttachmentSchema):
     """The body of `POST /attachment`: an attachment entry plus its resource."""
-    resource_id = fields.String(data_key="resourceId", required=True)
-    sender = fields.String(allow_none=True, load_default=None, metadata={"deprecated": True})
+    resource_id = resource_id_field()
+    sender = fields.String(allow_none=True, load_default=None, validate=FREE_TEXT,
+                           metadata={"deprecated": True})
     # No length limit at model level here: the file name rules answer 2011.
     file_name = fields.String(data_key="fileName", allow_none=True, load_default=None)
-
-    @validates("resource_id")
-    def _resource_id(self, value: str, **_: Any) -> None:
-        if not 1 <= len(value) <= 255 or not RESOURCE_ID_FORMAT.match(value):
-            raise ValidationError("Invalid Resource identifier format")
 
 
 class _Out(Schema):

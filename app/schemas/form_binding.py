@@ -11,6 +11,9 @@ Replicates the ASP.NET form model binding the original `/correspondence/upload` 
 * an empty value is null (ASP.NET's ConvertEmptyStringToNull), except for dictionary values;
 * a scalar given twice keeps its first value; names that match nothing in the model are ignored.
 
+Binding is linear in the number of fields (one dictionary/set lookup per path segment); the field
+count and sizes are bounded before binding (`app/api/multipart.py`).
+
 The model's shape (objects, lists, dictionaries) is read from the marshmallow schema, and property
 names come out spelled as the schema's `data_key`s.
 """
@@ -86,6 +89,7 @@ class _Node:
         self.shape = shape
         self.children: dict[str, Any] = {}   # object/dict entries, list indexes
         self.repeated: list[Any] = []        # list values given without an index
+        self.folded_keys: set[str] = set()   # dictionary keys, case-folded: one set lookup per field
 
 
 def bind_form(items: Iterable[tuple[str, str]], shape: Shape) -> dict[str, Any]:
@@ -130,7 +134,8 @@ def _put(node: _Node, segments: list[tuple[str, str]], value: str) -> None:
         _put(node.children.setdefault(text, _Node(item)), rest, value)
     elif kind == DICT:
         # Form keys are case-insensitive: `propertyList.Key` and `propertyList.key` are one key.
-        if not rest and text and all(k.lower() != text.lower() for k in node.children):
+        if not rest and text and text.lower() not in node.folded_keys:
+            node.folded_keys.add(text.lower())
             node.children[text] = value
 
 

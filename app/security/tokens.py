@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 import uuid
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 ALLOWED_ALGORITHMS = ["RS256", "ES256"]
+TIME_CLAIMS = ("exp", "nbf", "iat")  # NumericDate (RFC 7519 §2): a JSON number, never a string
 
 
 class InvalidToken(Exception):
@@ -95,8 +97,8 @@ class TokenVerifier:
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
         self._issuer = issuer
         self._audience = audience
-        # Verified claims by token, until the token expires: a client reuses its token for many calls.
-        self._cache: dict[str, dict[str, Any]] = {}
+        # Verified claims by token, with their expiry, until the token expires: a client reuses its token.
+        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self._cache_size = 4096
 
     @staticmethod
@@ -108,13 +110,15 @@ class TokenVerifier:
     def verify(self, token: str) -> dict[str, Any]:
         cached = self._cache.get(token)
         if cached is not None:
-            if cached["exp"] > time.time():
-                return cached
+            expires_at, claims = cached
+            if expires_at > time.time():
+                return claims
             self._cache.pop(token, None)
         claims = self._verify(token)
+        expires_at = _numeric_dates(claims)
         if len(self._cache) >= self._cache_size:
             self._cache.clear()
-        self._cache[token] = claims
+        self._cache[token] = (expires_at, claims)
         return claims
 
     def _verify(self, token: str) -> dict[str, Any]:
@@ -149,3 +153,22 @@ class TokenVerifier:
             except (jwt.PyJWTError, ValueError, TypeError) as exc:
                 raise InvalidToken(str(exc)) from exc
         raise InvalidToken(f"signature not verified: {last}" if last else "no key to verify with")
+
+
+def _numeric_dates(claims: dict[str, Any]) -> float:
+    """`exp` as a float, once `exp`, `nbf` and `iat` (when present) are finite JSON numbers.
+
+    PyJWT reads these claims with `int()`, so it accepts `"exp": "1790000000"`; RFC 7519 does not.
+    """
+    for name in TIME_CLAIMS:
+        if name not in claims:
+            continue
+        value = claims[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidToken(f"the {name} claim is not a number")
+        try:
+            if not math.isfinite(float(value)):
+                raise InvalidToken(f"the {name} claim is not a finite number")
+        except OverflowError:
+            raise InvalidToken(f"the {name} claim is out of range") from None
+    return float(claims["exp"])
