@@ -21,6 +21,7 @@ from werkzeug.wsgi import wrap_file
 from app.api.auth import require_any_scope
 from app.api.rate_limit import rate_limited
 from app.api.correspondences import answer_initialized, answer_replayed
+from app.api.idempotency_key import PARAMETER as IDEMPOTENCY_KEY
 from app.api.idempotency_key import claimed_key
 from app.api.json_body import load, read_json
 from app.api.multipart import read_form
@@ -204,7 +205,7 @@ def download_all(correspondence_id: uuid.UUID):
                      "(`correspondence.content.messageTitle`, `recipients[0]`, `correspondence.propertyList.key`); "
                      "file parts are named `attachments` and matched to "
                      "`correspondence.content.attachments[i].fileName` by their filename.",
-         security=[{"bearerAuth": []}],
+         security=[{"bearerAuth": []}], parameters=[IDEMPOTENCY_KEY],
          requestBody={"required": True, "content": {"multipart/form-data": {"schema": InitializeFormSchema}}})
 @blp.response(200, InitializeCorrespondencesResponseSchema)
 @blp.alt_response(400, **PROBLEM)

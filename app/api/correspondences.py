@@ -7,6 +7,7 @@ from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
 from app.api.auth import require_any_scope
+from app.api.idempotency_key import PARAMETER as IDEMPOTENCY_KEY
 from app.api.idempotency_key import claimed_key
 from app.api.json_body import load, read_json
 from app.api.problems import PROBLEM, documented, request_id
@@ -36,6 +37,7 @@ _STATUS_NAMES = {int(s): s.name for s in CorrespondenceStatus}
     summary="Initialize one correspondence per recipient",
     requestBody={"required": True,
                  "content": {"application/json": {"schema": InitializeCorrespondencesRequestSchema}}},
+    parameters=[IDEMPOTENCY_KEY],
     security=[{"bearerAuth": []}],
 )
 @blp.response(200, InitializeCorrespondencesResponseSchema)

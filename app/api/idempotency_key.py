@@ -18,6 +18,14 @@ from app.domain.idempotency import InvalidKey, KeyInFlight, KeyMismatch, parse_k
 from app.usecases.replayable_requests import RequestKey, begin
 
 HEADER = "Idempotency-Key"
+# The header as the OpenAPI states it (a bare token; the quoted structured-field form is accepted too).
+PARAMETER = {
+    "in": "header", "name": HEADER, "required": False,
+    "description": "Replayable retries: a repeat with the same key and body answers the first result "
+                   "(Idempotent-Replayed: true) and stores nothing; another body is 422; in flight 409. "
+                   'A bare token or a structured-field string ("…"), 1–255 printable ASCII characters.',
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!#-~]([ !#-~]{0,253}[!#-~])?$"},
+}
 
 
 def claimed_key(db: Database, retention: timedelta,
