@@ -1,7 +1,8 @@
 """What gunicorn answers itself, before the app sees a request (issue 11): problem details, not HTML.
 
-Runs the app as the Procfile's `web` line does (gunicorn, gthread) on a free loopback port and sends
-raw bytes no HTTP client library would send.
+Runs the app as the Procfile's `web` line does (gunicorn, gevent; one worker) on a free loopback port
+and sends raw bytes no HTTP client library would send; and one Initialize end to end over it (the
+gevent worker with psycopg and the pool).
 """
 from __future__ import annotations
 
@@ -31,11 +32,8 @@ def server(settings, tmp_path_factory) -> Iterator[tuple[str, int]]:
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
            "CORRESPONDENCE_DATA_DIR": str(settings.data_dir),
            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("prometheus"))}
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    process = subprocess.Popen(
-        [str(gunicorn), "app.wsgi:app", "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
-         "--workers", "1", "--threads", "2", "--keep-alive", "0"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(procfile_web(port), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     try:
         for _ in range(300):  # the worker is up once /health/live answers
             try:
@@ -50,6 +48,18 @@ def server(settings, tmp_path_factory) -> Iterator[tuple[str, int]]:
     finally:
         process.terminate()
         process.wait(15)
+
+
+def procfile_web(port: int) -> list[str]:
+    """The Procfile's web command with one worker, bound to 127.0.0.1:port."""
+    import shlex
+
+    line = next(item for item in (ROOT / "Procfile").read_text().splitlines() if item.startswith("web:"))
+    args = shlex.split(line.split(":", 1)[1])
+    args[0] = str(Path(sys.executable).parent / args[0])
+    args[args.index("--bind") + 1] = f"127.0.0.1:{port}"
+    args[args.index("--workers") + 1] = "1"
+    return args
 
 
 def _send(port: int, raw: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -93,3 +103,25 @@ def test_a_broken_chunked_body_is_a_400_problem_when_the_app_reads_it(server, to
 def test_the_app_still_answers_through_gunicorn(server):
     status, headers, body = _send(server[1], b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 200 and json.loads(body)["status"] == "Healthy"
+
+
+def test_an_initialize_and_its_details_over_the_procfile_web_server(app, server, tokens):
+    """The worker class of the Procfile (gevent) with psycopg, the pool and the whole request path
+    (`app` loads the test registry)."""
+    import http.client
+
+    from tests.factories import initialize_request
+
+    host, port = server
+    headers = {**tokens.headers(), "Content-Type": "application/json"}
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    conn.request("POST", "/correspondence/api/v1/correspondence", body=json.dumps(initialize_request()), headers=headers)
+    answer = conn.getresponse()
+    body = json.loads(answer.read())
+    assert answer.status == 200, body
+    [created] = body["correspondences"]
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    conn.request("GET", f"/correspondence/api/v1/correspondence/{created['correspondenceId']}/details",
+                 headers=tokens.headers())
+    details = conn.getresponse()
+    assert details.status == 200 and json.loads(details.read())["recipient"] == created["recipient"]
