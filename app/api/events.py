@@ -94,6 +94,31 @@ def delete(subscription_id: int):
     return "", 204
 
 
+class EventsCollector:
+    """`correspondence_event_deliveries{state="pending"|"failed"}`, read when Prometheus scrapes."""
+
+    def __init__(self, services) -> None:  # app.web.Services
+        self.services = services
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        from app.db.repositories.events import delivery_counts
+
+        try:
+            with self.services.db.transaction() as conn:
+                counts = delivery_counts(conn)
+        except Exception as exc:  # a scrape reports what it can
+            log.warning("metrics: event deliveries query failed: %s", exc)
+            return
+        gauge = GaugeMetricFamily("correspondence_event_deliveries",
+                                  "Event deliveries to subscribers not yet answered 2xx, and failed for good",
+                                  labels=["state"])
+        for state, n in counts.items():
+            gauge.add_metric([state], n)
+        yield gauge
+
+
 def _kick_delivery() -> None:
     """Ask a worker to send the validation event now; beat's scan sends it anyway if this is lost."""
     try:

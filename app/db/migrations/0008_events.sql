@@ -66,4 +66,5 @@ CREATE TABLE event_deliveries (
 );
 CREATE INDEX event_deliveries_due_idx ON event_deliveries (next_attempt_at)
     WHERE delivered_at IS NULL AND failed_at IS NULL;
+CREATE INDEX event_deliveries_failed_idx ON event_deliveries (failed_at) WHERE failed_at IS NOT NULL;
 CREATE INDEX event_deliveries_subscription_idx ON event_deliveries (subscription_id, id);
