@@ -48,6 +48,7 @@ def _problem(exc: usecase.SubscriptionProblem):
                                    "validation event 2xx; `secret` (whsec_…) is shown only here")
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(403, **PROBLEM)
+@blp.alt_response(415, **PROBLEM)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def create():
     body = load(SubscriptionRequestSchema(), read_json())
@@ -63,7 +64,9 @@ def create():
 
 
 @blp.route("/subscriptions", methods=["GET"])
-@blp.doc(summary="The caller's subscriptions", security=[{"bearerAuth": []}])
+@blp.doc(summary="The caller's subscriptions", security=[{"bearerAuth": []}],
+         responses={200: {"description": "count and subscriptions",
+                          "content": {"application/json": {"schema": {"type": "object"}}}}})
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def list_all():
     items = usecase.list_subscriptions(_services().db, g.caller)
@@ -72,7 +75,9 @@ def list_all():
 
 @blp.route("/subscriptions/<int:subscription_id>", methods=["GET"])
 @blp.doc(summary="One subscription, with its validation status and delivery counts",
-         security=[{"bearerAuth": []}])
+         security=[{"bearerAuth": []}],
+         responses={200: {"description": "The subscription",
+                          "content": {"application/json": {"schema": {"type": "object"}}}}})
 @blp.alt_response(404, **PROBLEM)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def get_one(subscription_id: int):

@@ -36,7 +36,10 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                event = json.loads(body)
+                try:
+                    event = json.loads(body)
+                except ValueError:
+                    event = {"type": "(not JSON)", "id": None}
                 valid = owner.secret is not None and verify(owner.secret, headers, body)
                 if owner.delay:
                     time.sleep(owner.delay)

@@ -143,12 +143,19 @@ def test_a_worker_killed_mid_delivery_loses_nothing(client, sender, receiver, db
         def all_delivered() -> bool:
             with db.transaction() as conn:
                 return conn.execute("""SELECT count(*) AS n FROM event_deliveries WHERE delivered_at IS NOT NULL
-                                       AND payload->>'resourceinstance' = ANY(%s)""", (ids,)).fetchone()["n"] == 3
-        assert wait_until(all_delivered, 40)
+                                       AND payload->>'resourceinstance' = ANY(%s)
+                                       AND event_type = 'no.altinn.correspondence.correspondenceinitialized'""",
+                                    (ids,)).fetchone()["n"] == 3
+        assert wait_until(all_delivered, 60), [p.read_text()[-1500:] for p in tmp_path.glob("worker-*.log")]
+        seen = len(receiver.events("correspondenceinitialized"))
+        time.sleep(1.5)  # the second worker's scans go on: nothing recorded 2xx is posted again
+        assert len(receiver.events("correspondenceinitialized")) == seen
     finally:
         os.killpg(second.pid, signal.SIGTERM)
         second.wait(30)
     ok = [r["event"]["resourceinstance"] for r in receiver.events("correspondenceinitialized", ok_only=True)
           if r["event"]["resourceinstance"] in ids]
-    assert sorted(ok) == sorted(ids), "each event answered 2xx exactly once"
+    # At least once: a post answered 2xx whose worker died before recording it is sent again (receivers
+    # de-duplicate by webhook-id); at most the posts in flight at the kill (the per-endpoint bound).
+    assert sorted(set(ok)) == sorted(ids) and len(ok) <= len(ids) + 4
     drain(db)
