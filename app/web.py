@@ -11,6 +11,7 @@ from flask import Flask, Response, g
 from flask_smorest import Api
 
 from app.api import attachments
+from app.api import events as events_api
 from app.api import correspondences, health, lifecycle, notification_checks, observability, rate_limit
 from app.api.problems import register_error_handlers, request_id
 from app.config import DEV_ISSUER, Settings, load_settings
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(attachments.blp)
     api.register_blueprint(notification_checks.blp)
     api.register_blueprint(health.blp)
+    api.register_blueprint(events_api.blp)
     register_error_handlers(app)
     observability.init_app(app)  # request id in logs, access log, /metrics
     rate_limit.init_app(app, settings.redis_url)  # off unless RATE_LIMIT_PER_SECOND is set

@@ -22,13 +22,15 @@ TASK_PUBLISH_DUE = "lifecycle.publish_due"
 TASK_DUE_DATES = "lifecycle.check_due_dates"
 TASK_EXPIRE_ATTACHMENTS = "lifecycle.expire_attachments"
 TASK_FORGET_IDEMPOTENCY_KEYS = "maintenance.forget_idempotency_keys"
+TASK_DELIVER_EVENTS = "events.deliver"
 
 
 def make_celery(broker_url: str | None = None) -> Celery:
     broker = broker_url or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    celery = Celery("correspondence", broker=broker, include=["workers.tasks.notifications", "workers.tasks.lifecycle"])
+    celery = Celery("correspondence", broker=broker, include=["workers.tasks.notifications", "workers.tasks.lifecycle", "workers.tasks.events"])
     relay_every = float(os.environ.get("OUTBOX_RELAY_INTERVAL_SECONDS", "5"))
     publish_every = float(os.environ.get("PUBLISH_SCAN_INTERVAL_SECONDS", "1"))
+    events_every = float(os.environ.get("EVENTS_SCAN_INTERVAL_SECONDS", "1"))
     celery.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue=QUEUE_NOTIFICATIONS,
@@ -38,7 +40,8 @@ def make_celery(broker_url: str | None = None) -> Celery:
                      TASK_DUE_DATES: {"queue": QUEUE_MAINTENANCE},
                      TASK_EXPIRE_ATTACHMENTS: {"queue": QUEUE_MAINTENANCE},
                      TASK_FORGET_IDEMPOTENCY_KEYS: {"queue": QUEUE_MAINTENANCE},
-                     TASK_RELAY_OUTBOX: {"queue": QUEUE_MAINTENANCE}},
+                     TASK_RELAY_OUTBOX: {"queue": QUEUE_MAINTENANCE},
+                     TASK_DELIVER_EVENTS: {"queue": QUEUE_MAINTENANCE}},
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_time_limit=300,
@@ -62,6 +65,8 @@ def make_celery(broker_url: str | None = None) -> Celery:
                                    "options": {"queue": QUEUE_MAINTENANCE, "expires": 120}},
             "forget-idempotency-keys": {"task": TASK_FORGET_IDEMPOTENCY_KEYS, "schedule": 3600.0,
                                         "options": {"queue": QUEUE_MAINTENANCE, "expires": 1800}},
+            "deliver-events": {"task": TASK_DELIVER_EVENTS, "schedule": events_every,
+                               "options": {"queue": QUEUE_MAINTENANCE, "expires": events_every * 2}},
             "deliver-due-notifications": {"task": TASK_DELIVER_DUE, "schedule": 10.0,
                                           "options": {"queue": QUEUE_MAINTENANCE, "expires": 20}},
         },

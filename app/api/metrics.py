@@ -32,6 +32,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from app.api.events import EventsCollector
 from app.db.repositories import metrics as metrics_repo
 from workers.celery_app import QUEUES
 
@@ -132,6 +133,7 @@ def metrics() -> Response:
         body = generate_latest(REGISTRY)
     state = CollectorRegistry(auto_describe=False)
     state.register(StateCollector(current_app.extensions["correspondence"]))
+    state.register(EventsCollector(current_app.extensions["correspondence"]))
     body += generate_latest(state)
     body += (b"# HELP correspondence_metrics_scrape_seconds Time spent producing this page\n"
              b"# TYPE correspondence_metrics_scrape_seconds gauge\n"

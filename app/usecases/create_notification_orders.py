@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from app.db.pool import Database
+from app.db.repositories import lifecycle as lifecycle_repo
 from app.db.repositories import notifications as notification_repo
 from app.db.repositories import registry as registry_repo
 from app.db.repositories import templates as template_repo
@@ -28,6 +29,7 @@ from app.domain.notification_orders import (
     build_orders,
     contact_urns,
 )
+from app.domain.events import notification_events
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ def create_notification_orders(db: Database, gateway: NotificationGateway, ids: 
                     recorded.append((order, outcome))
             (result.retry if pending else result.completed).append(row["id"])
         result.recorded = notification_repo.insert_orders(conn, recorded, gateway.name)
+        lifecycle_repo.add_events(conn, notification_events(recorded, {r["id"]: r["recipient"] for r in rows}))
         notification_repo.mark_completed(conn, result.completed)
         notification_repo.note_attempt(conn, result.retry)
     return result

@@ -54,4 +54,5 @@ def forward_correspondence(db: Database, caller: Caller, correspondence_id: uuid
             raise CorrespondenceError(1064)
         lifecycle_repo.add_statuses(conn, [(correspondence_id, int(S.Forwarded), S.Forwarded.name, now,
                                             caller.party_urn)])
+        lifecycle_repo.add_events(conn, [("correspondenceforwarded", correspondence_id, row["recipient"])])
     return event.id

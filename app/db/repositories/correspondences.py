@@ -60,6 +60,10 @@ WITH initialization AS (
 ), idempotency AS (
     INSERT INTO idempotency_keys (id, correspondence_id, party_urn, idempotency_type)
     SELECT %(key)s, %(first_id)s, %(party)s, {int(IdempotencyType.Correspondence)} WHERE %(key)s::uuid IS NOT NULL
+), events AS (
+    -- One row for the whole Initialize: the fan-out makes one CloudEvent per correspondence of it.
+    INSERT INTO correspondence_events (event_type, initialization_id, created)
+    VALUES ('correspondenceinitialized', %(id)s, %(now)s)
 )
 SELECT pg_notify('{OUTBOX_CHANNEL}', '') WHERE cardinality(%(outbox)b::uuid[]) > 0
 """

@@ -1,0 +1,211 @@
+"""Events outbox, subscriptions and deliveries (migration 0008)."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Iterable
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from app.domain.events import VALIDATION_TYPE, OutboxEvent, Subscription
+
+_SUBSCRIPTION = """s.id, s.end_point, s.resource_filter, s.type_filter, s.subject_filter, s.consumer, s.created_by,
+    s.status, s.created, s.validated,
+    (SELECT count(*) FROM event_deliveries d WHERE d.subscription_id = s.id AND d.delivered_at IS NOT NULL)
+        AS delivered,
+    (SELECT count(*) FROM event_deliveries d WHERE d.subscription_id = s.id AND d.delivered_at IS NULL
+        AND d.failed_at IS NULL) AS pending,
+    (SELECT count(*) FROM event_deliveries d WHERE d.subscription_id = s.id AND d.failed_at IS NOT NULL)
+        AS failed"""
+
+
+# -- subscriptions ---------------------------------------------------------------------------------
+
+def create_subscription(conn: psycopg.Connection, *, end_point: str, resource_filter: str, type_filter: str | None,
+                        subject_filter: str | None, consumer: str, created_by: str, secret: str) -> int:
+    row = conn.execute(
+        """INSERT INTO event_subscriptions (end_point, resource_filter, type_filter, subject_filter, consumer,
+                                            created_by, secret)
+           VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+        (end_point, resource_filter, type_filter, subject_filter, consumer, created_by, secret),
+    ).fetchone()
+    return int(row["id"])
+
+
+def add_validation(conn: psycopg.Connection, subscription_id: int, event: dict[str, Any]) -> None:
+    """The validation event is the subscription's first delivery (same signing, retries and SSRF checks)."""
+    conn.execute(
+        """INSERT INTO event_deliveries (subscription_id, event_id, event_type, payload)
+           VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+        (subscription_id, event["id"], VALIDATION_TYPE, Jsonb(event)),
+    )
+
+
+def get_subscription(conn: psycopg.Connection, subscription_id: int) -> dict[str, Any] | None:
+    return conn.execute(f"SELECT {_SUBSCRIPTION} FROM event_subscriptions s WHERE s.id = %s AND s.deleted IS NULL",
+                        (subscription_id,)).fetchone()
+
+
+def list_subscriptions(conn: psycopg.Connection, consumer: str, limit: int = 1000) -> list[dict[str, Any]]:
+    return conn.execute(
+        f"""SELECT {_SUBSCRIPTION} FROM event_subscriptions s WHERE s.consumer = %s AND s.deleted IS NULL
+            ORDER BY s.id LIMIT %s""",
+        (consumer, limit),
+    ).fetchall()
+
+
+def count_subscriptions(conn: psycopg.Connection, consumer: str) -> int:
+    row = conn.execute("SELECT count(*) AS n FROM event_subscriptions WHERE consumer = %s AND deleted IS NULL",
+                       (consumer,)).fetchone()
+    return int(row["n"])
+
+
+def delete_subscription(conn: psycopg.Connection, subscription_id: int) -> None:
+    conn.execute("UPDATE event_subscriptions SET deleted = now() WHERE id = %s AND deleted IS NULL",
+                 (subscription_id,))
+
+
+def active_subscriptions(conn: psycopg.Connection, resource_filters: Iterable[str]) -> list[Subscription]:
+    rows = conn.execute(
+        """SELECT id, resource_filter, type_filter, subject_filter FROM event_subscriptions
+           WHERE status = 'active' AND deleted IS NULL AND resource_filter = ANY(%s)""",
+        (list(set(resource_filters)),),
+    ).fetchall()
+    return [Subscription(r["id"], r["resource_filter"], r["type_filter"], r["subject_filter"]) for r in rows]
+
+
+# -- the outbox: fan-out into deliveries --------------------------------------------------------------
+
+def take_outbox(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
+    """Unforwarded rows, oldest first, with their resource (locked: one fan-out per row)."""
+    return conn.execute(
+        """WITH taken AS (SELECT id FROM correspondence_events WHERE forwarded_at IS NULL
+                          ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+           SELECT e.id, e.event_type, e.created, e.correspondence_id, e.initialization_id, e.attachment_id,
+                  e.subject, COALESCE(ic.resource_id, ii.resource_id, a.resource_id) AS resource_id
+           FROM taken JOIN correspondence_events e ON e.id = taken.id
+           LEFT JOIN correspondences c ON c.id = e.correspondence_id
+           LEFT JOIN initializations ic ON ic.id = c.initialization_id
+           LEFT JOIN initializations ii ON ii.id = e.initialization_id
+           LEFT JOIN attachments a ON a.id = e.attachment_id
+           ORDER BY e.id""",
+        (limit,),
+    ).fetchall()
+
+
+def expand(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> list[OutboxEvent]:
+    """One CloudEvent per row; an Initialize row gives one per correspondence of it (the recipient is
+    the subject), read here and not at Initialize."""
+    events: list[OutboxEvent] = []
+    init_rows = {r["initialization_id"]: r for r in rows if r["initialization_id"] is not None}
+    recipients: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
+    if init_rows:
+        for c in conn.execute("""SELECT id, initialization_id, recipient FROM correspondences
+                                 WHERE initialization_id = ANY(%s) ORDER BY id""", (list(init_rows),)):
+            recipients.setdefault(c["initialization_id"], []).append((c["id"], c["recipient"]))
+    missing = [r["correspondence_id"] for r in rows if r["correspondence_id"] is not None and r["subject"] is None]
+    subjects: dict[uuid.UUID, str] = {}
+    if missing:
+        subjects = {c["id"]: c["recipient"] for c in conn.execute(
+            "SELECT id, recipient FROM correspondences WHERE id = ANY(%s)", (missing,))}
+    for r in rows:
+        if r["resource_id"] is None:
+            continue
+        if r["initialization_id"] is not None:
+            events.extend(OutboxEvent(r["id"], r["event_type"], r["created"], r["resource_id"], cid, recipient)
+                          for cid, recipient in recipients.get(r["initialization_id"], ()))
+        else:
+            instance = r["correspondence_id"] or r["attachment_id"]
+            subject = r["subject"] or subjects.get(instance)
+            events.append(OutboxEvent(r["id"], r["event_type"], r["created"], r["resource_id"], instance, subject))
+    return events
+
+
+def insert_deliveries(conn: psycopg.Connection, rows: list[tuple[int, uuid.UUID, str, dict[str, Any]]]) -> None:
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(
+                """INSERT INTO event_deliveries (subscription_id, event_id, event_type, payload)
+                   VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING""",
+                [(s, e, t, Jsonb(p)) for s, e, t, p in rows],
+            )
+
+
+def mark_forwarded(conn: psycopg.Connection, ids: list[int]) -> None:
+    if ids:
+        conn.execute("UPDATE correspondence_events SET forwarded_at = now() WHERE id = ANY(%s)", (ids,))
+
+
+# -- deliveries ------------------------------------------------------------------------------------------
+
+def claim_deliveries(conn: psycopg.Connection, limit: int, per_endpoint: int, lease_seconds: float) -> list[dict]:
+    """Due deliveries, at most `per_endpoint` in flight per subscription, leased to this worker: a worker
+    that dies mid-post leaves them to the next scan after the lease."""
+    return conn.execute(
+        """WITH busy AS (
+               SELECT subscription_id, count(*) AS n FROM event_deliveries
+               WHERE delivered_at IS NULL AND failed_at IS NULL AND locked_until > now()
+               GROUP BY subscription_id
+           ), due AS (
+               SELECT d.id, d.subscription_id, COALESCE(b.n, 0) AS busy,
+                      row_number() OVER (PARTITION BY d.subscription_id ORDER BY d.next_attempt_at, d.id) AS rn
+               FROM event_deliveries d
+               JOIN event_subscriptions s ON s.id = d.subscription_id
+               LEFT JOIN busy b ON b.subscription_id = d.subscription_id
+               WHERE d.delivered_at IS NULL AND d.failed_at IS NULL AND d.next_attempt_at <= now()
+                 AND (d.locked_until IS NULL OR d.locked_until <= now()) AND s.deleted IS NULL
+                 AND (s.status = 'active' OR (s.status = 'pending' AND d.event_type = %(validation)s))
+           ), picked AS (
+               SELECT d.id FROM event_deliveries d
+               WHERE d.id IN (SELECT id FROM due WHERE rn + busy <= %(per_endpoint)s)
+                 AND d.delivered_at IS NULL AND (d.locked_until IS NULL OR d.locked_until <= now())
+               ORDER BY d.next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+           )
+           UPDATE event_deliveries d SET locked_until = now() + make_interval(secs => %(lease)s),
+                                         attempts = d.attempts + 1
+           FROM picked, event_subscriptions s
+           WHERE d.id = picked.id AND s.id = d.subscription_id
+           RETURNING d.id, d.subscription_id, d.event_id, d.event_type, d.payload, d.attempts, d.created,
+                     s.end_point, s.secret""",
+        {"validation": VALIDATION_TYPE, "per_endpoint": per_endpoint, "limit": limit, "lease": lease_seconds},
+    ).fetchall()
+
+
+def record_delivered(conn: psycopg.Connection, delivery_id: int, status: int) -> None:
+    row = conn.execute(
+        """UPDATE event_deliveries SET delivered_at = now(), locked_until = NULL, last_status = %s, last_error = NULL
+           WHERE id = %s AND delivered_at IS NULL RETURNING subscription_id, event_type""",
+        (status, delivery_id),
+    ).fetchone()
+    if row is not None and row["event_type"] == VALIDATION_TYPE:
+        conn.execute("""UPDATE event_subscriptions SET status = 'active', validated = now()
+                        WHERE id = %s AND status = 'pending'""", (row["subscription_id"],))
+
+
+def record_retry(conn: psycopg.Connection, delivery_id: int, next_attempt_at: datetime, status: int | None,
+                 error: str) -> None:
+    conn.execute(
+        """UPDATE event_deliveries SET next_attempt_at = %s, locked_until = NULL, last_status = %s, last_error = %s
+           WHERE id = %s AND delivered_at IS NULL""",
+        (next_attempt_at, status, error[:500], delivery_id),
+    )
+
+
+def record_failed(conn: psycopg.Connection, delivery_id: int, status: int | None, error: str) -> None:
+    row = conn.execute(
+        """UPDATE event_deliveries SET failed_at = now(), locked_until = NULL, last_status = %s, last_error = %s
+           WHERE id = %s AND delivered_at IS NULL RETURNING subscription_id, event_type""",
+        (status, error[:500], delivery_id),
+    ).fetchone()
+    if row is not None and row["event_type"] == VALIDATION_TYPE:
+        conn.execute("UPDATE event_subscriptions SET status = 'failed' WHERE id = %s AND status = 'pending'",
+                     (row["subscription_id"],))
+
+
+def delivery_counts(conn: psycopg.Connection) -> dict[str, int]:
+    """For /metrics: deliveries waiting (due or leased) and failed for good (both partial indexes)."""
+    row = conn.execute(
+        """SELECT (SELECT count(*) FROM event_deliveries WHERE delivered_at IS NULL AND failed_at IS NULL) AS pending,
+                  (SELECT count(*) FROM event_deliveries WHERE failed_at IS NOT NULL) AS failed""").fetchone()
+    return {k: int(v) for k, v in row.items()}

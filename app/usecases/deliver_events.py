@@ -1,0 +1,122 @@
+"""Events to subscribers, run by workers (beat-driven scans, SKIP LOCKED, never HTTP in a transaction).
+
+1. `fan_out`: outbox rows (`correspondence_events`) not yet forwarded become one delivery row per
+   (active matching subscription, CloudEvent), in one transaction; an Initialize's single row becomes
+   one CloudEvent per correspondence here. The unique (subscription, event) makes a repeat harmless.
+2. `deliver_due`: claims due deliveries (a lease, at most EVENTS_MAX_IN_FLIGHT_PER_ENDPOINT per
+   subscription), commits, POSTs them concurrently with timeouts, then records each outcome in its own
+   short transaction: 2xx → delivered (never sent again); otherwise the next attempt after an
+   exponential, jittered delay, or failed once the event is older than the give-up age (~24 h).
+   A worker killed mid-post leaves its leased rows to the next scan once the lease passes.
+"""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from app.db.pool import Database
+from app.db.repositories import events as repo
+from app.domain.events import RESOURCE_PREFIX, cloud_event, matches
+from app.events_settings import EventSettings
+
+log = logging.getLogger(__name__)
+
+Post = Callable[..., Any]  # (url, secret, event, allow_private=, timeout=, connect_timeout=) -> PostResult
+
+
+def fan_out(db: Database, settings: EventSettings, limit: int = 50) -> int:
+    """One bounded transaction; returns the outbox rows forwarded."""
+    with db.transaction() as conn:
+        rows = repo.take_outbox(conn, limit)
+        if not rows:
+            return 0
+        subscriptions = repo.active_subscriptions(conn, {RESOURCE_PREFIX + r["resource_id"] for r in rows if r["resource_id"]})
+        if subscriptions:
+            filters = {s.resource_filter for s in subscriptions}
+            wanted = [r for r in rows if r["resource_id"] and RESOURCE_PREFIX + r["resource_id"] in filters]
+            pairs = matches(subscriptions, repo.expand(conn, wanted))
+            repo.insert_deliveries(conn, [(sid, e.id, e.type, cloud_event(e, settings.base_url)) for sid, e in pairs])
+        repo.mark_forwarded(conn, [r["id"] for r in rows])
+    return len(rows)
+
+
+def fan_out_all(db: Database, settings: EventSettings, limit: int = 50) -> int:
+    total = 0
+    while True:
+        n = fan_out(db, settings, limit)
+        total += n
+        if n < limit:
+            return total
+
+
+@dataclass
+class DeliveryResult:
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    @property
+    def attempted(self) -> int:
+        return self.delivered + self.retried + self.failed
+
+
+def deliver_due(db: Database, post: Post, settings: EventSettings,
+                pool: ThreadPoolExecutor | None = None) -> DeliveryResult:
+    """One round: claim, post (outside any transaction), record."""
+    with db.transaction() as conn:
+        claimed = repo.claim_deliveries(conn, settings.batch, settings.per_endpoint, settings.lease_seconds)
+    result = DeliveryResult()
+    if not claimed:
+        return result
+
+    def one(delivery: dict[str, Any]) -> str:
+        outcome = post(delivery["end_point"], delivery["secret"], delivery["payload"],
+                       allow_private=settings.allow_private_endpoints, timeout=settings.timeout,
+                       connect_timeout=settings.connect_timeout)
+        return _record(db, settings, delivery, outcome)
+
+    if pool is None or len(claimed) == 1:
+        outcomes = [one(d) for d in claimed]
+    else:
+        outcomes = list(pool.map(one, claimed))
+    for outcome in outcomes:
+        setattr(result, outcome, getattr(result, outcome) + 1)
+    return result
+
+
+def _record(db: Database, settings: EventSettings, delivery: dict[str, Any], outcome: Any) -> str:
+    now = datetime.now(timezone.utc)
+    with db.transaction() as conn:
+        if outcome.ok:
+            repo.record_delivered(conn, delivery["id"], outcome.status)
+            return "delivered"
+        error = outcome.error or "no answer"
+        if settings.retry.gives_up(delivery["created"], now):
+            log.warning("event %s to subscription %s failed for good: %s", delivery["event_id"],
+                        delivery["subscription_id"], error)
+            repo.record_failed(conn, delivery["id"], outcome.status, error)
+            return "failed"
+        delay = settings.retry.next_delay(delivery["attempts"])
+        repo.record_retry(conn, delivery["id"], now + timedelta(seconds=delay), outcome.status, error)
+        return "retried"
+
+
+def deliver_all(db: Database, post: Post, settings: EventSettings, *, budget_seconds: float = 30.0) -> DeliveryResult:
+    """Rounds until nothing is due or the time budget is spent (the next beat tick goes on)."""
+    import time
+
+    total = DeliveryResult()
+    deadline = time.monotonic() + budget_seconds
+    with ThreadPoolExecutor(max_workers=max(settings.concurrency, 1), thread_name_prefix="events") as pool:
+        while time.monotonic() < deadline:
+            fan_out_all(db, settings)
+            result = deliver_due(db, post, settings, pool)
+            total.delivered += result.delivered
+            total.retried += result.retried
+            total.failed += result.failed
+            if result.attempted == 0:
+                break
+    return total

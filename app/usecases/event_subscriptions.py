@@ -1,0 +1,109 @@
+"""Subscriptions to events (Altinn Events' shape): create, list, get, delete.
+
+A sender (write scope) subscribes to resources its organization owns, any subject; a recipient (read
+scope) to its own subject only. The endpoint is checked against the SSRF rules here and again at every
+delivery. The subscription starts `pending`; its validation event is its first delivery, and a 2xx
+answer to it makes it `active` (a worker sends it, never the request thread).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from app.db.pool import Database
+from app.db.repositories import events as repo
+from app.db.repositories import registry as registry_repo
+from app.domain.endpoints import EndpointRefused, resolve_endpoint
+from app.domain.events import NAMES, RESOURCE_PREFIX, TYPE_PREFIX, new_secret, validation_event
+from app.events_settings import EventSettings
+from app.security.identity import READ_SCOPE, WRITE_SCOPE, Caller
+
+
+class SubscriptionProblem(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def create_subscription(db: Database, caller: Caller, body: dict[str, Any], settings: EventSettings) -> dict[str, Any]:
+    end_point, resource_filter = body["end_point"], body["resource_filter"]
+    type_filter, subject_filter = body.get("type_filter"), body.get("subject_filter")
+    if not resource_filter.startswith(RESOURCE_PREFIX) or len(resource_filter) == len(RESOURCE_PREFIX):
+        raise SubscriptionProblem(400, f"resourceFilter must be {RESOURCE_PREFIX}<resourceId>")
+    if type_filter is not None and (not type_filter.startswith(TYPE_PREFIX)
+                                    or type_filter[len(TYPE_PREFIX):] not in NAMES):
+        raise SubscriptionProblem(400, f"typeFilter must be {TYPE_PREFIX}<event name> (SPEC.md §5.8)")
+    party = caller.party_urn
+    if party is None:
+        raise SubscriptionProblem(403, "The token names no party to subscribe for.")
+    try:
+        resolve_endpoint(end_point, allow_private=settings.allow_private_endpoints)
+    except EndpointRefused as exc:
+        raise SubscriptionProblem(400, f"endPoint refused: {exc}") from exc
+    secret = new_secret()
+    with db.transaction() as conn:
+        resource = registry_repo.get_resource(conn, resource_filter[len(RESOURCE_PREFIX):])
+        owns = (resource is not None and caller.organization is not None
+                and resource.owner_org_number == caller.organization)
+        if caller.has_scope(WRITE_SCOPE) and owns:
+            created_by = "sender"
+        elif caller.has_scope(READ_SCOPE) and resource is not None:
+            if subject_filter is not None and subject_filter != party:
+                raise SubscriptionProblem(403, "A recipient subscribes only to its own subject.")
+            subject_filter, created_by = party, "recipient"
+        else:
+            raise SubscriptionProblem(403, "Only the resource's owner (write scope) or a recipient (read scope, "
+                                           "its own subject) may subscribe to this resource.")
+        if repo.count_subscriptions(conn, party) >= settings.max_subscriptions_per_consumer:
+            raise SubscriptionProblem(409, "Too many subscriptions for this party.")
+        subscription_id = repo.create_subscription(
+            conn, end_point=end_point, resource_filter=resource_filter, type_filter=type_filter,
+            subject_filter=subject_filter, consumer=party, created_by=created_by, secret=secret)
+        repo.add_validation(conn, subscription_id, validation_event(subscription_id, settings.base_url,
+                                                                    datetime.now(timezone.utc)))
+        row = repo.get_subscription(conn, subscription_id)
+    answer = present(row)
+    answer["secret"] = secret
+    return answer
+
+
+def list_subscriptions(db: Database, caller: Caller) -> list[dict[str, Any]]:
+    if caller.party_urn is None:
+        return []
+    with db.transaction() as conn:
+        return [present(r) for r in repo.list_subscriptions(conn, caller.party_urn)]
+
+
+def get_subscription(db: Database, caller: Caller, subscription_id: int) -> dict[str, Any]:
+    with db.transaction() as conn:
+        return present(_own(conn, caller, subscription_id))
+
+
+def delete_subscription(db: Database, caller: Caller, subscription_id: int) -> None:
+    with db.transaction() as conn:
+        _own(conn, caller, subscription_id)
+        repo.delete_subscription(conn, subscription_id)
+
+
+def _own(conn: Any, caller: Caller, subscription_id: int) -> dict[str, Any]:
+    row = repo.get_subscription(conn, subscription_id) if 0 < subscription_id < 2**63 else None
+    if row is None or caller.party_urn is None or row["consumer"] != caller.party_urn:
+        raise SubscriptionProblem(404, "No such subscription.")
+    return row
+
+
+def present(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "endPoint": row["end_point"],
+        "resourceFilter": row["resource_filter"],
+        "typeFilter": row["type_filter"],
+        "subjectFilter": row["subject_filter"],
+        "consumer": row["consumer"],
+        "createdBy": row["created_by"],
+        "created": row["created"].isoformat(),
+        "validated": row["validated"].isoformat() if row["validated"] else None,
+        "status": row["status"],
+        "deliveries": {"delivered": row["delivered"], "pending": row["pending"], "failed": row["failed"]},
+    }
