@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 
 from app.api.auth import require_any_scope
 from app.api.json_body import load, read_json
-from app.api.problems import problem
+from app.api.problems import PROBLEM, documented, problem
 from app.events_settings import load_event_settings
 from app.schemas.fields import CaseInsensitiveSchema
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
@@ -19,7 +19,6 @@ log = logging.getLogger(__name__)
 
 blp = Blueprint("events", __name__, url_prefix="/events/api/v1",
                 description="Subscriptions to CloudEvents about correspondences (signed webhooks)")
-PROBLEM = {"description": "Problem details (RFC 7807)"}
 
 
 class SubscriptionRequestSchema(CaseInsensitiveSchema):
@@ -43,12 +42,13 @@ def _problem(exc: usecase.SubscriptionProblem):
 @blp.route("/subscriptions", methods=["POST"])
 @blp.doc(summary="Subscribe an endpoint; answers the subscription with its signing secret (once)",
          security=[{"bearerAuth": []}],
-         requestBody={"content": {"application/json": {"schema": SubscriptionRequestSchema}}})
+         requestBody={"required": True, "content": {"application/json": {"schema": SubscriptionRequestSchema}}})
 @blp.alt_response(201, description="The subscription, status pending until the endpoint answers the "
                                    "validation event 2xx; `secret` (whsec_…) is shown only here")
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(403, **PROBLEM)
 @blp.alt_response(415, **PROBLEM)
+@documented(401, 413, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def create():
     body = load(SubscriptionRequestSchema(), read_json())
@@ -67,6 +67,7 @@ def create():
 @blp.doc(summary="The caller's subscriptions", security=[{"bearerAuth": []}],
          responses={200: {"description": "count and subscriptions",
                           "content": {"application/json": {"schema": {"type": "object"}}}}})
+@documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def list_all():
     items = usecase.list_subscriptions(_services().db, g.caller)
@@ -79,6 +80,7 @@ def list_all():
          responses={200: {"description": "The subscription",
                           "content": {"application/json": {"schema": {"type": "object"}}}}})
 @blp.alt_response(404, **PROBLEM)
+@documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def get_one(subscription_id: int):
     try:
@@ -90,6 +92,7 @@ def get_one(subscription_id: int):
 @blp.route("/subscriptions/<int:subscription_id>", methods=["DELETE"])
 @blp.doc(summary="Stop a subscription (nothing more is delivered to it)", security=[{"bearerAuth": []}])
 @blp.alt_response(404, **PROBLEM)
+@documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def delete(subscription_id: int):
     try:
