@@ -6,6 +6,7 @@ import logging
 import os
 from contextvars import ContextVar
 from datetime import datetime, timezone
+from typing import Callable
 
 # The request being served (web) or the request that caused the task being run (workers).
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -47,6 +48,24 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack_info"] = self.formatStack(record.stack_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class Routine(logging.Filter):
+    """Routine lines (a periodic scan that found nothing, say) are DEBUG: an idle service is quiet at INFO.
+
+    Put on the logger that emits them, for lines a library logs at INFO: an INFO record that
+    `is_routine` picks becomes a DEBUG record, kept only when that logger has DEBUG enabled.
+    """
+
+    def __init__(self, is_routine: Callable[[logging.LogRecord], bool]) -> None:
+        super().__init__()
+        self.is_routine = is_routine
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not self.is_routine(record):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
 
 
 def json_logs() -> bool:
