@@ -118,6 +118,44 @@ def relay() -> None:
 
 
 @main.command()
+@click.option("--port", type=int, default=None, help="Flower port  [default: $FLOWER_PORT, else 5555]")
+@click.option("--address", default=None, help="address to bind  [default: $FLOWER_ADDRESS, else 127.0.0.1]")
+def flower(port: int | None, address: str | None) -> None:
+    """Flower (Celery's monitor) on this service's broker: REDIS_URL, else the running `correspondence run`'s.
+
+    Development: the HTTP API (/api/workers, ...) is open unless FLOWER_BASIC_AUTH or FLOWER_AUTH is set.
+    CORRESPONDENCE_ENV=production: refuses to start without FLOWER_BASIC_AUTH or FLOWER_AUTH.
+    """
+    from app.supervise import RunState
+
+    settings = load_settings()
+    broker = settings.redis_url
+    if not broker:
+        live = RunState(settings.data_dir).live()
+        broker = (live or {}).get("redis_url")
+        if not broker:
+            raise click.ClickException(
+                f"no broker: set REDIS_URL, or start `correspondence run` first (its embedded Redis is found "
+                f"through {settings.data_dir / 'run.json'}; run both from the same folder or CORRESPONDENCE_DATA_DIR)")
+    env = dict(os.environ, REDIS_URL=broker)
+    authenticated = bool(env.get("FLOWER_BASIC_AUTH") or env.get("FLOWER_AUTH"))
+    if settings.is_production and not authenticated:
+        raise click.ClickException(
+            "CORRESPONDENCE_ENV=production: Flower needs authentication. Set FLOWER_BASIC_AUTH=user:password "
+            "(behind TLS), or FLOWER_AUTH (allowed e-mails, a regex) with FLOWER_AUTH_PROVIDER and "
+            "FLOWER_OAUTH2_KEY / FLOWER_OAUTH2_SECRET / FLOWER_OAUTH2_REDIRECT_URI")
+    if not authenticated:
+        env.setdefault("FLOWER_UNAUTHENTICATED_API", "true")  # development only: /api/workers answers
+    port = port or int(env.get("FLOWER_PORT") or 5555)
+    address = address or env.get("FLOWER_ADDRESS") or "127.0.0.1"
+    cmd = [str(Path(sys.executable).parent / "celery"), "-A", "workers.celery_app", "flower",
+           f"--port={port}", f"--address={address}"]
+    log.info("Flower on http://%s:%s, broker %s%s", address, port, broker,
+             "" if authenticated else " (no authentication: development only)")
+    os.execve(cmd[0], cmd, env)
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="API address (0.0.0.0: every interface)")
 @click.option("--port", type=int, default=None, help="API port  [default: $PORT, else 8080]")
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes (gevent)")
@@ -152,7 +190,7 @@ def run(host: str, port: int | None, workers: int, connections: int, concurrency
             supervisor.start("postgres-watchdog", [sys.executable, "-m", "app.supervise", "watch-postgres",
                                                    str(settings.data_dir / "postgres")])
         supervisor.state.write(redis_url=os.environ["REDIS_URL"])  # `correspondence flower` finds it there
-        log.info("broker: %s", os.environ["REDIS_URL"])
+        log.info("broker: %s (Flower: `correspondence flower`)", os.environ["REDIS_URL"])
         if not supervisor.stopping():
             applied = apply_migrations(os.environ["DATABASE_URL"])
             log.info("migrations applied: %s", ", ".join(applied) or "none pending")
