@@ -82,6 +82,11 @@ def use_json(handler: logging.Handler) -> None:
 def configure_logging() -> None:
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # Libraries that narrate each step at INFO (the embedded PostgreSQL's start and stop, every
+        # migration step): warnings only, so that the lines a newcomer needs stay on the screen.
+        for name in ("pgserver", "yoyo"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     if json_logs():
         # gunicorn's own loggers (set up before the app is imported) get the same line format.
         for name in (None, "gunicorn.error", "gunicorn.access"):
