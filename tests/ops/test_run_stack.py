@@ -190,8 +190,8 @@ def test_the_next_start_cleans_up_and_it_stops_when_its_parent_dies(stack_dir, s
             os.killpg(running.proc.pid, signal.SIGKILL)
 
 
-def test_a_port_held_by_someone_else_is_refused_with_what_to_do(stack_dir, stack):
-    data_dir = stack_dir
+def test_a_port_held_by_someone_else_is_refused_with_what_to_do(tmp_path):
+    data_dir = tmp_path / "data"
     stranger = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "0"],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     try:
@@ -202,11 +202,26 @@ def test_a_port_held_by_someone_else_is_refused_with_what_to_do(stack_dir, stack
                 if conn.status == psutil.CONN_LISTEN:
                     port = conn.laddr.port
             time.sleep(0.05)
-        out = subprocess.run([str(BIN), "run", "--port", str(port)], env=stack_env(data_dir), cwd=data_dir.parent,
+        out = subprocess.run([str(BIN), "run", "--port", str(port)], env=stack_env(data_dir), cwd=tmp_path,
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 1
         assert f"port {port} on 127.0.0.1 is in use by pid {stranger.pid}" in out.stderr
         assert f"kill {stranger.pid}" in out.stderr and f"--port {port + 1}" in out.stderr
         assert stranger.poll() is None  # not ours: left alone
+        assert not (data_dir / "postgres").exists()  # refused before anything was started
     finally:
         stranger.kill()
+
+
+def test_a_second_run_on_a_live_runs_data_folder_is_refused(tmp_path):
+    from app.supervise import RunState
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    me = psutil.Process()  # stands in for the live run
+    RunState(data_dir).write(pid=me.pid, started=me.create_time(), api="http://127.0.0.1:8080")
+    out = subprocess.run([str(BIN), "run", "--port", str(free_port())], env=stack_env(data_dir), cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert f"`correspondence run` is already running on this data folder ({data_dir}): pid {me.pid}" in out.stderr
+    assert not (data_dir / "postgres").exists()  # nothing was started
