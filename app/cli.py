@@ -1,13 +1,10 @@
-"""`correspondence` command line: run, migrate, token, registry load, seed-demo."""
+"""`correspondence` command line: run, flower, migrate, token, registry load, seed-demo, relay."""
 from __future__ import annotations
 
 import json
 import logging
 import os
-import signal
-import subprocess
 import sys
-import time
 from importlib import resources as package_files
 from pathlib import Path
 
@@ -93,7 +90,7 @@ def _load_registry(data: object) -> tuple[int, int]:
 @registry.command("load")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def registry_load(file: Path) -> None:
-    """Upsert resources and parties from FILE.json (format in DESIGN.md §5)."""
+    """Upsert resources and parties from FILE.json (format in the README, "The registry file")."""
     from app.domain.registry import RegistryFileError
 
     try:
@@ -121,69 +118,117 @@ def relay() -> None:
 
 
 @main.command()
+@click.option("--port", type=int, default=None, help="Flower port  [default: $FLOWER_PORT, else 5555]")
+@click.option("--address", default=None, help="address to bind  [default: $FLOWER_ADDRESS, else 127.0.0.1]")
+def flower(port: int | None, address: str | None) -> None:
+    """Flower (Celery's monitor) on this service's broker: REDIS_URL, else the running `correspondence run`'s.
+
+    Development: the HTTP API (/api/workers, ...) is open unless FLOWER_BASIC_AUTH or FLOWER_AUTH is set.
+    CORRESPONDENCE_ENV=production: refuses to start without FLOWER_BASIC_AUTH or FLOWER_AUTH.
+    """
+    from app.supervise import RunState
+
+    settings = load_settings()
+    broker = settings.redis_url
+    if not broker:
+        live = RunState(settings.data_dir).live()
+        broker = (live or {}).get("redis_url")
+        if not broker:
+            raise click.ClickException(
+                f"no broker: set REDIS_URL, or start `correspondence run` first (its embedded Redis is found "
+                f"through {settings.data_dir / 'run.json'}; run both from the same folder or CORRESPONDENCE_DATA_DIR)")
+    env = dict(os.environ, REDIS_URL=broker)
+    authenticated = bool(env.get("FLOWER_BASIC_AUTH") or env.get("FLOWER_AUTH"))
+    if settings.is_production and not authenticated:
+        raise click.ClickException(
+            "CORRESPONDENCE_ENV=production: Flower needs authentication. Set FLOWER_BASIC_AUTH=user:password "
+            "(behind TLS), or FLOWER_AUTH (allowed e-mails, a regex) with FLOWER_AUTH_PROVIDER and "
+            "FLOWER_OAUTH2_KEY / FLOWER_OAUTH2_SECRET / FLOWER_OAUTH2_REDIRECT_URI")
+    if not authenticated:
+        env.setdefault("FLOWER_UNAUTHENTICATED_API", "true")  # development only: /api/workers answers
+    port = port or int(env.get("FLOWER_PORT") or 5555)
+    address = address or env.get("FLOWER_ADDRESS") or "127.0.0.1"
+    cmd = [str(Path(sys.executable).parent / "celery"), "-A", "workers.celery_app", "flower",
+           f"--port={port}", f"--address={address}"]
+    log.info("Flower on http://%s:%s, broker %s%s", address, port, broker,
+             "" if authenticated else " (no authentication: development only)")
+    os.execve(cmd[0], cmd, env)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="API address (0.0.0.0: every interface)")
+@click.option("--port", type=int, default=None, help="API port  [default: $PORT, else 8080]")
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes (gevent)")
 @click.option("--connections", default=1000, show_default=True, help="connections per gunicorn worker")
 @click.option("--concurrency", default=2, show_default=True, help="celery worker processes")
-def run(workers: int, connections: int, concurrency: int) -> None:
-    """Run API (127.0.0.1:$PORT, default 8080), worker, outbox relay and beat; embedded PostgreSQL/Redis when unset."""
+def run(host: str, port: int | None, workers: int, connections: int, concurrency: int) -> None:
+    """Run API, worker, outbox relay and beat; embedded PostgreSQL/Redis when DATABASE_URL/REDIS_URL are unset.
+
+    Stops everything it started on Ctrl-C, SIGTERM, SIGHUP (terminal closed) or when its parent exits.
+    """
     from app.db.migrate import apply_migrations
     from app.embedded import ensure_environment
     from app.security.tokens import load_or_create_dev_key
+    from app.supervise import StartRefused, Supervisor
 
     settings = load_settings()
+    port = port or settings.port
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log.info("data folder: %s", settings.data_dir)
-    owned = ensure_environment(settings.data_dir)
-    applied = apply_migrations(os.environ["DATABASE_URL"])
-    log.info("migrations applied: %s", ", ".join(applied) or "none pending")
-    if settings.dev_keys:
-        load_or_create_dev_key(settings.dev_key_path)
-        log.info("development signing key: %s (mint tokens with `correspondence token`)", settings.dev_key_path)
-    os.environ["CORRESPONDENCE_DATA_DIR"] = str(settings.data_dir)
-    # /metrics adds up every gunicorn worker's counters through files here (gunicorn.conf.py empties it).
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.data_dir / "prometheus"))
+    supervisor = Supervisor(settings.data_dir)
+    try:
+        supervisor.claim(host, port)  # a live run here, what a dead one left, the port
+    except StartRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    supervisor.handle_signals()
+    embedded_postgres = not os.environ.get("DATABASE_URL")
+    owned = []
+    exit_code = 0
+    try:
+        owned = ensure_environment(settings.data_dir, die_with_parent=True)
+        if embedded_postgres:  # stops it should this process die without stopping it
+            supervisor.start("postgres-watchdog", [sys.executable, "-m", "app.supervise", "watch-postgres",
+                                                   str(settings.data_dir / "postgres")])
+        supervisor.state.write(redis_url=os.environ["REDIS_URL"])  # `correspondence flower` finds it there
+        log.info("broker: %s (Flower: `correspondence flower`)", os.environ["REDIS_URL"])
+        if not supervisor.stopping():
+            applied = apply_migrations(os.environ["DATABASE_URL"])
+            log.info("migrations applied: %s", ", ".join(applied) or "none pending")
+        if settings.dev_keys:
+            load_or_create_dev_key(settings.dev_key_path)
+            log.info("development signing key: %s (mint tokens with `correspondence token`)", settings.dev_key_path)
+        # /metrics adds up every gunicorn worker's counters through files here (gunicorn.conf.py empties it).
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.data_dir / "prometheus"))
+        level = os.environ.get("LOG_LEVEL", "INFO").upper()
+        for name, cmd in _roles(settings.data_dir, host, port, workers, connections, concurrency, level).items():
+            if not supervisor.stopping():
+                supervisor.start(name, cmd)
+        if not supervisor.stopping():
+            log.info("API on http://%s:%s (OpenAPI /openapi.json, Swagger UI /docs); Ctrl-C stops everything",
+                     host, port)
+            exit_code = supervisor.watch()
+    finally:
+        supervisor.stop()
+        for handle in owned:
+            handle.stop()
+        supervisor.release()
+        log.info("stopped")
+    sys.exit(exit_code)  # the embedded PostgreSQL stops at exit when no other process uses it
+
+
+def _roles(data_dir: Path, host: str, port: int, workers: int, connections: int, concurrency: int,
+           level: str) -> dict[str, list[str]]:
+    """The Procfile's roles as `correspondence run` starts them."""
     bin_dir = Path(sys.executable).parent
-    roles = {
-        "web": [str(bin_dir / "gunicorn"), "app.wsgi:app", "--bind", f"127.0.0.1:{settings.port}",
+    return {
+        "web": [str(bin_dir / "gunicorn"), "app.wsgi:app", "--bind", f"{host}:{port}",
                 # gevent: a slow client or a `Prefer: wait` holds a greenlet, never a thread
                 "--worker-class", "gevent", "--workers", str(workers), "--worker-connections", str(connections),
                 "--keep-alive", "0", "--graceful-timeout", "10",
                 *(["--config", str(GUNICORN_CONF)] if GUNICORN_CONF.exists() else [])],
-        "worker": [str(bin_dir / "celery"), "-A", "workers.celery_app", "worker", "--loglevel", "INFO",
+        "worker": [str(bin_dir / "celery"), "-A", "workers.celery_app", "worker", "--loglevel", level,
                    "--concurrency", str(concurrency), "--hostname", "worker@%h"],
         "relay": [str(bin_dir / "correspondence"), "relay"],
-        "beat": [str(bin_dir / "celery"), "-A", "workers.celery_app", "beat", "--loglevel", "INFO",
-                 "--schedule", str(settings.data_dir / "celerybeat-schedule")],
+        "beat": [str(bin_dir / "celery"), "-A", "workers.celery_app", "beat", "--loglevel", level,
+                 "--schedule", str(data_dir / "celerybeat-schedule")],
     }
-    children = {name: subprocess.Popen(cmd) for name, cmd in roles.items()}
-    log.info("API on http://127.0.0.1:%s (OpenAPI /openapi.json, Swagger UI /docs)", settings.port)
-
-    stopping = False
-
-    def _stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    exit_code = 0
-    try:
-        while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    log.error("%s exited with code %s; stopping", name, child.returncode)
-                    exit_code = 1
-                    stopping = True
-            time.sleep(0.5)
-    finally:
-        for child in children.values():
-            if child.poll() is None:
-                child.terminate()
-        for child in children.values():
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        for handle in owned:
-            handle.stop()
-    sys.exit(exit_code)

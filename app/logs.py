@@ -6,6 +6,7 @@ import logging
 import os
 from contextvars import ContextVar
 from datetime import datetime, timezone
+from typing import Callable
 
 # The request being served (web) or the request that caused the task being run (workers).
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -49,6 +50,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+class Routine(logging.Filter):
+    """Routine lines (a periodic scan that found nothing, say) are DEBUG: an idle service is quiet at INFO.
+
+    Put on the logger that emits them, for lines a library logs at INFO: an INFO record that
+    `is_routine` picks becomes a DEBUG record, kept only when that logger has DEBUG enabled.
+    """
+
+    def __init__(self, is_routine: Callable[[logging.LogRecord], bool]) -> None:
+        super().__init__()
+        self.is_routine = is_routine
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not self.is_routine(record):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
 def json_logs() -> bool:
     """JSON lines unless LOG_FORMAT=text."""
     return os.environ.get("LOG_FORMAT", "json").strip().lower() != "text"
@@ -63,6 +82,11 @@ def use_json(handler: logging.Handler) -> None:
 def configure_logging() -> None:
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # Libraries that narrate each step at INFO (the embedded PostgreSQL's start and stop, every
+        # migration step): warnings only, so that the lines a newcomer needs stay on the screen.
+        for name in ("pgserver", "yoyo"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     if json_logs():
         # gunicorn's own loggers (set up before the app is imported) get the same line format.
         for name in (None, "gunicorn.error", "gunicorn.access"):

@@ -1,13 +1,15 @@
 """The Flask application factory: configuration, services, blueprints, OpenAPI, error handling."""
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import redis
-from flask import Flask, Response, g
+from flask import Flask, Response, g, send_from_directory
 from flask_smorest import Api
 
 from app.api import attachments
@@ -27,6 +29,15 @@ API_DESCRIPTION = (
     "unpaired surrogates; JSON bodies nest at most 64 levels and are at most MAX_REQUEST_BYTES (413); "
     "lists and maps carry the maxItems/maxProperties shown (README, Limits)."
 )
+SWAGGER_UI_ASSETS = "/docs/assets/"
+
+
+def swagger_ui_dist() -> Path:
+    """The Swagger UI files shipped by the pinned flask-swagger-ui package (setup.cfg)."""
+    spec = importlib.util.find_spec("flask_swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("flask-swagger-ui is not installed (it carries Swagger UI's files for /docs)")
+    return Path(next(iter(spec.submodule_search_locations))) / "dist"
 
 
 @dataclass
@@ -74,8 +85,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION}},
+        # Swagger UI's files come from a pinned package and are served here: /docs works offline.
+        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_ASSETS,
+        # No validator badge: it would ask validator.swagger.io about the spec.
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
@@ -95,6 +109,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(health.blp)
     api.register_blueprint(events_api.blp)
     register_error_handlers(app)
+    dist = swagger_ui_dist()
+
+    @app.get(SWAGGER_UI_ASSETS + "<path:filename>")
+    def swagger_ui_asset(filename: str) -> Response:
+        return send_from_directory(dist, filename, max_age=86400)
+
     observability.init_app(app)  # request id in logs, access log, /metrics
     rate_limit.init_app(app, settings.redis_url)  # off unless RATE_LIMIT_PER_SECOND is set
 
