@@ -221,3 +221,12 @@ def test_attachment_links_expire_from_publish_time_and_unpublished_uploads_keep_
     assert [c.status for c in rows.correspondences] == [S.Initialized]
     rows = new_rows(replace(valid, requested_publish_time=NOW - timedelta(days=1)), [], NOW)
     assert rows.attachments[0].expiration_time == NOW + timedelta(days=2)  # never before now
+
+
+@pytest.mark.xfail(strict=True, reason="SPEC.md §4.1 step 20 and §3.2: a {{recipientName}} whose Register lookup "
+                   "fails is 404/1029; the rules fill in the bare identifier instead (with REQUIRE_KNOWN_RECIPIENTS "
+                   "off, as tests/api/test_initialize.py asserts on purpose)")
+def test_1029_when_the_recipient_name_placeholder_finds_no_name():
+    req = request([ORG_RECIPIENT, PERSON_RECIPIENT], content={
+        "language": "nb", "messageTitle": "Til {{recipientName}}", "messageBody": "Hei"})
+    assert code_of(req, facts()) == 1029
