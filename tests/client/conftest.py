@@ -40,6 +40,7 @@ class Faults:
         self.lock = threading.Lock()
         self.applied: list[tuple[str, str, tuple]] = []
         self.initializes = 0  # Initialize requests that reached the app
+        self.answered = 0  # answers the app gave to the actions lose/hold (stored, not yet delivered)
 
     def add(self, request: tuple[str, str], action: tuple, times: int = 1) -> None:
         with self.lock:
@@ -49,7 +50,7 @@ class Faults:
         with self.lock:
             self.rules.clear()
             self.applied.clear()
-            self.initializes = 0
+            self.initializes = self.answered = 0
 
     def _take(self, method: str, path: str) -> tuple | None:
         with self.lock:
@@ -82,6 +83,8 @@ class Faults:
         body = b"".join(result)
         if hasattr(result, "close"):
             result.close()
+        with self.lock:
+            self.answered += 1
         if action[0] == "lose":
             return _problem(start_response, action[1], None)
         time.sleep(action[1])  # hold

@@ -33,7 +33,7 @@ def test_installs_with_pip_and_imports_alone(tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
                     str(CLIENT_DIR)], check=True, capture_output=True, timeout=180)
-    code = ("import sys, correspondence_client as c; "
+    code = ("import sys, correspondence_client as c; from correspondence_client.bulk import send; "
             "assert 'app' not in sys.modules and 'flask' not in sys.modules; print(c.__file__)")
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                           env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, check=True)
