@@ -187,4 +187,6 @@ def run(workers: int, connections: int, concurrency: int) -> None:
         for handle in owned:
             handle.stop()
     sys.exit(exit_code)
+
+
 from app import send_cli  # noqa: E402,F401  (`correspondence send` registers itself on main)

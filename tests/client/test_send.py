@@ -85,6 +85,23 @@ def test_sends_in_chunks_writes_the_result_and_a_second_run_sends_nothing(servic
     assert results(tmp_path / "list.result.csv") == rows
 
 
+def test_without_its_journal_a_run_again_still_sends_nothing_twice(service, tokens, db, tmp_path):
+    """Chunks of several recipients are found by their sendersReference, a chunk of one by its key."""
+    url, faults = service
+    numbers = [org(1500 + i) for i in range(3)]
+    recipients = write_csv(tmp_path / "lost.csv", [[n] for n in numbers])
+    reference = unique_reference("lost")
+    args = ["--recipients", str(recipients), "--message", str(write_message(tmp_path / "m.json", reference)),
+            "--chunk-size", "2"]
+    assert send(url, tokens.make(), *args).exit_code == 0
+    (tmp_path / "lost.result.csv.journal").unlink()
+    again = send(url, tokens.make(), *args)
+    assert again.exit_code == 0, again.output
+    assert "sent 0, found already sent 3 (not sent again)" in again.output  # the single one via 409/1034
+    assert faults.initializes == 3 and count_by_recipient(db, reference) == {urn(n): 1 for n in numbers}
+    assert [r["outcome"] for r in results(tmp_path / "lost.result.csv")] == ["sent"] * 3
+
+
 def test_bad_rows_are_listed_with_their_lines_before_anything_is_sent(service, tokens, db, tmp_path):
     url, faults = service
     recipients = tmp_path / "bad.csv"
@@ -216,7 +233,7 @@ def test_wait_follows_the_orders_to_a_summary(service, tokens, db, tmp_path, wor
     run = send(url, tokens.make(), "--recipients", str(recipients), "--message", str(message), "--wait",
                "--poll-interval", "0.2", "--wait-timeout", "60")
     assert run.exit_code == 0, run.output
-    assert "[notifications] 5/5 correspondences (100%)" in run.output
+    assert "[notifications] 5/5 final (100%)" in run.output
     table = run.output[run.output.index("notification orders"):]
     assert table.splitlines()[1:6] == [
         "  Success                      1         1         2",

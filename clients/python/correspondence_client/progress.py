@@ -8,6 +8,7 @@ Thread-safe: workers call `advance`, a ticker thread redraws (every 0.2 s on a t
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import threading
@@ -33,7 +34,7 @@ def _duration(seconds: float | None) -> str:
 class Progress:
     def __init__(self, label: str, total: int, *, unit: str = "rows", stream: TextIO | None = None,
                  mode: str = "auto", interval: float = 2.0, extra: Callable[[], str] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 show_failed: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
         self.label = label
         self.total = total
         self.unit = unit
@@ -41,11 +42,13 @@ class Progress:
         self.mode = choose_mode(mode, self.stream)
         self.interval = interval if self.mode == "plain" else 0.2
         self.extra = extra
+        self.show_failed = show_failed
         self.clock = clock
         self.done = 0  # counted towards the total (also those found done by an earlier run)
         self.worked = 0  # done by this run: the rate and ETA count only these
         self.failed = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the counters
+        self._out = threading.Lock()  # the stream
         self._started = clock()
         self._last_line = ""
         self._stop = threading.Event()
@@ -83,12 +86,14 @@ class Progress:
             done, total, failed = self.done, self.total, self.failed
         percent = 100 * done / total if total else 100.0
         rate, eta = self.rate(), self.eta()
-        extra = self.extra() if self.extra else ""
+        extras = [f"failed {failed:,}"] if self.show_failed else []
+        extras += [self.extra()] if self.extra else []
+        extras = [e for e in extras if e]
         if self.mode == "plain":
             return (f"[{self.label}] {done:,}/{total:,} {self.unit} ({percent:.0f}%), {rate:,.0f} {self.unit}/s, "
-                    f"ETA {_duration(eta)}, failed {failed:,}" + (f", {extra}" if extra else ""))
+                    f"ETA {_duration(eta)}" + "".join(f", {e}" for e in extras))
         tail = (f" {percent:3.0f}% {done:,}/{total:,} {self.unit}  {rate:,.0f}/s  ETA {_duration(eta)}"
-                f"  failed {failed:,}" + (f"  {extra}" if extra else ""))
+                + "".join(f"  {e}" for e in extras))
         bar_width = max(10, min(30, (width or 100) - len(self.label) - len(tail) - 3))
         filled = int(bar_width * done / total) if total else bar_width
         return f"{self.label}  {'█' * filled}{'░' * (bar_width - filled)}{tail}"
@@ -96,18 +101,36 @@ class Progress:
     def refresh(self, final: bool = False) -> None:
         if self.mode == "none":
             return
-        if self.mode == "bar":
-            width = shutil.get_terminal_size((100, 20)).columns
-            text = self.line(width)[: width - 1]
-            self.stream.write("\r" + text + " " * max(0, len(self._last_line) - len(text)) + ("\n" if final else ""))
-            self._last_line = text
-        else:
-            text = self.line()
-            if text == self._last_line:
-                return
-            self.stream.write(text + "\n")
-            self._last_line = text
-        self.stream.flush()
+        with self._out:
+            if self.mode == "bar":
+                width = self._width()
+                text = self.line(width)[: width - 1]
+                pad = " " * max(0, len(self._last_line) - len(text))
+                self.stream.write("\r" + text + pad + ("\n" if final else ""))
+                self._last_line = text
+            else:
+                text = self.line()
+                if text == self._last_line:
+                    return
+                self.stream.write(text + "\n")
+                self._last_line = text
+            self.stream.flush()
+
+    def _width(self) -> int:
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns or 100
+        except (AttributeError, OSError, ValueError):
+            return shutil.get_terminal_size((100, 20)).columns
+
+    def note(self, text: str) -> None:
+        """A message line that leaves the display intact (on a terminal: above the bar)."""
+        with self._out:
+            if self.mode == "bar":
+                self.stream.write("\r" + " " * len(self._last_line) + "\r" + text + "\n")
+                self._last_line = ""
+            else:
+                self.stream.write(text + "\n")
+            self.stream.flush()
 
     def _tick(self) -> None:
         while not self._stop.wait(self.interval):

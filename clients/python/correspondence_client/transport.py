@@ -160,7 +160,7 @@ class Transport:
     def _wait(self, attempt: int, retry_after: float | None, why: str) -> None:
         delay = self.retry.backoff(attempt, retry_after)
         self.retries += 1  # not exact under threads; a display only
-        log.info("retrying after %s in %.2f s (attempt %d of %d)", why, delay, attempt + 1, self.retry.max_attempts)
+        log.debug("retrying after %s in %.2f s (attempt %d of %d)", why, delay, attempt + 1, self.retry.max_attempts)
         self.sleep(delay)
 
     def close(self) -> None:

@@ -21,10 +21,10 @@ NO_ORDERS = ("Reserved",)
 
 
 def final_orders(details: CorrespondenceDetails) -> Any:
-    """`[[is_reminder, status], ...]` when every order is recorded, the status for a correspondence that
-    gets no orders, None while pending."""
-    if details.status in NO_ORDERS:
-        return details.status
+    """`[[is_reminder, status], ...]` when every order is recorded, "Reserved" for a correspondence that
+    gets no orders (its status goes on to Failed at publish), None while pending."""
+    if details.status in NO_ORDERS or any(s.status in NO_ORDERS for s in details.status_history):
+        return NO_ORDERS[0]
     orders = details.notifications
     if orders and all(o.status in FINAL_ORDER_STATUSES for o in orders):
         return [[1 if o.is_reminder else 0, o.status] for o in orders]
@@ -44,10 +44,13 @@ def follow_orders(client: CorrespondenceClient, journal: Journal, options: Any, 
     records = [(i, journal.read_at(journal.chunks[i].result_offset) or {}) for i in done]
     total = sum(len(r.get("results") or []) for _, r in records)
     deadline = time.monotonic() + options.wait_timeout
-    progress = Progress("notifications", total, unit="correspondences", stream=options.progress_stream,
-                        mode=options.progress, interval=options.progress_interval,
-                        extra=lambda: "orders " + " ".join(f"{s} {_total(counts, s):,}" for s in FINAL_ORDER_STATUSES))
-    with progress, ThreadPoolExecutor(max(1, options.concurrency), thread_name_prefix="follow") as pool:
+    progress = Progress("notifications", total, unit="final", stream=options.progress_stream,
+                        mode=options.progress, interval=options.progress_interval, show_failed=False,
+                        extra=lambda: "  ".join(f"{s} {_total(counts, s):,}" for s in FINAL_ORDER_STATUSES
+                                                if _total(counts, s)))
+    # one details request per correspondence (and again while its orders are pending): twice the
+    # sending concurrency, as these are light reads
+    with progress, ThreadPoolExecutor(2 * max(1, options.concurrency), thread_name_prefix="follow") as pool:
         for index, record in records:
             results = record.get("results") or []
             known = (journal.read_at(journal.chunks[index].orders_offset) or {}).get("orders")
@@ -56,7 +59,14 @@ def follow_orders(client: CorrespondenceClient, journal: Journal, options: Any, 
                 progress.advance(len(known), skipped=True)
                 continue
             finals: list[Any] = [None] * len(results)
-            pending = list(range(len(results)))
+            pending = []
+            for position, (_, _, status) in enumerate(results):
+                if status in NO_ORDERS:  # known from the Initialize answer
+                    finals[position] = status
+                    progress.advance(1)
+                    _count(counts, [status])
+                else:
+                    pending.append(position)
             while pending and time.monotonic() < deadline:
                 answers = pool.map(lambda p: _poll(client, results[p][1]), pending)
                 still = []

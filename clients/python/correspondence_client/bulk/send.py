@@ -136,17 +136,22 @@ def _send_checked(client: CorrespondenceClient, options: SendOptions, message: d
     try:
         _Sender(client, options, message, size, checked, journal, report).run()
         write_results(checked, journal, report.result_path, size)
+        _summary(report, out)
         if options.wait and report.exit_code != EXIT_INTERRUPTED:
             from correspondence_client.bulk.follow import follow_orders
 
-            report.orders = follow_orders(client, journal, options, size, has_notification=bool(
-                _get(message, "notification")))
+            try:
+                report.orders = follow_orders(client, journal, options, size, has_notification=bool(
+                    _get(message, "notification")))
+            except KeyboardInterrupt:
+                print("interrupted: run again with --wait to go on following the orders", file=out)
+                report.exit_code = EXIT_INTERRUPTED
             write_results(checked, journal, report.result_path, size)
             if report.orders and report.orders.get("not_final"):
                 report.exit_code = max(report.exit_code, EXIT_INCOMPLETE)
     finally:
         journal.close()
-    _summary(report, out)
+    print(f"result: {report.result_path}  journal: {report.journal_path}  job: {report.job}", file=out)
     return report
 
 
@@ -189,8 +194,8 @@ class _Sender:
     def run(self) -> None:
         inflight: set[Future] = set()
         pool = ThreadPoolExecutor(max(1, self.options.concurrency), thread_name_prefix="send")
-        try:
-            with self.progress:
+        with self.progress:
+            try:
                 for chunk in self.checked.chunks(self.size):
                     state = self.journal.state(chunk.index)
                     if state.digest is not None and state.digest != chunk.digest():
@@ -208,15 +213,14 @@ class _Sender:
                         break
                     inflight.add(pool.submit(self._chunk, chunk, state.state, state.attempted_at))
                 self._collect(wait(inflight).done)
-        except KeyboardInterrupt:
-            self.stop.set()
-            print("\ninterrupted: finishing the requests under way (Ctrl-C again to quit at once)",
-                  file=self.options.stream)
-            pool.shutdown(wait=True, cancel_futures=True)
-            self._collect({f for f in inflight if f.done() and not f.cancelled()})
-            self.report.exit_code = EXIT_INTERRUPTED
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            except KeyboardInterrupt:
+                self.stop.set()
+                self.progress.note("interrupted: finishing the requests under way (Ctrl-C again to quit at once)")
+                pool.shutdown(wait=True, cancel_futures=True)
+                self._collect({f for f in inflight if f.done() and not f.cancelled()})
+                self.report.exit_code = EXIT_INTERRUPTED
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
         if self.failed_chunks >= self.options.max_failed_chunks and self.report.exit_code == EXIT_OK:
             print(f"stopped after {self.failed_chunks} failed requests; run again to retry them and go on",
                   file=self.options.stream)
@@ -310,4 +314,3 @@ def _summary(report: SendReport, out: TextIO) -> None:
     print(f"{report.valid:,} recipients: " + ", ".join(parts), file=out)
     if report.exit_code == EXIT_INCOMPLETE or report.exit_code == EXIT_INTERRUPTED:
         print("run the same command again to continue: nothing already sent is sent again", file=out)
-    print(f"result: {report.result_path}  journal: {report.journal_path}  job: {report.job}", file=out)
