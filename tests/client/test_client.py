@@ -38,7 +38,7 @@ def test_initialize_typed_models_details_and_search(make_client, db):
         correspondence=message(reference, property_list={"CaseNo": "42"},
                                reply_options=[ReplyOption(link_url="https://example.no/svar", link_text="Svar")],
                                due_date_time=datetime.now(timezone.utc) + timedelta(days=30)),
-        recipients=[ORG_RECIPIENT, PERSON_RECIPIENT])
+        recipients=["313721779", "08900499559"])  # a plain organization number: the client makes it a URN
     answer = client.initialize(request)
     assert [c.recipient for c in answer.correspondences] == [ORG_RECIPIENT, PERSON_RECIPIENT]
     assert all(isinstance(c.correspondence_id, uuid.UUID) for c in answer.correspondences)

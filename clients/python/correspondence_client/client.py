@@ -109,6 +109,9 @@ class CorrespondenceClient:
     def _initialize(self, request: InitializeRequest, idempotency_key: uuid.UUID | str | None,
                     unique_reference: bool, post: Callable[[dict[str, Any]], requests.Response]
                     ) -> InitializeResponse:
+        # as the service normalizes them; a plain 9-digit organization number becomes its URN (the
+        # service would refuse it), what is no recipient goes as it is, for the service to refuse
+        request = request.with_changes(recipients=[parse_recipient(r).urn or r for r in request.recipients])
         single = len(request.recipients) == 1
         if single:
             key = request.idempotent_key or (derive_key(idempotency_key) if idempotency_key else uuid.uuid4())

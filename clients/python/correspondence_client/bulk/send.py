@@ -11,6 +11,7 @@ for exactly what holds.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import math
@@ -90,10 +91,13 @@ def send(client: CorrespondenceClient, options: SendOptions) -> SendReport:
     if placeholders and options.chunk_size != 1:
         print(f"the message has placeholders ({', '.join(sorted(placeholders))}): one request per recipient",
               file=out)
-    file = RecipientFile(options.recipients, column=options.column, header=options.header,
-                         placeholders=placeholders)
     with tempfile.TemporaryDirectory(prefix="correspondence-send-") as scratch:
-        checked = file.check(Path(scratch))
+        try:
+            file = RecipientFile(options.recipients, column=options.column, header=options.header,
+                                 placeholders=placeholders)
+            checked = file.check(Path(scratch))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ValueError(f"{options.recipients}: not a UTF-8 CSV file ({exc})") from exc
         try:
             return _send_checked(client, options, message, size, file, checked)
         finally:
@@ -116,8 +120,9 @@ def _send_checked(client: CorrespondenceClient, options: SendOptions, message: d
             print("fix them, or pass --skip-invalid to send to the valid rows only", file=out)
             report.exit_code = EXIT_INVALID
             return report
-    message_sha = hashlib.sha256(json.dumps(message, sort_keys=True, default=str).encode()).hexdigest()
-    report.job = job_identity(file.sha256, message, size)
+    sent_as = {"correspondence": message, "existingAttachments": list(options.existing_attachments)}
+    message_sha = hashlib.sha256(json.dumps(sent_as, sort_keys=True, default=str).encode()).hexdigest()
+    report.job = job_identity(file.sha256, sent_as, size)
     if options.dry_run:
         for chunk in checked.chunks(size):  # builds every request, sends none
             _request(message, chunk, report.job, options.existing_attachments)
