@@ -5,10 +5,12 @@ import io
 import json
 
 import pytest
+from click.testing import CliRunner
 from correspondence_client.bulk.journal import DONE, FAILED, UNKNOWN, Journal, JournalMismatch
 from correspondence_client.bulk.plan import RecipientFile
 from correspondence_client.progress import Progress
 
+from app.cli import main
 from tests.client.test_send import send, write_csv, write_message
 
 JOB = {"job": "j1", "recipients_sha256": "r", "message_sha256": "m", "chunk_size": 500, "rows": 1000}
@@ -79,3 +81,18 @@ def test_another_message_with_the_same_result_file_is_refused(service, tokens, t
                  str(write_message(tmp_path / "m2.json", "job-b")))
     assert other.exit_code == 1 and "belongs to another job (message_sha256 differ)" in other.output
     assert faults.initializes == 1
+
+
+def test_dry_run_plans_without_a_token_and_sends_nothing(service, tmp_path):
+    url, faults = service
+    recipients = write_csv(tmp_path / "plan.csv", [[f"{700000000 + i}"] for i in range(1001)])
+    body = tmp_path / "body.md"
+    body.write_text("Hei **alle**", encoding="utf-8")
+    run = CliRunner().invoke(main, ["send", "--url", url, "--recipients", str(recipients), "--title", "Hei",
+                                    "--body-file", str(body), "--resource", "test-service", "--dry-run"])
+    assert run.exit_code == 0, run.output
+    assert "dry run: 1,001 rows, 1,001 valid, 0 invalid; 3 request(s) of at most 500" in run.output
+    assert faults.initializes == 0 and not (tmp_path / "plan.result.csv").exists()
+    missing = CliRunner().invoke(main, ["send", "--recipients", str(recipients), "--title", "Hei",
+                                        "--body-file", str(body), "--dry-run"])
+    assert missing.exit_code == 2 and "give --resource" in missing.output

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ast
 import random
+import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from correspondence_client import is_valid_ssn, parse_recipient
@@ -30,9 +30,10 @@ def test_imports_nothing_of_the_service():
 
 
 def test_installs_with_pip_and_imports_alone(tmp_path):
-    target = tmp_path / "site"
+    source, target = tmp_path / "src", tmp_path / "site"  # a copy: the build leaves build/ behind
+    shutil.copytree(CLIENT_DIR, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
-                    str(CLIENT_DIR)], check=True, capture_output=True, timeout=180)
+                    str(source)], check=True, capture_output=True, timeout=180)
     code = ("import sys, correspondence_client as c; from correspondence_client.bulk import send; "
             "assert 'app' not in sys.modules and 'flask' not in sys.modules; print(c.__file__)")
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
