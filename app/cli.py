@@ -232,3 +232,6 @@ def _roles(data_dir: Path, host: str, port: int, workers: int, connections: int,
         "beat": [str(bin_dir / "celery"), "-A", "workers.celery_app", "beat", "--loglevel", level,
                  "--schedule", str(data_dir / "celerybeat-schedule")],
     }
+
+
+from app import send_cli  # noqa: E402,F401  (`correspondence send` registers itself on main)
