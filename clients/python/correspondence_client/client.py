@@ -14,6 +14,8 @@ Event subscriptions are not offered: the service has no subscription endpoints y
 """
 from __future__ import annotations
 
+import dataclasses
+
 import io
 import time
 import uuid
@@ -78,10 +80,11 @@ class CorrespondenceClient:
         a repetition of this call in another process a no-op too. `unique_reference`: the caller promises
         that no other Initialize uses this sendersReference (saves the search taken before a
         multi-recipient request). `wait_seconds`: `Prefer: wait=N`, the orders come in the answer."""
-        headers = {"Prefer": f"wait={wait_seconds:g}"} if wait_seconds else None
+        prefer = {"Prefer": f"wait={wait_seconds:g}"} if wait_seconds else {}
         return self._initialize(request, idempotency_key, unique_reference,
-                                lambda body: self.transport.request("POST", f"{API}/correspondence", json=body,
-                                                                    repeatable=False, headers=headers))
+                                lambda body, headers: self.transport.request(
+                                    "POST", f"{API}/correspondence", json=body, repeatable=False,
+                                    headers={**prefer, **headers}))
 
     def initialize_with_files(self, request: InitializeRequest, files: Sequence[tuple[str, FileSpec]], *,
                               idempotency_key: uuid.UUID | str | None = None,
@@ -95,11 +98,11 @@ class CorrespondenceClient:
                 handle = _open(spec, opened)
                 parts.append(("attachments", (name, handle, "application/octet-stream")))
 
-            def post(body: dict[str, Any]) -> requests.Response:
+            def post(body: dict[str, Any], headers: dict[str, str]) -> requests.Response:
                 for _, (_, handle, _) in parts:
                     handle.seek(0)
                 return self.transport.request("POST", f"{API}/correspondence/upload", repeatable=False,
-                                              data=form_fields(body), files=parts)
+                                              data=form_fields(body), files=parts, headers=headers)
 
             return self._initialize(request, idempotency_key, unique_reference, post)
         finally:
@@ -107,8 +110,8 @@ class CorrespondenceClient:
                 handle.close()
 
     def _initialize(self, request: InitializeRequest, idempotency_key: uuid.UUID | str | None,
-                    unique_reference: bool, post: Callable[[dict[str, Any]], requests.Response]
-                    ) -> InitializeResponse:
+                    unique_reference: bool,
+                    post: Callable[[dict[str, Any], dict[str, str]], requests.Response]) -> InitializeResponse:
         # as the service normalizes them; a plain 9-digit organization number becomes its URN (the
         # service would refuse it), what is no recipient goes as it is, for the service to refuse
         request = request.with_changes(recipients=[parse_recipient(r).urn or r for r in request.recipients])
@@ -122,15 +125,27 @@ class CorrespondenceClient:
         if not single and not unique_reference:
             baseline = set(self.iter_search(request.resource_id, senders_reference=request.senders_reference))
         body = request.to_json()
+        # The same Idempotency-Key header on every attempt: a service that keeps such keys answers a
+        # repeat with the first result (and 409 while the first is still in flight), so a resend after
+        # a lost answer never stores twice, whatever the number of recipients. The checks below stay
+        # for services that ignore the header.
+        replay_key = {"Idempotency-Key": str(derive_key(idempotency_key) if idempotency_key else uuid.uuid4())}
         attempts = self.transport.retry.max_attempts
         for attempt in range(1, attempts + 1):
             try:
-                return InitializeResponse.from_json(post(body).json())
+                response = post(body, replay_key)
+                answer = InitializeResponse.from_json(response.json())
+                if response.headers.get("Idempotent-Replayed") == "true":  # stored before, answered again
+                    answer = dataclasses.replace(answer, recovered=True)
+                return answer
             except ApiError as error:
                 if single and error.status == 409 and error.error_code == 1034:
                     found = self.find_initialized(request)  # sent before: by an earlier attempt or run
                     if found is not None:
                         return found
+                if error.status == 409 and error.error_code is None and attempt < attempts:
+                    self.sleep(max(self.settle_seconds, self.transport.retry.backoff(attempt)))
+                    continue  # the first request with this key is still in flight
                 raise
             except Ambiguous as unknown:
                 if attempt == attempts:

@@ -282,7 +282,10 @@ class _Sender:
                 return _Outcome(DONE, rows, recovered=True)
         self.journal.attempt(index, chunk.digest(), request.senders_reference)
         try:
-            answer = self.client.initialize(request, unique_reference=True)
+            # Several recipients: the chunk's own reference as the Idempotency-Key header too, the same in
+            # every run, so a resend of a chunk that landed unseen is answered, not stored again.
+            key = request.senders_reference if len(chunk.rows) > 1 else None
+            answer = self.client.initialize(request, unique_reference=True, idempotency_key=key)
         except OutcomeUnknown as exc:
             self.journal.unknown(index, str(exc))
             return _Outcome(UNKNOWN, rows)
