@@ -27,7 +27,7 @@ MAX_FORWARDABLE_ATTACHMENT_BYTES = 10_000_000
 LANGUAGES = frozenset({"nb", "nn", "en"})
 DEFAULT_LANGUAGE = "nb"
 RECIPIENT_NAME = "{{recipientName}}"
-ORG_URN = "urn:altinn:organization:identifier-no:"
+ORG_URN = recipient_rules.ORGANIZATION_PREFIX + ":"
 
 
 @dataclass(frozen=True)

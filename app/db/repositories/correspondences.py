@@ -73,7 +73,8 @@ def insert_initialization(conn: psycopg.Connection, new: NewInitialization, part
                           request_id: str | None = None) -> None:
     """Write one Initialize on the caller's transaction: its shared row, its thin correspondences,
     their first statuses, attachment links, idempotency key and work rows (an outbox row per
-    correspondence with orders to create; the publication and due-date jobs once for all). The outbox rows wake the relay (NOTIFY, delivered at commit).
+    correspondence with orders to create; the publication and due-date jobs once for all). The outbox
+    rows wake the relay (NOTIFY, delivered at commit).
 
     A concurrent duplicate idempotency key raises UniqueViolation (mapped to 409/1034 by the use case).
     """
@@ -118,10 +119,6 @@ def get_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> list[
            WHERE correspondence_id = %s ORDER BY status_changed, id""",
         (correspondence_id,),
     ).fetchall()
-
-
-def idempotency_key_exists(conn: psycopg.Connection, key: uuid.UUID) -> bool:
-    return conn.execute("SELECT 1 FROM idempotency_keys WHERE id = %s", (key,)).fetchone() is not None
 
 
 def get_correspondence(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> dict[str, Any] | None:

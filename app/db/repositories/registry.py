@@ -16,6 +16,10 @@ def get_resource(conn: psycopg.Connection, resource_id: str) -> Resource | None:
            FROM resources WHERE id = %s""",
         (resource_id,),
     ).fetchone()
+    return _resource(row)
+
+
+def _resource(row: dict[str, Any] | None) -> Resource | None:
     if row is None:
         return None
     return Resource(
@@ -80,11 +84,7 @@ def initialize_lookups(conn: psycopg.Connection, *, resource_id: str, urns: list
                  AND (language IS NULL OR lower(language) = lower(%(language)s)))) AS template_exists""",
         {"resource": resource_id, "urns": urns, "key": key, "template": template, "language": language},
     ).fetchone()
-    r = row["resource"]
-    resource = None if r is None else Resource(
-        id=r["id"], owner_org_number=r["service_owner_org_number"], owner_code=r["service_owner_org_code"],
-        owner_name=r["service_owner_name"], resource_type=r["resource_type"], title=r["title"] or {},
-        confidentiality=r["confidentiality"], minimum_auth_level=r["minimum_auth_level"])
+    resource = _resource(row["resource"])
     parties = {p[0]: Party(p[0], p[1], list(p[2]), list(p[3]), p[4]) for p in row["parties"] or []}
     return {"resource": resource, "parties": parties, "key_exists": row["key_exists"],
             "template_exists": row["template_exists"]}

@@ -8,15 +8,6 @@ import psycopg
 from app.domain.notification_rules import TEXT_FIELDS
 
 
-def template_exists(conn: psycopg.Connection, template: int, language: str) -> bool:
-    row = conn.execute(
-        """SELECT 1 FROM notification_templates
-           WHERE template = %s AND (language IS NULL OR lower(language) = lower(%s)) LIMIT 1""",
-        (template, language),
-    ).fetchone()
-    return row is not None
-
-
 TEXTS = TEXT_FIELDS  # the template columns are named like the request's text fields
 
 
