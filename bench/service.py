@@ -326,14 +326,12 @@ def purge(broker: str) -> None:
 
 # Where a request's Python CPU goes: the deepest matching frame of each sampled stack names its part.
 COMPONENTS = [
-    ("Celery publish after commit (kombu/redis)", ("dispatch_after_commit (",)),
-    ("DB: INSERT the rows (pipeline or COPY)", ("insert_correspondences (",)),
-    ("DB: SELECT resource, parties, template, keys, attachments",
-     ("get_resource (", "get_parties (", "template_exists (", "idempotency_key_exists (",
-      "get_attachments (")),
-    ("DB: pool, BEGIN, savepoint, COMMIT", ("Database.transaction (", "Connection.transaction (")),
+    ("DB: INSERT the Initialize (one statement)", ("insert_initialization (",)),
+    ("DB: SELECT resource, parties, key, template, attachments",
+     ("initialize_lookups (", "get_attachments (", "latest_expirations (")),
+    ("DB: pool, BEGIN, COMMIT", ("Database.transaction (", "Connection.transaction (")),
     ("Initialize rules and row building (rest of the use case)", ("initialize_correspondences (",)),
-    ("content checks (markdown-it)", ("_check_content (",)),
+    ("content checks (markdown-it)", ("check_content (",)),
     ("request JSON + schema (marshmallow load)", ("read_json (", "load (app/api/json_body.py")),
     ("JWT verification", ("authenticate (",)),
     ("response (marshmallow dump, JSON)", ("Schema.dump (", "DefaultJSONProvider.dumps (", "jsonify (")),
@@ -341,8 +339,9 @@ COMPONENTS = [
     ("access log, metrics, request id hooks", ("_record (app/api/observability.py",
                                                "_start (app/api/observability.py",
                                                "_forget (app/api/observability.py")),
-    ("Flask/werkzeug/gunicorn request handling", ("handle_request (", "ThreadWorker.handle (")),
-    ("gunicorn accept/poll loop", ("ThreadWorker.run (", "Arbiter.run (")),
+    ("Flask/werkzeug/gunicorn request handling", ("handle_request (", "ThreadWorker.handle (",
+                                                  "AsyncWorker.handle (", "GeventWorker.handle (")),
+    ("gunicorn accept/poll loop", ("ThreadWorker.run (", "GeventWorker.run (", "Arbiter.run (")),
 ]
 
 
