@@ -3,14 +3,17 @@
 Every worker writes its counters to files in PROMETHEUS_MULTIPROC_DIR (emptied at start), and
 /metrics adds them up, so a scrape sees all workers, not the one that answered.
 """
+
 import os
 import shutil
 import tempfile
 
 
 def on_starting(server):
-    folder = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
-                                   os.path.join(tempfile.gettempdir(), f"correspondence-metrics-{os.getpid()}"))
+    folder = os.environ.setdefault(
+        "PROMETHEUS_MULTIPROC_DIR",
+        os.path.join(tempfile.gettempdir(), f"correspondence-metrics-{os.getpid()}"),
+    )
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, exist_ok=True)
 

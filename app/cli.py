@@ -1,4 +1,5 @@
 """`correspondence` command line: run, flower, migrate, token, registry load, seed-demo, relay."""
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,14 @@ def migrate() -> None:
 @main.command()
 @click.option("--org", help="Caller organization number (9 digits)")
 @click.option("--pid", help="Caller national identity number (11 digits), for a person token")
-@click.option("--scope", "scopes", multiple=True, default=["altinn:correspondence.write"], show_default=True,
-              help="Scope; repeat for several")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    default=["altinn:correspondence.write"],
+    show_default=True,
+    help="Scope; repeat for several",
+)
 @click.option("--ttl", default=3600, show_default=True, help="Lifetime in seconds")
 def token(org: str | None, pid: str | None, scopes: tuple[str, ...], ttl: int) -> None:
     """Print a token signed by this service's development key."""
@@ -63,8 +70,11 @@ def token(org: str | None, pid: str | None, scopes: tuple[str, ...], ttl: int) -
     settings = load_settings()
     key = load_or_create_dev_key(settings.dev_key_path)
     all_scopes = [s for scope in scopes for s in scope.split()]
-    click.echo(mint_token(key, issuer=settings.issuer or DEV_ISSUER, scopes=all_scopes, org=org, pid=pid,
-                          ttl_seconds=ttl))
+    click.echo(
+        mint_token(
+            key, issuer=settings.issuer or DEV_ISSUER, scopes=all_scopes, org=org, pid=pid, ttl_seconds=ttl
+        )
+    )
 
 
 @main.group()
@@ -136,22 +146,35 @@ def flower(port: int | None, address: str | None) -> None:
         if not broker:
             raise click.ClickException(
                 f"no broker: set REDIS_URL, or start `correspondence run` first (its embedded Redis is found "
-                f"through {settings.data_dir / 'run.json'}; run both from the same folder or CORRESPONDENCE_DATA_DIR)")
+                f"through {settings.data_dir / 'run.json'}; run both from the same folder or CORRESPONDENCE_DATA_DIR)"
+            )
     env = dict(os.environ, REDIS_URL=broker)
     authenticated = bool(env.get("FLOWER_BASIC_AUTH") or env.get("FLOWER_AUTH"))
     if settings.is_production and not authenticated:
         raise click.ClickException(
             "CORRESPONDENCE_ENV=production: Flower needs authentication. Set FLOWER_BASIC_AUTH=user:password "
             "(behind TLS), or FLOWER_AUTH (allowed e-mails, a regex) with FLOWER_AUTH_PROVIDER and "
-            "FLOWER_OAUTH2_KEY / FLOWER_OAUTH2_SECRET / FLOWER_OAUTH2_REDIRECT_URI")
+            "FLOWER_OAUTH2_KEY / FLOWER_OAUTH2_SECRET / FLOWER_OAUTH2_REDIRECT_URI"
+        )
     if not authenticated:
         env.setdefault("FLOWER_UNAUTHENTICATED_API", "true")  # development only: /api/workers answers
     port = port or int(env.get("FLOWER_PORT") or 5555)
     address = address or env.get("FLOWER_ADDRESS") or "127.0.0.1"
-    cmd = [str(Path(sys.executable).parent / "celery"), "-A", "workers.celery_app", "flower",
-           f"--port={port}", f"--address={address}"]
-    log.info("Flower on http://%s:%s, broker %s%s", address, port, broker,
-             "" if authenticated else " (no authentication: development only)")
+    cmd = [
+        str(Path(sys.executable).parent / "celery"),
+        "-A",
+        "workers.celery_app",
+        "flower",
+        f"--port={port}",
+        f"--address={address}",
+    ]
+    log.info(
+        "Flower on http://%s:%s, broker %s%s",
+        address,
+        port,
+        broker,
+        "" if authenticated else " (no authentication: development only)",
+    )
     os.execve(cmd[0], cmd, env)
 
 
@@ -187,8 +210,16 @@ def run(host: str, port: int | None, workers: int, connections: int, concurrency
     try:
         owned = ensure_environment(settings.data_dir, die_with_parent=True)
         if embedded_postgres:  # stops it should this process die without stopping it
-            supervisor.start("postgres-watchdog", [sys.executable, "-m", "app.supervise", "watch-postgres",
-                                                   str(settings.data_dir / "postgres")])
+            supervisor.start(
+                "postgres-watchdog",
+                [
+                    sys.executable,
+                    "-m",
+                    "app.supervise",
+                    "watch-postgres",
+                    str(settings.data_dir / "postgres"),
+                ],
+            )
         supervisor.state.write(redis_url=os.environ["REDIS_URL"])  # `correspondence flower` finds it there
         log.info("broker: %s (Flower: `correspondence flower`)", os.environ["REDIS_URL"])
         if not supervisor.stopping():
@@ -196,16 +227,23 @@ def run(host: str, port: int | None, workers: int, connections: int, concurrency
             log.info("migrations applied: %s", ", ".join(applied) or "none pending")
         if settings.dev_keys:
             load_or_create_dev_key(settings.dev_key_path)
-            log.info("development signing key: %s (mint tokens with `correspondence token`)", settings.dev_key_path)
+            log.info(
+                "development signing key: %s (mint tokens with `correspondence token`)", settings.dev_key_path
+            )
         # /metrics adds up every gunicorn worker's counters through files here (gunicorn.conf.py empties it).
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.data_dir / "prometheus"))
         level = os.environ.get("LOG_LEVEL", "INFO").upper()
-        for name, cmd in _roles(settings.data_dir, host, port, workers, connections, concurrency, level).items():
+        for name, cmd in _roles(
+            settings.data_dir, host, port, workers, connections, concurrency, level
+        ).items():
             if not supervisor.stopping():
                 supervisor.start(name, cmd)
         if not supervisor.stopping():
-            log.info("API on http://%s:%s (OpenAPI /openapi.json, Swagger UI /docs); Ctrl-C stops everything",
-                     host, port)
+            log.info(
+                "API on http://%s:%s (OpenAPI /openapi.json, Swagger UI /docs); Ctrl-C stops everything",
+                host,
+                port,
+            )
             exit_code = supervisor.watch()
     finally:
         supervisor.stop()
@@ -216,21 +254,53 @@ def run(host: str, port: int | None, workers: int, connections: int, concurrency
     sys.exit(exit_code)  # the embedded PostgreSQL stops at exit when no other process uses it
 
 
-def _roles(data_dir: Path, host: str, port: int, workers: int, connections: int, concurrency: int,
-           level: str) -> dict[str, list[str]]:
+def _roles(
+    data_dir: Path, host: str, port: int, workers: int, connections: int, concurrency: int, level: str
+) -> dict[str, list[str]]:
     """The Procfile's roles as `correspondence run` starts them."""
     bin_dir = Path(sys.executable).parent
     return {
-        "web": [str(bin_dir / "gunicorn"), "app.wsgi:app", "--bind", f"{host}:{port}",
-                # gevent: a slow client or a `Prefer: wait` holds a greenlet, never a thread
-                "--worker-class", "gevent", "--workers", str(workers), "--worker-connections", str(connections),
-                "--keep-alive", "0", "--graceful-timeout", "10",
-                *(["--config", str(GUNICORN_CONF)] if GUNICORN_CONF.exists() else [])],
-        "worker": [str(bin_dir / "celery"), "-A", "workers.celery_app", "worker", "--loglevel", level,
-                   "--concurrency", str(concurrency), "--hostname", "worker@%h"],
+        "web": [
+            str(bin_dir / "gunicorn"),
+            "app.wsgi:app",
+            "--bind",
+            f"{host}:{port}",
+            # gevent: a slow client or a `Prefer: wait` holds a greenlet, never a thread
+            "--worker-class",
+            "gevent",
+            "--workers",
+            str(workers),
+            "--worker-connections",
+            str(connections),
+            "--keep-alive",
+            "0",
+            "--graceful-timeout",
+            "10",
+            *(["--config", str(GUNICORN_CONF)] if GUNICORN_CONF.exists() else []),
+        ],
+        "worker": [
+            str(bin_dir / "celery"),
+            "-A",
+            "workers.celery_app",
+            "worker",
+            "--loglevel",
+            level,
+            "--concurrency",
+            str(concurrency),
+            "--hostname",
+            "worker@%h",
+        ],
         "relay": [str(bin_dir / "correspondence"), "relay"],
-        "beat": [str(bin_dir / "celery"), "-A", "workers.celery_app", "beat", "--loglevel", level,
-                 "--schedule", str(data_dir / "celerybeat-schedule")],
+        "beat": [
+            str(bin_dir / "celery"),
+            "-A",
+            "workers.celery_app",
+            "beat",
+            "--loglevel",
+            level,
+            "--schedule",
+            str(data_dir / "celerybeat-schedule"),
+        ],
     }
 
 

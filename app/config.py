@@ -1,4 +1,5 @@
 """Configuration from environment variables (DESIGN.md §8). Read once per process."""
+
 from __future__ import annotations
 
 import os

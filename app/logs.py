@@ -1,20 +1,24 @@
 """Logging setup shared by the CLI, the web process and the workers."""
+
 from __future__ import annotations
 
 import json
 import logging
 import os
+from collections.abc import Callable
 from contextvars import ContextVar
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 # The request being served (web) or the request that caused the task being run (workers).
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 # The Celery task being run, if any: (task id, task name).
 task_var: ContextVar[tuple[str, str] | None] = ContextVar("task", default=None)
 
-_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime",
-                                                                                  "request_id"}
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "request_id",
+}
 
 
 class RequestIdFilter(logging.Filter):
@@ -31,7 +35,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -8,6 +8,7 @@ setting for their format; `install()` replaces that function in the gunicorn pro
 by `app.wsgi`, so every way of serving the app with gunicorn gets it. The replacement writes the
 same status line and `Connection: close`, with an RFC 7807 body.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,16 +28,20 @@ TYPES_BEYOND_THE_APP = {
 def problem_bytes(status: int, reason: str, detail: str) -> bytes:
     """A whole HTTP/1.1 response: the status line, headers and a problem details body."""
     request_id = uuid.uuid4().hex
-    body = json.dumps({
-        "type": TYPES.get(status) or TYPES_BEYOND_THE_APP.get(status, "about:blank"),
-        "title": reason,
-        "status": status,
-        "detail": detail or reason,
-        "traceId": f"00-{request_id}-{request_id[:16]}-01",
-    }).encode()
-    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: {PROBLEM_JSON}\r\n"
-            f"Content-Length: {len(body)}\r\nX-Request-Id: {request_id}\r\nX-Content-Type-Options: nosniff\r\n"
-            "Cache-Control: no-store\r\n\r\n")
+    body = json.dumps(
+        {
+            "type": TYPES.get(status) or TYPES_BEYOND_THE_APP.get(status, "about:blank"),
+            "title": reason,
+            "status": status,
+            "detail": detail or reason,
+            "traceId": f"00-{request_id}-{request_id[:16]}-01",
+        }
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: {PROBLEM_JSON}\r\n"
+        f"Content-Length: {len(body)}\r\nX-Request-Id: {request_id}\r\nX-Content-Type-Options: nosniff\r\n"
+        "Cache-Control: no-store\r\n\r\n"
+    )
     return head.encode("latin-1") + body
 
 

@@ -6,12 +6,14 @@ a reader never sees a partial file and an interrupted upload leaves nothing behi
 streamed chunk by chunk, never held whole in memory. An S3-compatible backend can implement the
 same three methods (multipart upload + complete for `save`, `get_object` body for `open`).
 """
+
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Protocol
+from typing import BinaryIO, Protocol
 
 from app.config import Settings
 

@@ -14,6 +14,7 @@
   gunicorn still holding the port, say), and when the port is taken by something else says which
   process holds it and what to do.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -26,8 +27,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 
@@ -215,7 +216,8 @@ class Supervisor:
             raise StartRefused(
                 f"`correspondence run` is already running on this data folder ({self.data_dir}): pid {live['pid']}, "
                 f"API on {live.get('api', '?')}. Stop it first (Ctrl-C in its terminal, or `kill {live['pid']}`), "
-                f"or give this one another folder: CORRESPONDENCE_DATA_DIR=... correspondence run --port ...")
+                f"or give this one another folder: CORRESPONDENCE_DATA_DIR=... correspondence run --port ..."
+            )
         left = orphans(self.data_dir)
         if left:
             names = ", ".join(f"{p.pid} ({' '.join(_cmdline(p)[:3])})" for p in left)
@@ -223,11 +225,16 @@ class Supervisor:
             stop_processes(left, timeout=10)
         if not port_free(host, port):
             owner = port_owner(host, port)
-            who = (f"pid {owner.pid} ({' '.join(_cmdline(owner)[:4])})" if owner
-                   else "another program (`ss -ltnp` shows which)")
+            who = (
+                f"pid {owner.pid} ({' '.join(_cmdline(owner)[:4])})"
+                if owner
+                else "another program (`ss -ltnp` shows which)"
+            )
             action = f"stop it (`kill {owner.pid}`)" if owner else "stop it"
-            raise StartRefused(f"port {port} on {host} is in use by {who}, which this data folder's runs did not "
-                               f"start; {action}, or choose another port: correspondence run --port {port + 1}")
+            raise StartRefused(
+                f"port {port} on {host} is in use by {who}, which this data folder's runs did not "
+                f"start; {action}, or choose another port: correspondence run --port {port + 1}"
+            )
         os.environ[RUN_PID_VAR] = str(os.getpid())
         os.environ[DATA_DIR_VAR] = str(self.data_dir)
         self.state.write(pid=os.getpid(), started=psutil.Process().create_time(), api=f"http://{host}:{port}")

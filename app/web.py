@@ -1,4 +1,5 @@
 """The Flask application factory: configuration, services, blueprints, OpenAPI, error handling."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -12,9 +13,16 @@ import redis
 from flask import Flask, Response, g, send_from_directory
 from flask_smorest import Api
 
-from app.api import attachments
+from app.api import (
+    attachments,
+    correspondences,
+    health,
+    lifecycle,
+    notification_checks,
+    observability,
+    rate_limit,
+)
 from app.api import events as events_api
-from app.api import correspondences, health, lifecycle, notification_checks, observability, rate_limit
 from app.api.problems import register_error_handlers, request_id
 from app.config import DEV_ISSUER, Settings, load_settings
 from app.db.pool import Database
@@ -99,8 +107,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         verifier=build_verifier(settings),
         waiters=threading.BoundedSemaphore(max(settings.max_waiters, 1)),
     )
-    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}})
+    api = Api(
+        app,
+        spec_kwargs={
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+            }
+        },
+    )
     api.DEFAULT_ERROR_RESPONSE_NAME = None  # errors are documented per status, as problem+json
     api.register_blueprint(correspondences.blp)
     api.register_blueprint(lifecycle.blp)

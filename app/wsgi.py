@@ -1,4 +1,5 @@
 """WSGI entry point for gunicorn: `gunicorn app.wsgi:app`."""
+
 import gc
 
 from app import server_errors

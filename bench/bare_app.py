@@ -4,6 +4,7 @@
 
 Run by bench/service.py under the same gunicorn settings as the service (the Procfile's web line).
 """
+
 from __future__ import annotations
 
 import os

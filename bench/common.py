@@ -1,4 +1,5 @@
 """Shared set-up for benchmarks: a scratch database on the machine's (or the embedded) PostgreSQL."""
+
 from __future__ import annotations
 
 import os

@@ -9,6 +9,7 @@ Chromium gets a proxy that does not exist for everything but loopback, so any as
 this machine fails to load; the page must still render. Exits 1 unless the rendered DOM shows
 Swagger UI with the service's operations and every request went to the local server.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,11 +25,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--window-size=1280,1500",
-         # Nothing off this machine answers: a proxy on a closed port for all but loopback.
-         "--proxy-server=http://127.0.0.1:9"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--window-size=1280,1500",
+    # Nothing off this machine answers: a proxy on a closed port for all but loopback.
+    "--proxy-server=http://127.0.0.1:9",
+]
 
 
 def serve_app() -> tuple[str, list[str], object]:
@@ -39,8 +49,14 @@ def serve_app() -> tuple[str, list[str], object]:
     from app.web import create_app
 
     data_dir = Path(tempfile.mkdtemp(prefix="docs-shot-"))
-    settings = Settings(database_url="postgresql:///not-used-by-docs", redis_url=None, data_dir=data_dir,
-                        port=0, jwks_url=None, dev_keys=True)
+    settings = Settings(
+        database_url="postgresql:///not-used-by-docs",
+        redis_url=None,
+        data_dir=data_dir,
+        port=0,
+        jwks_url=None,
+        dev_keys=True,
+    )
     app = create_app(settings)
     seen: list[str] = []
     wsgi = app.wsgi_app
@@ -59,8 +75,12 @@ def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
     binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if not binary:
         raise SystemExit("Chromium not found: apt-get install -y chromium")
-    return subprocess.run([binary, *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=15000", *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [binary, *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=15000", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def check(url: str, out: Path) -> dict:

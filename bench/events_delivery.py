@@ -8,6 +8,7 @@ the fan-out (outbox rows → one delivery per CloudEvent) and the delivery round
 (app.usecases.deliver_events.deliver_all with workers.gateways.webhooks.post_event, 16 posts at
 once, EVENTS_MAX_IN_FLIGHT_PER_ENDPOINT per subscription) in this process. Writes bench/results/events_delivery.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,7 +47,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.0"
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 good = verify(secret, {k.lower(): v for k, v in self.headers.items()}, body)
                 with lock:
@@ -78,24 +79,43 @@ def main() -> None:
     try:
         db = Database(url, 20)
         with db.transaction() as conn:
-            upsert_resources(conn, [Resource("bench-service", SENDER, "digdir", "Digdir", "CorrespondenceService",
-                                             {"nb": "Bench"})])
+            upsert_resources(
+                conn,
+                [
+                    Resource(
+                        "bench-service", SENDER, "digdir", "Digdir", "CorrespondenceService", {"nb": "Bench"}
+                    )
+                ],
+            )
         secret = new_secret()
         receiver = Receiver(secret)
         with db.transaction() as conn:
             for _ in range(args.subscriptions):
                 sid = events_repo.create_subscription(
-                    conn, end_point=receiver.url, resource_filter="urn:altinn:resource:bench-service", type_filter=None,
-                    subject_filter=None, consumer="urn:altinn:organization:identifier-no:" + SENDER,
-                    created_by="sender", secret=secret)
+                    conn,
+                    end_point=receiver.url,
+                    resource_filter="urn:altinn:resource:bench-service",
+                    type_filter=None,
+                    subject_filter=None,
+                    consumer="urn:altinn:organization:identifier-no:" + SENDER,
+                    created_by="sender",
+                    secret=secret,
+                )
                 conn.execute("UPDATE event_subscriptions SET status = 'active' WHERE id = %s", (sid,))
         caller = Caller(frozenset({"altinn:correspondence.write"}), SENDER, None, None)
         schema = InitializeCorrespondencesRequestSchema()
         for start in range(0, args.recipients, 500):
-            raw = {"correspondence": {"resourceId": "bench-service", "sendersReference": "bench",
-                                      "content": {"language": "nb", "messageTitle": "Bench", "messageBody": "Hei"}},
-                   "recipients": [f"urn:altinn:organization:identifier-no:{800000000 + i:09d}"
-                                  for i in range(start, min(start + 500, args.recipients))]}
+            raw = {
+                "correspondence": {
+                    "resourceId": "bench-service",
+                    "sendersReference": "bench",
+                    "content": {"language": "nb", "messageTitle": "Bench", "messageBody": "Hei"},
+                },
+                "recipients": [
+                    f"urn:altinn:organization:identifier-no:{800000000 + i:09d}"
+                    for i in range(start, min(start + 500, args.recipients))
+                ],
+            }
             initialize_correspondences(db, caller, schema.load(raw))
         with db.transaction() as conn:
             outbox_rows = conn.execute("SELECT count(*) AS n FROM correspondence_events").fetchone()["n"]
@@ -109,11 +129,19 @@ def main() -> None:
             deliver_all(db, post_event, settings, budget_seconds=60)
         delivered = time.perf_counter() - started
         result = {
-            "bench": "events_delivery", "recipients": args.recipients, "subscriptions": args.subscriptions,
-            "outbox_rows": outbox_rows, "events": expected, "received_ok": receiver.ok, "bad_signatures": receiver.bad,
-            "fan_out_seconds": round(fanned, 3), "delivery_seconds": round(delivered, 3),
+            "bench": "events_delivery",
+            "recipients": args.recipients,
+            "subscriptions": args.subscriptions,
+            "outbox_rows": outbox_rows,
+            "events": expected,
+            "received_ok": receiver.ok,
+            "bad_signatures": receiver.bad,
+            "fan_out_seconds": round(fanned, 3),
+            "delivery_seconds": round(delivered, 3),
             "events_delivered_per_second": round(receiver.ok / delivered, 1),
-            "concurrency": settings.concurrency, "per_endpoint": settings.per_endpoint, "batch": settings.batch,
+            "concurrency": settings.concurrency,
+            "per_endpoint": settings.per_endpoint,
+            "batch": settings.batch,
             "cpus": os.cpu_count(),
         }
         print(json.dumps(result, indent=2))

@@ -8,6 +8,7 @@ score per module and the surviving mutants. Score = killed / (all mutants − eq
 tests/unit/MUTANTS.md). `--table-only` skips the run and reads the last results; `--min 90`
 exits 1 when a module scores below 90 %.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,9 @@ def equivalent_mutants() -> set[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table-only", action="store_true", help="do not run mutmut; read the last results")
-    parser.add_argument("--min", type=float, default=None, help="exit 1 if a module scores below this percent")
+    parser.add_argument(
+        "--min", type=float, default=None, help="exit 1 if a module scores below this percent"
+    )
     args = parser.parse_args()
     if not args.table_only:
         run_mutmut()
@@ -60,12 +63,23 @@ def main() -> int:
         counts = Counter("killed" if c in KILLED else STATUS.get(c, f"exit {c}") for c in codes.values())
         eq = {name for name in codes if name in equivalent and codes[name] not in KILLED}
         seen_equivalent |= eq
-        survivors += [f"{name}: {STATUS.get(c, c)}" for name, c in sorted(codes.items())
-                      if c not in KILLED and name not in eq]
+        survivors += [
+            f"{name}: {STATUS.get(c, c)}"
+            for name, c in sorted(codes.items())
+            if c not in KILLED and name not in eq
+        ]
         scored = len(codes) - len(eq)
         score = 100.0 * counts["killed"] / scored if scored else 100.0
-        rows.append((meta.name.removesuffix(".meta"), len(codes), counts["killed"], len(eq),
-                     len(codes) - counts["killed"] - len(eq), score))
+        rows.append(
+            (
+                meta.name.removesuffix(".meta"),
+                len(codes),
+                counts["killed"],
+                len(eq),
+                len(codes) - counts["killed"] - len(eq),
+                score,
+            )
+        )
     if not rows:
         sys.exit("no mutmut results under mutants/: run without --table-only first")
     total = [sum(r[i] for r in rows) for i in range(1, 5)]

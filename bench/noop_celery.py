@@ -5,6 +5,7 @@
 The task only counts itself (one INCR) so that the publisher can tell when every task has run.
 Settings mirror workers/celery_app.py: acks_late, prefetch multiplier 2, results ignored.
 """
+
 from __future__ import annotations
 
 import os

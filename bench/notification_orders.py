@@ -7,6 +7,7 @@ and a reminder: 2 orders each), then starts N `celery worker` processes (prefork
 as many processes as asked), publishes the outbox in 100-correspondence messages and times until
 every order is recorded. Uses the local PostgreSQL/Redis when present, else the embedded ones.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,28 +23,42 @@ from common import ROOT, admin_database_url, drop_database, redis_url, scratch_d
 from app.db.pool import Database
 from app.db.repositories.registry import upsert_resources
 from app.domain.registry import Resource
+from app.schemas.initialize import InitializeCorrespondencesRequestSchema
 from app.security.identity import Caller
 from app.usecases.initialize_correspondences import initialize_correspondences
-from app.schemas.initialize import InitializeCorrespondencesRequestSchema
 
 SENDER = "991825827"
 
 
 def create(db: Database, recipients: int) -> list[uuid.UUID]:
     with db.transaction() as conn:
-        upsert_resources(conn, [Resource("bench-service", SENDER, "digdir", "Digdir", "CorrespondenceService",
-                                         {"nb": "Bench"})])
+        upsert_resources(
+            conn,
+            [Resource("bench-service", SENDER, "digdir", "Digdir", "CorrespondenceService", {"nb": "Bench"})],
+        )
     caller = Caller(frozenset({"altinn:correspondence.write"}), SENDER, None, None)
     schema = InitializeCorrespondencesRequestSchema()
     ids: list[uuid.UUID] = []
     for start in range(0, recipients, 500):
-        raw = {"correspondence": {
-            "resourceId": "bench-service", "sendersReference": "bench",
-            "content": {"language": "nb", "messageTitle": "Bench", "messageBody": "Hei"},
-            "notification": {"notificationChannel": "Email", "emailSubject": "S", "emailBody": "B",
-                             "sendReminder": True, "reminderEmailSubject": "RS", "reminderEmailBody": "RB"}},
-            "recipients": [f"urn:altinn:organization:identifier-no:{800000000 + i:09d}"
-                           for i in range(start, min(start + 500, recipients))]}
+        raw = {
+            "correspondence": {
+                "resourceId": "bench-service",
+                "sendersReference": "bench",
+                "content": {"language": "nb", "messageTitle": "Bench", "messageBody": "Hei"},
+                "notification": {
+                    "notificationChannel": "Email",
+                    "emailSubject": "S",
+                    "emailBody": "B",
+                    "sendReminder": True,
+                    "reminderEmailSubject": "RS",
+                    "reminderEmailBody": "RB",
+                },
+            },
+            "recipients": [
+                f"urn:altinn:organization:identifier-no:{800000000 + i:09d}"
+                for i in range(start, min(start + 500, recipients))
+            ],
+        }
         result = initialize_correspondences(db, caller, schema.load(raw))
         ids.extend(result.awaiting_orders)
     return ids
@@ -51,7 +66,9 @@ def create(db: Database, recipients: int) -> list[uuid.UUID]:
 
 def pending(db: Database) -> int:
     with db.transaction() as conn:
-        return conn.execute("SELECT count(*) AS n FROM notification_outbox WHERE completed_at IS NULL").fetchone()["n"]
+        return conn.execute(
+            "SELECT count(*) AS n FROM notification_outbox WHERE completed_at IS NULL"
+        ).fetchone()["n"]
 
 
 def orders(db: Database) -> int:
@@ -61,17 +78,39 @@ def orders(db: Database) -> int:
 
 def run_once(admin: str, broker: str, recipients: int, workers: int) -> dict[str, float]:
     url, name = scratch_database(admin)
-    prefix = os.environ["CORRESPONDENCE_QUEUE_PREFIX"]  # fixed per bench process (queue names are import-time)
+    prefix = os.environ[
+        "CORRESPONDENCE_QUEUE_PREFIX"
+    ]  # fixed per bench process (queue names are import-time)
     env = dict(os.environ, DATABASE_URL=url, REDIS_URL=broker)
     db = Database(url, 4)
     procs = []
     try:
         ids = create(db, recipients)
-        procs = [subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-                                   "--concurrency", "1", "--loglevel", "WARNING", "--without-mingle",
-                                   "--without-gossip", "--hostname", f"bench{i}-{prefix}@%h"],
-                                  cwd=ROOT, env=env, stdout=open(f"/tmp/bench-worker-{i}.log", "wb"), stderr=subprocess.STDOUT)
-                 for i in range(workers)]
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "workers.celery_app",
+                    "worker",
+                    "--concurrency",
+                    "1",
+                    "--loglevel",
+                    "WARNING",
+                    "--without-mingle",
+                    "--without-gossip",
+                    "--hostname",
+                    f"bench{i}-{prefix}@%h",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=open(f"/tmp/bench-worker-{i}.log", "wb"),
+                stderr=subprocess.STDOUT,
+            )
+            for i in range(workers)
+        ]
         time.sleep(3)  # workers up and consuming
         from workers.dispatch import enqueue_order_creation
 
@@ -81,8 +120,13 @@ def run_once(admin: str, broker: str, recipients: int, workers: int) -> dict[str
             time.sleep(0.02)
         elapsed = time.perf_counter() - started
         recorded = orders(db)
-        return {"workers": workers, "correspondences": len(ids), "orders": recorded, "seconds": round(elapsed, 3),
-                "orders_per_second": round(recorded / elapsed, 1)}
+        return {
+            "workers": workers,
+            "correspondences": len(ids),
+            "orders": recorded,
+            "seconds": round(elapsed, 3),
+            "orders_per_second": round(recorded / elapsed, 1),
+        }
     finally:
         for proc in procs:
             proc.terminate()

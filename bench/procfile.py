@@ -1,5 +1,6 @@
 """The Procfile's background roles (worker, relay, beat) as benchmarks run them, each in a process
 group of its own, with the commands resolved to this virtual environment."""
+
 from __future__ import annotations
 
 import os
@@ -35,10 +36,18 @@ class Background:
         self.procs: dict[str, subprocess.Popen] = {}
         all_roles = roles()
         for name in names:
-            args = [a.replace("/tmp/celerybeat-schedule", str(schedule_dir / "celerybeat-schedule"))
-                    for a in all_roles[name]]
-            self.procs[name] = subprocess.Popen(args, cwd=ROOT, env=env, stdout=open(logdir / f"{name}.log", "wb"),
-                                                stderr=subprocess.STDOUT, start_new_session=True)
+            args = [
+                a.replace("/tmp/celerybeat-schedule", str(schedule_dir / "celerybeat-schedule"))
+                for a in all_roles[name]
+            ]
+            self.procs[name] = subprocess.Popen(
+                args,
+                cwd=ROOT,
+                env=env,
+                stdout=open(logdir / f"{name}.log", "wb"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def stop(self) -> None:
         for proc in self.procs.values():

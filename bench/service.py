@@ -20,6 +20,7 @@ Writes bench/results/service-<UTC time>.json and .md (the table for the README) 
 --profile also samples the service's gunicorn workers with py-spy during an extra load run and
 reports where the time goes (raw stacks kept in bench/results/).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -91,8 +92,9 @@ class Server:
     def __init__(self, args: list[str], env: dict[str, str], log: Path, port: int, ready_path: str) -> None:
         self.port = port
         self.log = log
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=open(log, "wb"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -121,8 +123,9 @@ class Server:
                 self.proc.wait(10)
 
 
-def request(method: str, port: int, path: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+def request(
+    method: str, port: int, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         conn.request(method, path, body=body, headers=headers or {})
@@ -152,26 +155,41 @@ end
 """
 
 
-def wrk(port: int, path: str, body: bytes, token: str | None, seconds: int, connections: int,
-        workdir: Path) -> dict:
+def wrk(
+    port: int, path: str, body: bytes, token: str | None, seconds: int, connections: int, workdir: Path
+) -> dict:
     script = workdir / f"wrk-{port}.lua"
     auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
     script.write_text(WRK_SCRIPT.format(body=body.decode(), auth=auth))
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
-           f"http://127.0.0.1:{port}{path}"]
+    cmd = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}{path}",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     line = next((item for item in out.stdout.splitlines() if item.startswith("WRKJSON ")), None)
     if line is None:
         raise SystemExit(f"wrk failed: {out.stdout}\n{out.stderr}")
-    raw = json.loads(line[len("WRKJSON "):])
+    raw = json.loads(line[len("WRKJSON ") :])
     seconds_run = raw["duration_us"] / 1e6
     return {
-        "requests": raw["requests"], "seconds": round(seconds_run, 2),
+        "requests": raw["requests"],
+        "seconds": round(seconds_run, 2),
         "requests_per_second": round(raw["requests"] / seconds_run, 1),
-        "p50_ms": raw["p50_us"] / 1000, "p95_ms": raw["p95_us"] / 1000, "p99_ms": raw["p99_us"] / 1000,
-        "mean_ms": round(raw["mean_us"] / 1000, 2), "max_ms": raw["max_us"] / 1000,
-        "non_2xx": raw["non2xx"], "socket_errors": raw["connect_errors"] + raw["read_errors"]
-        + raw["write_errors"] + raw["timeouts"], "command": " ".join(cmd[:-2] + ["<POST script>"]),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p95_ms": raw["p95_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "mean_ms": round(raw["mean_us"] / 1000, 2),
+        "max_ms": raw["max_us"] / 1000,
+        "non_2xx": raw["non2xx"],
+        "socket_errors": raw["connect_errors"] + raw["read_errors"] + raw["write_errors"] + raw["timeouts"],
+        "command": " ".join(cmd[:-2] + ["<POST script>"]),
     }
 
 
@@ -192,8 +210,8 @@ def cpu_seconds(pgid: int) -> dict[str, float]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
         seconds = (int(fields[11]) + int(fields[12])) / tick
         if int(fields[2]) == pgid:
             used["server"] += seconds
@@ -217,10 +235,21 @@ def measured(server: Server, run) -> dict:
     after, child_after = cpu_seconds(server.proc.pid), resource.getrusage(resource.RUSAGE_CHILDREN)
     n = result["requests"] or 1
     split = {k: round((after[k] - before[k]) * 1000 / n, 3) for k in before}
-    split["wrk"] = round((child_after.ru_utime + child_after.ru_stime - child_before.ru_utime
-                          - child_before.ru_stime) * 1000 / n, 3)
-    split["other"] = round(split["machine"] - split["server"] - split["postgresql"] - split["redis"]
-                           - split["background"] - split["wrk"], 3)  # anything else on the machine: should be near 0
+    split["wrk"] = round(
+        (child_after.ru_utime + child_after.ru_stime - child_before.ru_utime - child_before.ru_stime)
+        * 1000
+        / n,
+        3,
+    )
+    split["other"] = round(
+        split["machine"]
+        - split["server"]
+        - split["postgresql"]
+        - split["redis"]
+        - split["background"]
+        - split["wrk"],
+        3,
+    )  # anything else on the machine: should be near 0
     result["cpu_ms_per_request"] = split
     return result
 
@@ -230,8 +259,9 @@ def orders_recorded(url: str) -> dict[str, int]:
     import psycopg
 
     with psycopg.connect(url) as conn:
-        done, total = conn.execute("SELECT count(*) FILTER (WHERE completed_at IS NOT NULL), count(*) "
-                                   "FROM notification_outbox").fetchone()
+        done, total = conn.execute(
+            "SELECT count(*) FILTER (WHERE completed_at IS NOT NULL), count(*) FROM notification_outbox"
+        ).fetchone()
     return {"outbox_completed": done, "outbox_rows": total}
 
 
@@ -260,25 +290,46 @@ def timed_posts(port: int, body: bytes, token: str, warmup: int, runs: int, expe
 
 def noop_rate(broker: str, workers: int, tasks: int) -> dict:
     """No-op task round trip: publish `tasks` messages, time until every one has run."""
-    import redis
-
     import noop_celery
+    import redis
 
     client = redis.Redis.from_url(broker)
     env = dict(os.environ, REDIS_URL=broker)
-    procs = [subprocess.Popen([sys.executable, "-m", "celery", "-A", "noop_celery", "worker",
-                               "--concurrency", "1", "--loglevel", "WARNING", "--without-mingle",
-                               "--without-gossip", "-Q", noop_celery.QUEUE,
-                               "--hostname", f"noop{i}-{PREFIX}@%h"],
-                              cwd=BENCH, env=env, stdout=open(f"/tmp/bench-noop-{i}.log", "wb"),
-                              stderr=subprocess.STDOUT, start_new_session=True)
-             for i in range(workers)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "noop_celery",
+                "worker",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "WARNING",
+                "--without-mingle",
+                "--without-gossip",
+                "-Q",
+                noop_celery.QUEUE,
+                "--hostname",
+                f"noop{i}-{PREFIX}@%h",
+            ],
+            cwd=BENCH,
+            env=env,
+            stdout=open(f"/tmp/bench-noop-{i}.log", "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for i in range(workers)
+    ]
 
     def publish(n: int) -> None:
         with noop_celery.app.producer_or_acquire() as producer:
             for _ in range(n):
-                noop_celery.app.send_task(noop_celery.TASK, queue=noop_celery.QUEUE, producer=producer,
-                                          retry=False)
+                noop_celery.app.send_task(
+                    noop_celery.TASK, queue=noop_celery.QUEUE, producer=producer, retry=False
+                )
 
     def wait_for(n: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -296,8 +347,12 @@ def noop_rate(broker: str, workers: int, tasks: int) -> dict:
         publish(tasks)
         wait_for(tasks, 120)
         elapsed = time.perf_counter() - started
-        return {"workers": workers, "tasks": tasks, "seconds": round(elapsed, 3),
-                "tasks_per_second": round(tasks / elapsed, 1)}
+        return {
+            "workers": workers,
+            "tasks": tasks,
+            "seconds": round(elapsed, 3),
+            "tasks_per_second": round(tasks / elapsed, 1),
+        }
     finally:
         for proc in procs:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -327,8 +382,10 @@ def purge(broker: str) -> None:
 # Where a request's Python CPU goes: the deepest matching frame of each sampled stack names its part.
 COMPONENTS = [
     ("DB: INSERT the Initialize (one statement)", ("insert_initialization (",)),
-    ("DB: SELECT resource, parties, key, template, attachments",
-     ("initialize_lookups (", "get_attachments (", "latest_expirations (")),
+    (
+        "DB: SELECT resource, parties, key, template, attachments",
+        ("initialize_lookups (", "get_attachments (", "latest_expirations ("),
+    ),
     ("DB: pool, BEGIN, COMMIT", ("Database.transaction (", "Connection.transaction (")),
     ("Initialize rules and row building (rest of the use case)", ("initialize_correspondences (",)),
     ("content checks (markdown-it)", ("check_content (",)),
@@ -336,17 +393,32 @@ COMPONENTS = [
     ("JWT verification", ("authenticate (",)),
     ("response (marshmallow dump, JSON)", ("Schema.dump (", "DefaultJSONProvider.dumps (", "jsonify (")),
     ("rate limiter", ("TokenBucketLimiter.take (",)),
-    ("access log, metrics, request id hooks", ("_record (app/api/observability.py",
-                                               "_start (app/api/observability.py",
-                                               "_forget (app/api/observability.py")),
-    ("Flask/werkzeug/gunicorn request handling", ("handle_request (", "ThreadWorker.handle (",
-                                                  "AsyncWorker.handle (", "GeventWorker.handle (")),
+    (
+        "access log, metrics, request id hooks",
+        (
+            "_record (app/api/observability.py",
+            "_start (app/api/observability.py",
+            "_forget (app/api/observability.py",
+        ),
+    ),
+    (
+        "Flask/werkzeug/gunicorn request handling",
+        ("handle_request (", "ThreadWorker.handle (", "AsyncWorker.handle (", "GeventWorker.handle ("),
+    ),
     ("gunicorn accept/poll loop", ("ThreadWorker.run (", "GeventWorker.run (", "Arbiter.run (")),
 ]
 
 
-def profile(server: Server, port: int, body: bytes, token: str, seconds: int, connections: int,
-            workdir: Path, stamp: str) -> dict:
+def profile(
+    server: Server,
+    port: int,
+    body: bytes,
+    token: str,
+    seconds: int,
+    connections: int,
+    workdir: Path,
+    stamp: str,
+) -> dict:
     """py-spy samples the GIL-holding thread of every gunicorn worker (Python CPU) while wrk loads
     the service; stacks summed over the workers and attributed to the parts of a request."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -356,8 +428,22 @@ def profile(server: Server, port: int, body: bytes, token: str, seconds: int, co
     spies = []
     for pid in server.worker_pids():
         out = workdir / f"spy-{pid}.txt"
-        cmd = [spy, "record", "--pid", str(pid), "--rate", "100", "--format", "raw", "--gil",
-               "--duration", str(seconds), "--nonblocking", "-o", str(out)]
+        cmd = [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "100",
+            "--format",
+            "raw",
+            "--gil",
+            "--duration",
+            str(seconds),
+            "--nonblocking",
+            "-o",
+            str(out),
+        ]
         spies.append((out, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
     time.sleep(1)
     load = wrk(port, INITIALIZE, body, token, seconds - 2, connections, workdir)
@@ -370,8 +456,13 @@ def profile(server: Server, port: int, body: bytes, token: str, seconds: int, co
                 if stack and count.isdigit():
                     stacks[stack] += int(count)
     raw.write_text("".join(f"{stack} {n}\n" for stack, n in stacks.most_common()))
-    return {"load": load, "samples": sum(stacks.values()), "raw_stacks": str(raw.relative_to(ROOT)),
-            "components": components(stacks), "top_frames": top_frames(stacks)}
+    return {
+        "load": load,
+        "samples": sum(stacks.values()),
+        "raw_stacks": str(raw.relative_to(ROOT)),
+        "components": components(stacks),
+        "top_frames": top_frames(stacks),
+    }
 
 
 def components(stacks: Counter) -> list[tuple[str, float]]:
@@ -392,8 +483,11 @@ def top_frames(stacks: Counter, limit: int = 30) -> list[tuple[str, float]]:
     total = sum(stacks.values()) or 1
     counts: Counter[str] = Counter()
     for stack, n in stacks.items():
-        own = {frame.rsplit(":", 1)[0] + ")" for frame in stack.split(";")
-               if "(app/" in frame or "(workers/" in frame}
+        own = {
+            frame.rsplit(":", 1)[0] + ")"
+            for frame in stack.split(";")
+            if "(app/" in frame or "(workers/" in frame
+        }
         for frame in own:
             counts[frame] += n
     return [(frame, round(100 * n / total, 1)) for frame, n in counts.most_common(limit)]
@@ -414,8 +508,9 @@ def table(result: dict) -> str:
 
     def cpu(x: dict) -> str:
         split = x["cpu_ms_per_request"]
-        return " / ".join(f"{split[k]:.2f}" for k in ("server", "postgresql", "redis", "background", "wrk",
-                                                        "other"))
+        return " / ".join(
+            f"{split[k]:.2f}" for k in ("server", "postgresql", "redis", "background", "wrk", "other")
+        )
 
     orders = {o["workers"]: o for o in d["orders"]}
     noop = {n["workers"]: n for n in d["noop"]}
@@ -437,22 +532,26 @@ def table(result: dict) -> str:
     for n in sorted(orders):
         target = f"≥ 0.7: {mark(r['d_ratio'] >= 0.7)}" if n == 1 else ""
         processes = f"{n} worker process{'es' if n > 1 else ''}"
-        rows.append(f"| (d) orders recorded/s vs no-op Celery tasks/s, {processes} "
-                    f"| {orders[n]['orders_per_second']:,.0f} | {noop[n]['tasks_per_second']:,.0f} "
-                    f"| {orders[n]['orders_per_second'] / noop[n]['tasks_per_second']:.2f} | {target} |")
+        rows.append(
+            f"| (d) orders recorded/s vs no-op Celery tasks/s, {processes} "
+            f"| {orders[n]['orders_per_second']:,.0f} | {noop[n]['tasks_per_second']:,.0f} "
+            f"| {orders[n]['orders_per_second'] / noop[n]['tasks_per_second']:.2f} | {target} |"
+        )
     env = result["environment"]
-    notes = (f"\nOne run, {env['when']}, commit {env['commit']}, {env['cpus']} cores; "
-             f"PostgreSQL {env['postgresql']}, Redis {env['redis']}. "
-             f"gunicorn `{env['gunicorn']}` for both (a) and (b); load "
-             f"`{a['command']}`, {len(a['rounds'])} alternating rounds of {a['seconds']:.0f} s each, best "
-             f"round shown (a: {', '.join(f'{x:,.0f}' for x in a['rounds'])} req/s; b: "
-             f"{', '.join(f'{x:,.0f}' for x in b['rounds'])}), loopback; (a) non-2xx: {a['non_2xx']}, "
-             f"(b) non-2xx: {b['non_2xx']}. (c): {c['runs_1']} and {c['runs_500']} sequential requests. "
-             f"(d): {orders[1]['correspondences']:,} correspondences × 2 orders, 100 per message; "
-             f"no-op: {noop[1]['tasks']:,} tasks. The Procfile's worker, relay and beat ran throughout (a)–(c) "
-             f"(orders recorded for {result['orders_during_a_c']['outbox_completed']:,} of "
-             f"{result['orders_during_a_c']['outbox_rows']:,} correspondences by the end of (c)). Load average before/after: {env['load_before']} / "
-             f"{env['load_after']}. Command: `{result['command']}`.\n")
+    notes = (
+        f"\nOne run, {env['when']}, commit {env['commit']}, {env['cpus']} cores; "
+        f"PostgreSQL {env['postgresql']}, Redis {env['redis']}. "
+        f"gunicorn `{env['gunicorn']}` for both (a) and (b); load "
+        f"`{a['command']}`, {len(a['rounds'])} alternating rounds of {a['seconds']:.0f} s each, best "
+        f"round shown (a: {', '.join(f'{x:,.0f}' for x in a['rounds'])} req/s; b: "
+        f"{', '.join(f'{x:,.0f}' for x in b['rounds'])}), loopback; (a) non-2xx: {a['non_2xx']}, "
+        f"(b) non-2xx: {b['non_2xx']}. (c): {c['runs_1']} and {c['runs_500']} sequential requests. "
+        f"(d): {orders[1]['correspondences']:,} correspondences × 2 orders, 100 per message; "
+        f"no-op: {noop[1]['tasks']:,} tasks. The Procfile's worker, relay and beat ran throughout (a)–(c) "
+        f"(orders recorded for {result['orders_during_a_c']['outbox_completed']:,} of "
+        f"{result['orders_during_a_c']['outbox_rows']:,} correspondences by the end of (c)). Load average before/after: {env['load_before']} / "
+        f"{env['load_after']}. Command: `{result['command']}`.\n"
+    )
     return "\n".join(rows) + "\n" + notes
 
 
@@ -469,12 +568,18 @@ def environment(admin: str, broker: str, gunicorn: str) -> dict:
         pg = conn.execute("SHOW server_version").fetchone()[0]
     info = redis.Redis.from_url(broker).info("server")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                           capture_output=True, text=True)
-    return {"when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "commit": commit.stdout.strip() + ("+changes" if dirty.stdout.strip() else ""),
-            "cpus": os.cpu_count(), "python": platform.python_version(), "postgresql": pg,
-            "redis": info.get("redis_version"), "gunicorn": gunicorn}
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+    )
+    return {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit.stdout.strip() + ("+changes" if dirty.stdout.strip() else ""),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgresql": pg,
+        "redis": info.get("redis_version"),
+        "gunicorn": gunicorn,
+    }
 
 
 # ---------------------------------------------------------------- main
@@ -487,15 +592,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (fixed concurrency)")
     parser.add_argument("--recipients", type=int, default=10000, help="correspondences for (d)")
     parser.add_argument("--noop-tasks", type=int, default=5000, help="tasks for the no-op round trip")
-    parser.add_argument("--profile", action="store_true",
-                        help="also sample the service with py-spy under load")
+    parser.add_argument(
+        "--profile", action="store_true", help="also sample the service with py-spy under load"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
 
     started = time.monotonic()
     load_before = os.getloadavg()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS.mkdir(exist_ok=True)
     admin, broker = admin_database_url(), redis_url()
     os.environ["REDIS_URL"] = broker
@@ -508,33 +614,47 @@ def main() -> None:
     result: dict = {}
     background = None
     try:
-        env = dict(os.environ, DATABASE_URL=url, REDIS_URL=broker, CORRESPONDENCE_DATA_DIR=str(data_dir),
-                   CORRESPONDENCE_QUEUE_PREFIX=PREFIX, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
-        seeded = subprocess.run([str(Path(sys.executable).parent / "correspondence"), "seed-demo"], cwd=ROOT,
-                                env=env, capture_output=True, text=True, timeout=120)
+        env = dict(
+            os.environ,
+            DATABASE_URL=url,
+            REDIS_URL=broker,
+            CORRESPONDENCE_DATA_DIR=str(data_dir),
+            CORRESPONDENCE_QUEUE_PREFIX=PREFIX,
+            PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        )
+        seeded = subprocess.run(
+            [str(Path(sys.executable).parent / "correspondence"), "seed-demo"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if seeded.returncode != 0:
             raise SystemExit(f"seed-demo failed: {seeded.stderr}")
         from app.config import DEV_ISSUER
         from app.security.tokens import load_or_create_dev_key, mint_token
 
         key = load_or_create_dev_key(data_dir / "keys" / "dev-signing-key.pem")
-        token = mint_token(key, issuer=DEV_ISSUER, scopes=["altinn:correspondence.write"], org=SENDER,
-                           ttl_seconds=3600)
+        token = mint_token(
+            key, issuer=DEV_ISSUER, scopes=["altinn:correspondence.write"], org=SENDER, ttl_seconds=3600
+        )
         one = initialize_body([RECIPIENT])
-        many = initialize_body([f"urn:altinn:organization:identifier-no:{800000000 + i:09d}"
-                                for i in range(500)])
+        many = initialize_body(
+            [f"urn:altinn:organization:identifier-no:{800000000 + i:09d}" for i in range(500)]
+        )
 
         # (a) the service and (b) the bare endpoint (same gunicorn settings, same database server),
         # both up; loaded in alternation, best round of each (the least disturbed by anything else)
         import psycopg
-
         from bare_app import TABLE
 
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(TABLE)
         port = free_port()
-        service = Server(procfile_web("app.wsgi:app", port), env, workdir / "service.log", port,
-                         "/health/live")
+        service = Server(
+            procfile_web("app.wsgi:app", port), env, workdir / "service.log", port, "/health/live"
+        )
         servers.append(service)
         # The Procfile's worker, relay and beat run throughout (a), (b) and (c), as in production:
         # every Initialize of (a) gets its notification orders created while the load goes on.
@@ -543,32 +663,53 @@ def main() -> None:
         background = Background(["worker", "relay", "beat"], env, workdir, workdir)
         BACKGROUND.update({name: proc.pid for name, proc in background.procs.items()})
         bare_port = free_port()
-        bare = Server(procfile_web("bare_app:app", bare_port, chdir=BENCH), dict(env, BARE_DATABASE_URL=url),
-                      workdir / "bare.log", bare_port, "/ping")
+        bare = Server(
+            procfile_web("bare_app:app", bare_port, chdir=BENCH),
+            dict(env, BARE_DATABASE_URL=url),
+            workdir / "bare.log",
+            bare_port,
+            "/ping",
+        )
         servers.append(bare)
-        print(f"(a) service on :{port}, (b) bare Flask + psycopg on :{bare_port}: {args.rounds} rounds of "
-              f"{args.duration} s wrk -c{args.connections} each ...", flush=True)
+        print(
+            f"(a) service on :{port}, (b) bare Flask + psycopg on :{bare_port}: {args.rounds} rounds of "
+            f"{args.duration} s wrk -c{args.connections} each ...",
+            flush=True,
+        )
         wrk(port, INITIALIZE, one, token, 3, args.connections, workdir)  # warm-up: pools, imports, caches
         wrk(bare_port, "/insert", one, None, 3, args.connections, workdir)
         rounds: dict[str, list[dict]] = {"a": [], "b": []}
         for _ in range(args.rounds):
-            rounds["a"].append(measured(service, lambda: wrk(port, INITIALIZE, one, token, args.duration,
-                                                             args.connections, workdir)))
-            rounds["b"].append(measured(bare, lambda: wrk(bare_port, "/insert", one, None, args.duration,
-                                                          args.connections, workdir)))
+            rounds["a"].append(
+                measured(
+                    service,
+                    lambda: wrk(port, INITIALIZE, one, token, args.duration, args.connections, workdir),
+                )
+            )
+            rounds["b"].append(
+                measured(
+                    bare,
+                    lambda: wrk(bare_port, "/insert", one, None, args.duration, args.connections, workdir),
+                )
+            )
         for key in ("a", "b"):
-            result[key] = dict(max(rounds[key], key=lambda x: x["requests_per_second"]),
-                               rounds=[x["requests_per_second"] for x in rounds[key]])
+            result[key] = dict(
+                max(rounds[key], key=lambda x: x["requests_per_second"]),
+                rounds=[x["requests_per_second"] for x in rounds[key]],
+            )
         bare.stop()
 
         # (c) 500 against 1 recipient, sequential, on the same service
         print("(c) 500-recipient against 1-recipient Initialize ...", flush=True)
         times_1 = timed_posts(port, one, token, warmup=5, runs=30, expect=1)
         times_500 = timed_posts(port, many, token, warmup=2, runs=7, expect=500)
-        result["c"] = {"ms_1": round(statistics.median(times_1) * 1000, 2),
-                       "ms_500": round(statistics.median(times_500) * 1000, 2),
-                       "runs_1": len(times_1), "runs_500": len(times_500),
-                       "all_ms_500": [round(t * 1000, 1) for t in times_500]}
+        result["c"] = {
+            "ms_1": round(statistics.median(times_1) * 1000, 2),
+            "ms_500": round(statistics.median(times_500) * 1000, 2),
+            "runs_1": len(times_1),
+            "runs_500": len(times_500),
+            "all_ms_500": [round(t * 1000, 1) for t in times_500],
+        }
         if args.profile:
             print("profile: py-spy on the service's workers under load ...", flush=True)
             result["profile"] = profile(service, port, one, token, 12, args.connections, workdir, stamp)
@@ -581,8 +722,10 @@ def main() -> None:
         from notification_orders import run_once
 
         print("(d) notification orders and no-op Celery tasks, 1 and 2 worker processes ...", flush=True)
-        result["d"] = {"orders": [run_once(admin, broker, args.recipients, n) for n in (1, 2)],
-                       "noop": [noop_rate(broker, n, args.noop_tasks) for n in (1, 2)]}
+        result["d"] = {
+            "orders": [run_once(admin, broker, args.recipients, n) for n in (1, 2)],
+            "noop": [noop_rate(broker, n, args.noop_tasks) for n in (1, 2)],
+        }
     finally:
         if background is not None:
             background.stop()
@@ -618,8 +761,10 @@ def main() -> None:
     print(markdown)
     if "profile" in result:
         p = result["profile"]
-        print(f"profile: {p['samples']} samples at {p['load']['requests_per_second']:,.0f} req/s; "
-              f"raw stacks {p['raw_stacks']}")
+        print(
+            f"profile: {p['samples']} samples at {p['load']['requests_per_second']:,.0f} req/s; "
+            f"raw stacks {p['raw_stacks']}"
+        )
         print("  Python CPU by part of the request:")
         for name, share in p["components"]:
             print(f"  {share:5.1f}%  {name}")

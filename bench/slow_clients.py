@@ -11,6 +11,7 @@ on loopback only, for `--seconds` each:
 and meanwhile, twice a second, times `GET /health/live` and a normal 1-recipient Initialize.
 Every probe must answer within 1 s. Writes bench/results/slow-clients-<UTC time>.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 PREFIX = f"bench-{uuid.uuid4().hex[:8]}"
@@ -91,10 +92,13 @@ def phase(port: int, seconds: float, body: bytes, headers: dict[str, str], load)
 
     def summary(times: list[float | None]) -> dict:
         ok = sorted(t for t in times if t is not None)
-        return {"probes": len(times), "failed_or_over_5s": len(times) - len(ok),
-                "max_ms": round(ok[-1] * 1000, 1) if ok else None,
-                "median_ms": round(ok[len(ok) // 2] * 1000, 1) if ok else None,
-                "within_1s": sum(1 for t in ok if t <= 1.0) == len(times)}
+        return {
+            "probes": len(times),
+            "failed_or_over_5s": len(times) - len(ok),
+            "max_ms": round(ok[-1] * 1000, 1) if ok else None,
+            "median_ms": round(ok[len(ok) // 2] * 1000, 1) if ok else None,
+            "within_1s": sum(1 for t in ok if t <= 1.0) == len(times),
+        }
 
     return {"health_live": summary(health), "initialize": summary(initialize)}
 
@@ -113,23 +117,40 @@ def main() -> None:
     url, name = scratch_database(admin)
     workdir = Path(tempfile.mkdtemp(prefix="bench-slow-"))
     port = free_port()
-    env = dict(os.environ, DATABASE_URL=url, REDIS_URL=redis_url(), CORRESPONDENCE_DATA_DIR=str(workdir / "data"),
-               CORRESPONDENCE_QUEUE_PREFIX=PREFIX, PROMETHEUS_MULTIPROC_DIR=str(workdir / "prometheus"),
-               PORT=str(port))
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        REDIS_URL=redis_url(),
+        CORRESPONDENCE_DATA_DIR=str(workdir / "data"),
+        CORRESPONDENCE_QUEUE_PREFIX=PREFIX,
+        PROMETHEUS_MULTIPROC_DIR=str(workdir / "prometheus"),
+        PORT=str(port),
+    )
     (workdir / "prometheus").mkdir()
-    result: dict = {"stack": args.stack, "slow_connections": args.slow, "waiters": args.waiters,
-                    "command": " ".join([".venv/bin/python", "bench/slow_clients.py", *sys.argv[1:]])}
+    result: dict = {
+        "stack": args.stack,
+        "slow_connections": args.slow,
+        "waiters": args.waiters,
+        "command": " ".join([".venv/bin/python", "bench/slow_clients.py", *sys.argv[1:]]),
+    }
     run_proc = None
     server = None
     try:
         seed(url)
         if args.stack == "procfile":
-            server = Server(procfile_web("app.wsgi:app", port), env, workdir / "service.log", port, "/health/live")
+            server = Server(
+                procfile_web("app.wsgi:app", port), env, workdir / "service.log", port, "/health/live"
+            )
             result["web"] = " ".join(procfile_web("app.wsgi:app", port)[1:])
         else:
-            run_proc = subprocess.Popen([str(Path(sys.executable).parent / "correspondence"), "run"], cwd=ROOT,
-                                        env=env, stdout=open(workdir / "run.log", "wb"), stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+            run_proc = subprocess.Popen(
+                [str(Path(sys.executable).parent / "correspondence"), "run"],
+                cwd=ROOT,
+                env=env,
+                stdout=open(workdir / "run.log", "wb"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             deadline = time.monotonic() + 60
             while probe(port, "GET", "/health/live", None, {}) is None:
                 if time.monotonic() > deadline or run_proc.poll() is not None:
@@ -140,14 +161,18 @@ def main() -> None:
         result["baseline"] = phase(port, 3, one, headers, lambda stop: [])
 
         def slow(stop: threading.Event) -> list[threading.Thread]:
-            threads = [threading.Thread(target=slow_client, args=(port, stop), daemon=True) for _ in range(args.slow)]
+            threads = [
+                threading.Thread(target=slow_client, args=(port, stop), daemon=True) for _ in range(args.slow)
+            ]
             for t in threads:
                 t.start()
             return threads
 
         def waiting(stop: threading.Event) -> list[threading.Thread]:
-            threads = [threading.Thread(target=waiter, args=(port, one, headers), daemon=True)
-                       for _ in range(args.waiters)]
+            threads = [
+                threading.Thread(target=waiter, args=(port, one, headers), daemon=True)
+                for _ in range(args.waiters)
+            ]
             for t in threads:
                 t.start()
             return threads
@@ -170,7 +195,7 @@ def main() -> None:
         drop_database(admin, name)
         shutil.rmtree(workdir, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"slow-clients-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.json"
+    out = RESULTS / f"slow-clients-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     out.write_text(json.dumps(result, indent=2))
     for key in ("baseline", "slow_clients", "waiters_phase"):
         print(key, json.dumps(result[key]))

@@ -13,6 +13,7 @@
 
 Writes bench/results/thin-write-<UTC time>.json and prints a table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -74,7 +75,9 @@ def token(data_dir: Path) -> str:
     from app.security.tokens import load_or_create_dev_key, mint_token
 
     key = load_or_create_dev_key(data_dir / "keys" / "dev-signing-key.pem")
-    return mint_token(key, issuer=DEV_ISSUER, scopes=["altinn:correspondence.write"], org=SENDER, ttl_seconds=3600)
+    return mint_token(
+        key, issuer=DEV_ISSUER, scopes=["altinn:correspondence.write"], org=SENDER, ttl_seconds=3600
+    )
 
 
 def seed(url: str) -> None:
@@ -95,8 +98,9 @@ def storage(url: str, data_dir: Path) -> dict:
     from app.config import Settings
     from app.web import create_app
 
-    settings = Settings(database_url=url, redis_url=redis_url(), data_dir=data_dir, port=0, jwks_url=None,
-                        dev_keys=True)
+    settings = Settings(
+        database_url=url, redis_url=redis_url(), data_dir=data_dir, port=0, jwks_url=None, dev_keys=True
+    )
     client = create_app(settings).test_client()
     headers = {"Authorization": f"Bearer {token(data_dir)}", "Content-Type": "application/json"}
 
@@ -105,7 +109,9 @@ def storage(url: str, data_dir: Path) -> dict:
             conn.execute("CHECKPOINT")
             before = conn.execute(SIZE_SQL).fetchone()[0]
             for i in range(times):
-                resp = client.post("/correspondence/api/v1/correspondence", data=make_body(i), headers=headers)
+                resp = client.post(
+                    "/correspondence/api/v1/correspondence", data=make_body(i), headers=headers
+                )
                 if resp.status_code != 200:
                     raise SystemExit(f"Initialize answered {resp.status_code}: {resp.get_data()[:300]!r}")
             after = conn.execute(SIZE_SQL).fetchone()[0]
@@ -115,27 +121,40 @@ def storage(url: str, data_dir: Path) -> dict:
     one = grow(lambda i: body(recipients(1, 710000000 + i)), 100)
     many = grow(lambda i: body(recipients(500, 720000000 + 1000 * i)), 10)
     padded = grow(lambda i: body(recipients(1, 730000000 + i), padding_bytes=900_000), 100)
-    return {"bytes_per_initialize_1": round(one), "bytes_per_initialize_500": round(many),
-            "bytes_per_initialize_1_padded_900kb": round(padded),
-            "per_extra_recipient_bytes": round((many - one) / 499),
-            "target_bytes_500": round(one + 500 * 4096), "body_chars": BODY_CHARS}
+    return {
+        "bytes_per_initialize_1": round(one),
+        "bytes_per_initialize_500": round(many),
+        "bytes_per_initialize_1_padded_900kb": round(padded),
+        "per_extra_recipient_bytes": round((many - one) / 499),
+        "target_bytes_500": round(one + 500 * 4096),
+        "body_chars": BODY_CHARS,
+    }
 
 
-def end_to_end(url: str, data_dir: Path, workdir: Path, n_requests: int, per_request: int, clients: int) -> dict:
+def end_to_end(
+    url: str, data_dir: Path, workdir: Path, n_requests: int, per_request: int, clients: int
+) -> dict:
     import psycopg
-
     from procfile import Background
     from service import Server, free_port, procfile_web, request
 
-    env = dict(os.environ, DATABASE_URL=url, REDIS_URL=redis_url(), CORRESPONDENCE_DATA_DIR=str(data_dir),
-               CORRESPONDENCE_QUEUE_PREFIX=PREFIX, PROMETHEUS_MULTIPROC_DIR=str(workdir / "prometheus"))
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        REDIS_URL=redis_url(),
+        CORRESPONDENCE_DATA_DIR=str(data_dir),
+        CORRESPONDENCE_QUEUE_PREFIX=PREFIX,
+        PROMETHEUS_MULTIPROC_DIR=str(workdir / "prometheus"),
+    )
     (workdir / "prometheus").mkdir(exist_ok=True)
     port = free_port()
     server = Server(procfile_web("app.wsgi:app", port), env, workdir / "service.log", port, "/health/live")
     background = Background(["worker", "relay", "beat"], env, workdir, workdir)
     headers = {"Authorization": f"Bearer {token(data_dir)}", "Content-Type": "application/json"}
-    bodies = [body(recipients(per_request, 100_000_000 + per_request * i), message_chars=2000)
-              for i in range(n_requests)]
+    bodies = [
+        body(recipients(per_request, 100_000_000 + per_request * i), message_chars=2000)
+        for i in range(n_requests)
+    ]
     expected = 2 * n_requests * per_request
     try:
         time.sleep(3)  # worker and relay up
@@ -162,15 +181,25 @@ def end_to_end(url: str, data_dir: Path, workdir: Path, n_requests: int, per_req
                     break
                 time.sleep(0.05)
             total = time.monotonic() - started
-            outcome = dict(conn.execute("SELECT status, count(*) FROM notification_orders GROUP BY 1").fetchall())
+            outcome = dict(
+                conn.execute("SELECT status, count(*) FROM notification_orders GROUP BY 1").fetchall()
+            )
     finally:
         background.stop()
         server.stop()
     latencies.sort()
-    return {"requests": n_requests, "recipients_per_request": per_request, "clients": clients,
-            "orders_expected": expected, "orders_recorded": recorded, "orders_by_status": outcome,
-            "seconds_to_last_answer": round(posted, 2), "seconds_to_last_order": round(total, 2),
-            "orders_per_second": round(recorded / total), "request_median_ms": round(latencies[len(latencies) // 2] * 1000, 1)}
+    return {
+        "requests": n_requests,
+        "recipients_per_request": per_request,
+        "clients": clients,
+        "orders_expected": expected,
+        "orders_recorded": recorded,
+        "orders_by_status": outcome,
+        "seconds_to_last_answer": round(posted, 2),
+        "seconds_to_last_order": round(total, 2),
+        "orders_per_second": round(recorded / total),
+        "request_median_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+    }
 
 
 def main() -> None:
@@ -179,7 +208,7 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=500)
     parser.add_argument("--clients", type=int, default=4)
     args = parser.parse_args()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     admin = admin_database_url()
     workdir = Path(tempfile.mkdtemp(prefix="bench-thin-"))
     result: dict = {"command": " ".join([".venv/bin/python", "bench/thin_write.py", *sys.argv[1:]])}
@@ -201,19 +230,22 @@ def main() -> None:
             drop_database(admin, name)
     s, e = result["s"], result["e"]
     met = "met" if s["bytes_per_initialize_500"] <= s["target_bytes_500"] else "**missed**"
-    result["markdown"] = "\n".join([
-        "| measure | value | target |", "|---|---|---|",
-        f"| (s) table growth per 1-recipient Initialize, {s['body_chars']:,}-character body | "
-        f"{s['bytes_per_initialize_1'] / 1024:,.1f} KiB | |",
-        f"| (s) table growth per 500-recipient Initialize, same body | {s['bytes_per_initialize_500'] / 1024:,.1f} KiB "
-        f"({s['per_extra_recipient_bytes']:,} bytes per extra recipient) | ≤ 1-recipient + 500 × 4 KiB "
-        f"= {s['target_bytes_500'] / 1024:,.0f} KiB: {met} |",
-        f"| (s) table growth per 1-recipient Initialize with 900 KB of unknown properties | "
-        f"{s['bytes_per_initialize_1_padded_900kb'] / 1024:,.1f} KiB | unknown properties cost nothing |",
-        f"| (e) {e['requests']} × {e['recipients_per_request']} recipients ({e['orders_expected']:,} orders), "
-        f"{e['clients']} clients: first request to last recorded order | {e['seconds_to_last_order']} s "
-        f"(last answer at {e['seconds_to_last_answer']} s; {e['orders_per_second']:,} orders/s) | ≤ 30 s |",
-    ])
+    result["markdown"] = "\n".join(
+        [
+            "| measure | value | target |",
+            "|---|---|---|",
+            f"| (s) table growth per 1-recipient Initialize, {s['body_chars']:,}-character body | "
+            f"{s['bytes_per_initialize_1'] / 1024:,.1f} KiB | |",
+            f"| (s) table growth per 500-recipient Initialize, same body | {s['bytes_per_initialize_500'] / 1024:,.1f} KiB "
+            f"({s['per_extra_recipient_bytes']:,} bytes per extra recipient) | ≤ 1-recipient + 500 × 4 KiB "
+            f"= {s['target_bytes_500'] / 1024:,.0f} KiB: {met} |",
+            f"| (s) table growth per 1-recipient Initialize with 900 KB of unknown properties | "
+            f"{s['bytes_per_initialize_1_padded_900kb'] / 1024:,.1f} KiB | unknown properties cost nothing |",
+            f"| (e) {e['requests']} × {e['recipients_per_request']} recipients ({e['orders_expected']:,} orders), "
+            f"{e['clients']} clients: first request to last recorded order | {e['seconds_to_last_order']} s "
+            f"(last answer at {e['seconds_to_last_answer']} s; {e['orders_per_second']:,} orders/s) | ≤ 30 s |",
+        ]
+    )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"thin-write-{stamp}.json"
     out.write_text(json.dumps(result, indent=2, default=str))

@@ -4,13 +4,15 @@ Order of preference for each service: TEST_DATABASE_URL / TEST_REDIS_URL, then t
 127.0.0.1 (as on CI), then the embedded one from packages (a fresh machine with only Python).
 A throw-away database is created per test session and dropped at the end.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -142,8 +144,9 @@ class SessionRelay:
         from workers.dispatch import enqueue_order_creation
         from workers.relay import start_in_thread
 
-        self.relay, self.thread = start_in_thread(self.database_url, enqueue_order_creation, idle_seconds=0.5,
-                                                  max_backoff_seconds=0.5)
+        self.relay, self.thread = start_in_thread(
+            self.database_url, enqueue_order_creation, idle_seconds=0.5, max_backoff_seconds=0.5
+        )
 
     def stop(self) -> None:
         if self.relay is not None:
@@ -171,8 +174,14 @@ def without_session_relay(outbox_relay: SessionRelay) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, redis_url: str, data_dir: Path) -> Settings:
-    return Settings(database_url=database_url, redis_url=redis_url, data_dir=data_dir, port=0,
-                    jwks_url=None, dev_keys=True)
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        data_dir=data_dir,
+        port=0,
+        jwks_url=None,
+        dev_keys=True,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -205,10 +214,24 @@ class Tokens:
     def __init__(self, settings: Settings) -> None:
         self.key = load_or_create_dev_key(settings.dev_key_path)
 
-    def make(self, *, org: str | None = SENDER_ORG, pid: str | None = None, scopes: tuple[str, ...] = (WRITE,),
-             ttl: int = 600, **extra: Any) -> str:
-        return mint_token(self.key, issuer=DEV_ISSUER, scopes=list(scopes), org=org, pid=pid,
-                          ttl_seconds=ttl, extra=extra or None)
+    def make(
+        self,
+        *,
+        org: str | None = SENDER_ORG,
+        pid: str | None = None,
+        scopes: tuple[str, ...] = (WRITE,),
+        ttl: int = 600,
+        **extra: Any,
+    ) -> str:
+        return mint_token(
+            self.key,
+            issuer=DEV_ISSUER,
+            scopes=list(scopes),
+            org=org,
+            pid=pid,
+            ttl_seconds=ttl,
+            extra=extra or None,
+        )
 
     def headers(self, **kwargs: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.make(**kwargs)}"}

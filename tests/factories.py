@@ -1,8 +1,9 @@
 """Request bodies for tests: a valid Initialize request, changed per test."""
+
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 ORG_RECIPIENT = "urn:altinn:organization:identifier-no:313721779"
@@ -12,7 +13,7 @@ NO_CONTACT_PERSON = "urn:altinn:person:identifier-no:07827199405"
 
 
 def iso(delta: timedelta) -> str:
-    return (datetime.now(timezone.utc) + delta).isoformat()
+    return (datetime.now(UTC) + delta).isoformat()
 
 
 def initialize_request(recipients: list[str] | None = None, **correspondence: Any) -> dict[str, Any]:

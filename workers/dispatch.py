@@ -1,4 +1,5 @@
 """Enqueueing order creation: many correspondences per message, messages published in one batch."""
+
 from __future__ import annotations
 
 import uuid
@@ -14,6 +15,11 @@ def enqueue_order_creation(ids: list[uuid.UUID], chunk: int = CHUNK) -> None:
     headers = message_headers()  # the request id of the Initialize that caused the work, if any
     with app.producer_or_acquire() as producer:
         for start in range(0, len(ids), chunk):
-            app.send_task(TASK_CREATE_ORDERS, args=([str(i) for i in ids[start:start + chunk]], 0),
-                          queue=QUEUE_NOTIFICATIONS, producer=producer, retry=False,
-                          headers=headers)
+            app.send_task(
+                TASK_CREATE_ORDERS,
+                args=([str(i) for i in ids[start : start + chunk]], 0),
+                queue=QUEUE_NOTIFICATIONS,
+                producer=producer,
+                retry=False,
+                headers=headers,
+            )

@@ -6,6 +6,7 @@ line the task logs carries it, and `task_postrun` clears it. Messages published 
 (retries, follow-up work) inherit the id through `before_task_publish`. Imported by
 workers/celery_app.py.
 """
+
 from __future__ import annotations
 
 import logging
@@ -83,8 +84,9 @@ def _enter_task(task_id: str | None = None, task: Any = None, **_: Any) -> None:
 
 
 @signals.task_postrun.connect
-def _leave_task(task_id: str | None = None, task: Any = None, state: str | None = None, retval: Any = None,
-                **_: Any) -> None:
+def _leave_task(
+    task_id: str | None = None, task: Any = None, state: str | None = None, retval: Any = None, **_: Any
+) -> None:
     entry = _started.pop(task_id, None) if task_id is not None else None
     if entry is None:
         return

@@ -11,14 +11,15 @@ taken with SKIP LOCKED. With the broker down it backs off and retries; the rows 
 
 Run it as `correspondence relay` (the Procfile's `relay` role); `correspondence run` starts one.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 import psycopg
 from psycopg.rows import dict_row
@@ -33,8 +34,15 @@ BATCH = 1000
 
 
 class OutboxRelay:
-    def __init__(self, database_url: str, enqueue: Enqueue, *, idle_seconds: float = 1.0,
-                 max_backoff_seconds: float = 5.0, batch_window_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        enqueue: Enqueue,
+        *,
+        idle_seconds: float = 1.0,
+        max_backoff_seconds: float = 5.0,
+        batch_window_seconds: float = 0.0,
+    ) -> None:
         self.database_url = database_url
         self.db = _OwnConnection(database_url)  # not the process's pool: the relay never waits for it
         self.enqueue = enqueue
@@ -117,7 +125,9 @@ class _OwnConnection:
     def transaction(self) -> Iterator[psycopg.Connection]:
         try:
             if self.conn is None or self.conn.closed:
-                self.conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=5)
+                self.conn = psycopg.connect(
+                    self.url, autocommit=True, row_factory=dict_row, connect_timeout=5
+                )
             with self.conn.transaction():
                 yield self.conn
         except psycopg.OperationalError as exc:
@@ -130,7 +140,9 @@ class _OwnConnection:
             self.conn.close()
 
 
-def start_in_thread(database_url: str, enqueue: Enqueue, **kwargs: float) -> tuple[OutboxRelay, threading.Thread]:
+def start_in_thread(
+    database_url: str, enqueue: Enqueue, **kwargs: float
+) -> tuple[OutboxRelay, threading.Thread]:
     """A relay in a daemon thread (tests, single-process setups)."""
     relay = OutboxRelay(database_url, enqueue, **kwargs)
     thread = threading.Thread(target=relay.run, name="outbox-relay", daemon=True)
@@ -143,9 +155,12 @@ def main(database_url: str, enqueue: Callable[[list], None] | None = None) -> No
 
     if enqueue is None:
         from workers.dispatch import enqueue_order_creation as enqueue
-    relay = OutboxRelay(database_url, enqueue,
-                        idle_seconds=float(os.environ.get("RELAY_IDLE_SECONDS", "1")),
-                        batch_window_seconds=float(os.environ.get("RELAY_BATCH_WINDOW_MS", "25")) / 1000)
+    relay = OutboxRelay(
+        database_url,
+        enqueue,
+        idle_seconds=float(os.environ.get("RELAY_IDLE_SECONDS", "1")),
+        batch_window_seconds=float(os.environ.get("RELAY_BATCH_WINDOW_MS", "25")) / 1000,
+    )
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     signal.signal(signal.SIGINT, lambda *_: relay.stop())
     log.info("outbox relay listening on %s", OUTBOX_CHANNEL)

@@ -1,4 +1,5 @@
 """What tasks need, built once per worker process from the environment."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,8 +20,11 @@ class WorkerServices:
 
     @property
     def order_policy(self) -> OrderPolicy:
-        return OrderPolicy(max_attempts=self.settings.max_attempts, reminder_delay=self.settings.reminder_delay,
-                           base_url=self.settings.public_base_url)
+        return OrderPolicy(
+            max_attempts=self.settings.max_attempts,
+            reminder_delay=self.settings.reminder_delay,
+            base_url=self.settings.public_base_url,
+        )
 
 
 _override: WorkerServices | None = None

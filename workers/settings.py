@@ -1,4 +1,5 @@
 """Worker configuration from environment variables."""
+
 from __future__ import annotations
 
 import os

@@ -2,13 +2,15 @@
 
 Thin: parse → use case → serialize. File bytes are streamed both ways, never read whole.
 """
+
 from __future__ import annotations
 
 import os
 import sys
 import unicodedata
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from flask import Response, current_app, g, jsonify, request
@@ -19,19 +21,23 @@ from werkzeug.http import dump_options_header
 from werkzeug.wsgi import wrap_file
 
 from app.api.auth import require_any_scope
-from app.api.rate_limit import rate_limited
 from app.api.correspondences import answer_initialized, answer_replayed
 from app.api.idempotency_key import PARAMETER as IDEMPOTENCY_KEY
 from app.api.idempotency_key import claimed_key
 from app.api.json_body import load, read_json
 from app.api.multipart import read_form
 from app.api.problems import PROBLEM, documented, problem, request_id
+from app.api.rate_limit import rate_limited
 from app.domain.attachment_rules import (
     MULTIPART_MAX_FILE_BYTES,
     disposition_type,
     download_content_type,
 )
-from app.schemas.attachments import AttachmentDetailsSchema, AttachmentOverviewSchema, InitializeSharedAttachmentSchema
+from app.schemas.attachments import (
+    AttachmentDetailsSchema,
+    AttachmentOverviewSchema,
+    InitializeSharedAttachmentSchema,
+)
 from app.schemas.form_binding import bind_form, shape_of_schema
 from app.schemas.initialize import InitializeCorrespondencesRequestSchema
 from app.schemas.responses import InitializeCorrespondencesResponseSchema
@@ -39,17 +45,21 @@ from app.schemas.upload_form import InitializeFormSchema
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.storage import CHUNK_SIZE, AttachmentStorage, storage_from_settings
 from app.usecases.download_attachment import DownloadedFile, download_attachment
-from app.usecases.replayable_requests import fingerprint_of_form, release
 from app.usecases.download_correspondence_attachment import download_correspondence_attachment
 from app.usecases.get_attachment import get_attachment_details, get_attachment_overview
 from app.usecases.initialize_attachment import initialize_attachment
 from app.usecases.initialize_correspondences import InitializeOptions
 from app.usecases.initialize_with_upload import IncomingFile, initialize_with_upload
 from app.usecases.purge_attachment import purge_attachment
+from app.usecases.replayable_requests import fingerprint_of_form, release
 from app.usecases.upload_attachment import UploadInterrupted, upload_attachment
 
-blp = Blueprint("attachment", __name__, url_prefix="/correspondence/api/v1",
-                description="Attachments: shared attachments, Initialize with files, downloads")
+blp = Blueprint(
+    "attachment",
+    __name__,
+    url_prefix="/correspondence/api/v1",
+    description="Attachments: shared attachments, Initialize with files, downloads",
+)
 
 PORTAL_SCOPE = "altinn:portal/enduser"
 # 100 files of at most 2 GB, plus the form fields.
@@ -85,25 +95,38 @@ def _interrupted(exc: UploadInterrupted) -> Response:
 
 
 @blp.route("/attachment", methods=["POST"])
-@blp.doc(summary="Initialize a shared attachment (upload it next)", security=[{"bearerAuth": []}],
-         requestBody={"required": True,
-                      "content": {"application/json": {"schema": InitializeSharedAttachmentSchema}}},
-         responses={200: {"description": "The attachment id, as a JSON string",
-                          "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}}}})
+@blp.doc(
+    summary="Initialize a shared attachment (upload it next)",
+    security=[{"bearerAuth": []}],
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": InitializeSharedAttachmentSchema}},
+    },
+    responses={
+        200: {
+            "description": "The attachment id, as a JSON string",
+            "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}},
+        }
+    },
+)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
 @documented(403, 413, 415, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE)
 def initialize():
     data = load(_attachment_schema, read_json(), nul_reported_in=FILE_NAME_KEYS)
-    attachment_id = initialize_attachment(_services().db, g.caller, data,
-                                          production=_services().settings.is_production)
+    attachment_id = initialize_attachment(
+        _services().db, g.caller, data, production=_services().settings.is_production
+    )
     return jsonify(str(attachment_id))
 
 
 @blp.route("/attachment/<uuid:attachment_id>/upload", methods=["POST"])
-@blp.doc(summary="Upload the bytes of a shared attachment (once)", security=[{"bearerAuth": []}],
-         requestBody={"required": True, "content": {"application/octet-stream": BYTES}})
+@blp.doc(
+    summary="Upload the bytes of a shared attachment (once)",
+    security=[{"bearerAuth": []}],
+    requestBody={"required": True, "content": {"application/octet-stream": BYTES}},
+)
 @blp.response(200, AttachmentOverviewSchema)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
@@ -118,8 +141,9 @@ def upload(attachment_id: uuid.UUID):
     if request.mimetype not in ("", "application/octet-stream"):
         raise UnsupportedMediaType("The request body must be application/octet-stream.")
     request.max_content_length = sys.maxsize  # no 413: the use case answers 2004 above 50 GB
-    return upload_attachment(_services().db, _storage(), g.caller, attachment_id, request.stream,
-                             request.content_length)
+    return upload_attachment(
+        _services().db, _storage(), g.caller, attachment_id, request.stream, request.content_length
+    )
 
 
 @blp.route("/attachment/<uuid:attachment_id>", methods=["GET"])
@@ -145,8 +169,11 @@ def details(attachment_id: uuid.UUID):
 
 
 @blp.route("/attachment/<uuid:attachment_id>", methods=["DELETE"])
-@blp.doc(summary="Purge a shared attachment that no correspondence uses", security=[{"bearerAuth": []}],
-         responses={204: {"description": "Purged"}})
+@blp.doc(
+    summary="Purge a shared attachment that no correspondence uses",
+    security=[{"bearerAuth": []}],
+    responses={204: {"description": "Purged"}},
+)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
@@ -158,9 +185,11 @@ def purge(attachment_id: uuid.UUID):
 
 
 @blp.route("/attachment/<uuid:attachment_id>/download", methods=["GET"])
-@blp.doc(summary="The sender downloads a shared attachment (until a correspondence using it is published)",
-         security=[{"bearerAuth": []}],
-         responses={200: {"description": "The file", "content": {"application/octet-stream": BYTES}}})
+@blp.doc(
+    summary="The sender downloads a shared attachment (until a correspondence using it is published)",
+    security=[{"bearerAuth": []}],
+    responses={200: {"description": "The file", "content": {"application/octet-stream": BYTES}}},
+)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
@@ -171,27 +200,37 @@ def download(attachment_id: uuid.UUID):
     return _file_response(downloaded, "application/octet-stream", "attachment")
 
 
-@blp.route("/correspondence/<uuid:correspondence_id>/attachment/<uuid:attachment_id>/download",
-           methods=["GET"])
-@blp.doc(summary="The recipient downloads an attachment of a published correspondence",
-         security=[{"bearerAuth": []}],
-         responses={200: {"description": "The file; Content-Type from its extension",
-                          "content": {"*/*": BYTES}}})
+@blp.route(
+    "/correspondence/<uuid:correspondence_id>/attachment/<uuid:attachment_id>/download", methods=["GET"]
+)
+@blp.doc(
+    summary="The recipient downloads an attachment of a published correspondence",
+    security=[{"bearerAuth": []}],
+    responses={200: {"description": "The file; Content-Type from its extension", "content": {"*/*": BYTES}}},
+)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
 @documented(403, 503)
 @_bytes_endpoint(READ_SCOPE, PORTAL_SCOPE)
 def recipient_download(correspondence_id: uuid.UUID, attachment_id: uuid.UUID):
-    downloaded = download_correspondence_attachment(_services().db, _storage(), g.caller, correspondence_id,
-                                                    attachment_id, record=request.method != "HEAD")
+    downloaded = download_correspondence_attachment(
+        _services().db,
+        _storage(),
+        g.caller,
+        correspondence_id,
+        attachment_id,
+        record=request.method != "HEAD",
+    )
     name = downloaded.file_name
     return _file_response(downloaded, download_content_type(name), disposition_type(name))
 
 
 @blp.route("/correspondence/<uuid:correspondence_id>/attachments/downloadall", methods=["GET"])
-@blp.doc(summary="All attachments as one zip (feature flag EnableDownloadAll; off here)",
-         security=[{"bearerAuth": []}])
+@blp.doc(
+    summary="All attachments as one zip (feature flag EnableDownloadAll; off here)",
+    security=[{"bearerAuth": []}],
+)
 @blp.alt_response(404, **PROBLEM)
 @documented(401, 403)
 @_bytes_endpoint(READ_SCOPE, PORTAL_SCOPE)
@@ -200,13 +239,16 @@ def download_all(correspondence_id: uuid.UUID):
 
 
 @blp.route("/correspondence/upload", methods=["POST"])
-@blp.doc(summary="Initialize one correspondence per recipient, with new attachments as file parts",
-         description="Form fields are the Initialize model as dotted, case-insensitive paths "
-                     "(`correspondence.content.messageTitle`, `recipients[0]`, `correspondence.propertyList.key`); "
-                     "file parts are named `attachments` and matched to "
-                     "`correspondence.content.attachments[i].fileName` by their filename.",
-         security=[{"bearerAuth": []}], parameters=[IDEMPOTENCY_KEY],
-         requestBody={"required": True, "content": {"multipart/form-data": {"schema": InitializeFormSchema}}})
+@blp.doc(
+    summary="Initialize one correspondence per recipient, with new attachments as file parts",
+    description="Form fields are the Initialize model as dotted, case-insensitive paths "
+    "(`correspondence.content.messageTitle`, `recipients[0]`, `correspondence.propertyList.key`); "
+    "file parts are named `attachments` and matched to "
+    "`correspondence.content.attachments[i].fileName` by their filename.",
+    security=[{"bearerAuth": []}],
+    parameters=[IDEMPOTENCY_KEY],
+    requestBody={"required": True, "content": {"multipart/form-data": {"schema": InitializeFormSchema}}},
+)
 @blp.response(200, InitializeCorrespondencesResponseSchema)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
@@ -225,18 +267,32 @@ def initialize_with_files():
         raise UnsupportedMediaType("The request body must be multipart/form-data.")
     form, file_parts = read_form(MULTIPART_MAX_REQUEST_BYTES)  # 413 past the part count or text sizes
     services = _services()
-    key, stored = claimed_key(services.db, services.settings.idempotency_retention, lambda: fingerprint_of_form(
-        form.items(multi=True), ((n, p.filename or "", p.stream) for n, p in file_parts.items(multi=True))))
+    key, stored = claimed_key(
+        services.db,
+        services.settings.idempotency_retention,
+        lambda: fingerprint_of_form(
+            form.items(multi=True), ((n, p.filename or "", p.stream) for n, p in file_parts.items(multi=True))
+        ),
+    )
     if stored is not None:
         return answer_replayed(stored)
     try:
         raw = bind_form(form.items(multi=True), _FORM_SHAPE)
         data = load(_initialize_schema, raw, nul_reported_in=FILE_NAME_KEYS)
-        files = [_incoming(part) for name, part in file_parts.items(multi=True) if name.lower() == "attachments"]
+        files = [
+            _incoming(part) for name, part in file_parts.items(multi=True) if name.lower() == "attachments"
+        ]
         result = initialize_with_upload(
-            services.db, _storage(), g.caller, data, files,
-            InitializeOptions(require_known_recipients=services.settings.require_known_recipients,
-                              request_id=request_id(), request_key=key),
+            services.db,
+            _storage(),
+            g.caller,
+            data,
+            files,
+            InitializeOptions(
+                require_known_recipients=services.settings.require_known_recipients,
+                request_id=request_id(),
+                request_key=key,
+            ),
             production=services.settings.is_production,
         )
     except BaseException:
@@ -269,5 +325,7 @@ def _content_disposition(disposition: str, file_name: str) -> str:
         return dump_options_header(disposition, {"filename": file_name})
     except UnicodeEncodeError:
         simple = unicodedata.normalize("NFKD", file_name).encode("ascii", "ignore").decode("ascii")
-        return dump_options_header(disposition, {"filename": simple or "file",
-                                                 "filename*": "UTF-8''" + quote(file_name, safe="!#$&+^`|")})
+        return dump_options_header(
+            disposition,
+            {"filename": simple or "file", "filename*": "UTF-8''" + quote(file_name, safe="!#$&+^`|")},
+        )

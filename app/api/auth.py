@@ -1,8 +1,10 @@
 """Bearer authentication and scope policies for handlers (DESIGN.md §4, SPEC.md §2.5)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import Response, current_app, g, request
 
@@ -26,7 +28,9 @@ def authenticate() -> Caller:
     return Caller.from_claims(claims)
 
 
-def require_any_scope(*scopes: str, check_accept: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def require_any_scope(
+    *scopes: str, check_accept: bool = True
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Authenticate (401/4001), then require one of the scopes (403), then (JSON endpoints) Accept (406)."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -36,8 +40,9 @@ def require_any_scope(*scopes: str, check_accept: bool = True) -> Callable[[Call
             if not any(caller.has_scope(s) for s in scopes):
                 return problem(403, f"The token lacks the required scope ({' or '.join(scopes)}).")
             if check_accept and not accepts_json():
-                return Response("Only application/json is produced by this endpoint.", status=406,
-                                mimetype="text/plain")
+                return Response(
+                    "Only application/json is produced by this endpoint.", status=406, mimetype="text/plain"
+                )
             g.caller = caller
             return view(*args, **kwargs)
 

@@ -1,4 +1,5 @@
 """/correspondence/api/v1/correspondence: Initialize, overview, details. Thin: parse → use case → serialize."""
+
 from __future__ import annotations
 
 import uuid
@@ -21,12 +22,20 @@ from app.schemas.responses import (
 )
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.usecases.get_correspondence import get_details, get_overview
-from app.usecases.initialize_correspondences import InitializeOptions, InitializeResult, initialize_correspondences
+from app.usecases.initialize_correspondences import (
+    InitializeOptions,
+    InitializeResult,
+    initialize_correspondences,
+)
 from app.usecases.replayable_requests import fingerprint_of_body, release
 from app.usecases.wait_for_orders import MAX_WAIT_SECONDS, wait_for_orders
 
-blp = Blueprint("correspondence", __name__, url_prefix="/correspondence/api/v1",
-                description="Correspondences: initialize, overview, details")
+blp = Blueprint(
+    "correspondence",
+    __name__,
+    url_prefix="/correspondence/api/v1",
+    description="Correspondences: initialize, overview, details",
+)
 
 _request_schema = InitializeCorrespondencesRequestSchema()
 _STATUS_NAMES = {int(s): s.name for s in CorrespondenceStatus}
@@ -35,8 +44,10 @@ _STATUS_NAMES = {int(s): s.name for s in CorrespondenceStatus}
 @blp.route("/correspondence", methods=["POST"])
 @blp.doc(
     summary="Initialize one correspondence per recipient",
-    requestBody={"required": True,
-                 "content": {"application/json": {"schema": InitializeCorrespondencesRequestSchema}}},
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": InitializeCorrespondencesRequestSchema}},
+    },
     parameters=[IDEMPOTENCY_KEY],
     security=[{"bearerAuth": []}],
 )
@@ -52,8 +63,11 @@ _STATUS_NAMES = {int(s): s.name for s in CorrespondenceStatus}
 @rate_limited  # per sender; off unless RATE_LIMIT_PER_SECOND is set
 def initialize():
     services = current_app.extensions["correspondence"]
-    key, stored = claimed_key(services.db, services.settings.idempotency_retention,
-                              lambda: fingerprint_of_body(request.get_data(cache=True)))
+    key, stored = claimed_key(
+        services.db,
+        services.settings.idempotency_retention,
+        lambda: fingerprint_of_body(request.get_data(cache=True)),
+    )
     if stored is not None:
         return answer_replayed(stored)
     try:
@@ -62,9 +76,14 @@ def initialize():
         # is 1005 (no files come with JSON), and nothing with a NUL is ever stored.
         request_data = load(_request_schema, raw, nul_reported_in=frozenset({"filename"}))
         result = initialize_correspondences(
-            services.db, g.caller, request_data,
-            InitializeOptions(require_known_recipients=services.settings.require_known_recipients,
-                              request_id=request_id(), request_key=key),
+            services.db,
+            g.caller,
+            request_data,
+            InitializeOptions(
+                require_known_recipients=services.settings.require_known_recipients,
+                request_id=request_id(),
+                request_key=key,
+            ),
         )
     except BaseException:
         if key is not None:
@@ -109,8 +128,12 @@ def _answer(result: InitializeResult, orders: dict) -> Response:
     # together): up to 500 items, where a schema dump costs more than the rest of the answer.
     body = {
         "correspondences": [
-            {"correspondenceId": str(c.correspondence_id), "status": _STATUS_NAMES[c.status],
-             "recipient": c.recipient, "notifications": _order_summaries(orders.get(c.correspondence_id))}
+            {
+                "correspondenceId": str(c.correspondence_id),
+                "status": _STATUS_NAMES[c.status],
+                "recipient": c.recipient,
+                "notifications": _order_summaries(orders.get(c.correspondence_id)),
+            }
             for c in result.correspondences
         ],
         "attachmentIds": [str(i) for i in result.attachment_ids],

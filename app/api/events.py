@@ -1,4 +1,5 @@
 """Subscriptions to events, in Altinn Events' shape: /events/api/v1/subscriptions. Thin."""
+
 from __future__ import annotations
 
 import logging
@@ -17,18 +18,25 @@ from app.usecases import event_subscriptions as usecase
 
 log = logging.getLogger(__name__)
 
-blp = Blueprint("events", __name__, url_prefix="/events/api/v1",
-                description="Subscriptions to CloudEvents about correspondences (signed webhooks)")
+blp = Blueprint(
+    "events",
+    __name__,
+    url_prefix="/events/api/v1",
+    description="Subscriptions to CloudEvents about correspondences (signed webhooks)",
+)
 
 
 class SubscriptionRequestSchema(CaseInsensitiveSchema):
     end_point = fields.String(data_key="endPoint", required=True, validate=validate.Length(min=1, max=2048))
-    resource_filter = fields.String(data_key="resourceFilter", required=True,
-                                    validate=validate.Length(min=1, max=300))
-    type_filter = fields.String(data_key="typeFilter", load_default=None, allow_none=True,
-                                validate=validate.Length(max=200))
-    subject_filter = fields.String(data_key="subjectFilter", load_default=None, allow_none=True,
-                                   validate=validate.Length(max=200))
+    resource_filter = fields.String(
+        data_key="resourceFilter", required=True, validate=validate.Length(min=1, max=300)
+    )
+    type_filter = fields.String(
+        data_key="typeFilter", load_default=None, allow_none=True, validate=validate.Length(max=200)
+    )
+    subject_filter = fields.String(
+        data_key="subjectFilter", load_default=None, allow_none=True, validate=validate.Length(max=200)
+    )
 
 
 def _services():
@@ -40,11 +48,16 @@ def _problem(exc: usecase.SubscriptionProblem):
 
 
 @blp.route("/subscriptions", methods=["POST"])
-@blp.doc(summary="Subscribe an endpoint; answers the subscription with its signing secret (once)",
-         security=[{"bearerAuth": []}],
-         requestBody={"required": True, "content": {"application/json": {"schema": SubscriptionRequestSchema}}})
-@blp.alt_response(201, description="The subscription, status pending until the endpoint answers the "
-                                   "validation event 2xx; `secret` (whsec_…) is shown only here")
+@blp.doc(
+    summary="Subscribe an endpoint; answers the subscription with its signing secret (once)",
+    security=[{"bearerAuth": []}],
+    requestBody={"required": True, "content": {"application/json": {"schema": SubscriptionRequestSchema}}},
+)
+@blp.alt_response(
+    201,
+    description="The subscription, status pending until the endpoint answers the "
+    "validation event 2xx; `secret` (whsec_…) is shown only here",
+)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(403, **PROBLEM)
 @blp.alt_response(415, **PROBLEM)
@@ -64,9 +77,16 @@ def create():
 
 
 @blp.route("/subscriptions", methods=["GET"])
-@blp.doc(summary="The caller's subscriptions", security=[{"bearerAuth": []}],
-         responses={200: {"description": "count and subscriptions",
-                          "content": {"application/json": {"schema": {"type": "object"}}}}})
+@blp.doc(
+    summary="The caller's subscriptions",
+    security=[{"bearerAuth": []}],
+    responses={
+        200: {
+            "description": "count and subscriptions",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 @documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def list_all():
@@ -75,10 +95,16 @@ def list_all():
 
 
 @blp.route("/subscriptions/<int:subscription_id>", methods=["GET"])
-@blp.doc(summary="One subscription, with its validation status and delivery counts",
-         security=[{"bearerAuth": []}],
-         responses={200: {"description": "The subscription",
-                          "content": {"application/json": {"schema": {"type": "object"}}}}})
+@blp.doc(
+    summary="One subscription, with its validation status and delivery counts",
+    security=[{"bearerAuth": []}],
+    responses={
+        200: {
+            "description": "The subscription",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 @blp.alt_response(404, **PROBLEM)
 @documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
@@ -119,9 +145,11 @@ class EventsCollector:
         except Exception as exc:  # a scrape reports what it can
             log.warning("metrics: event deliveries query failed: %s", exc)
             return
-        gauge = GaugeMetricFamily("correspondence_event_deliveries",
-                                  "Event deliveries to subscribers not yet answered 2xx, and failed for good",
-                                  labels=["state"])
+        gauge = GaugeMetricFamily(
+            "correspondence_event_deliveries",
+            "Event deliveries to subscribers not yet answered 2xx, and failed for good",
+            labels=["state"],
+        )
         for state, n in counts.items():
             gauge.add_metric([state], n)
         yield gauge

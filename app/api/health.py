@@ -1,4 +1,5 @@
 """GET /health and /health/ready: database and broker reachable; /health/live: the process is up."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -10,8 +11,11 @@ blp = Blueprint("health", __name__, description="Health of the service and its d
 
 class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"description": "Healthy or Unhealthy"})
-    checks = fields.Dict(keys=fields.String(), values=fields.String(),
-                         metadata={"description": "Per dependency: Healthy, or Unhealthy: <error type>"})
+    checks = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "Per dependency: Healthy, or Unhealthy: <error type>"},
+    )
 
 
 @blp.route("/health", methods=["GET"])

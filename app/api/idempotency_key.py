@@ -1,8 +1,9 @@
 """The `Idempotency-Key` request header on Initialize (JSON and multipart): replayable retries.
 
-    key = claimed_key(db, retention, fingerprint)   # None without the header
-    if key is a stored result → answer it again; else process, and release the key if that fails.
+key = claimed_key(db, retention, fingerprint)   # None without the header
+if key is a stored result → answer it again; else process, and release the key if that fails.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,16 +21,24 @@ from app.usecases.replayable_requests import RequestKey, begin
 HEADER = "Idempotency-Key"
 # The header as the OpenAPI states it (a bare token; the quoted structured-field form is accepted too).
 PARAMETER = {
-    "in": "header", "name": HEADER, "required": False,
+    "in": "header",
+    "name": HEADER,
+    "required": False,
     "description": "Replayable retries: a repeat with the same key and body answers the first result "
-                   "(Idempotent-Replayed: true) and stores nothing; another body is 422; in flight 409. "
-                   'A bare token or a structured-field string ("…"), 1–255 printable ASCII characters.',
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!#-~]([ !#-~]{0,253}[!#-~])?$"},
+    "(Idempotent-Replayed: true) and stores nothing; another body is 422; in flight 409. "
+    'A bare token or a structured-field string ("…"), 1–255 printable ASCII characters.',
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": r"^[!#-~]([ !#-~]{0,253}[!#-~])?$",
+    },
 }
 
 
-def claimed_key(db: Database, retention: timedelta,
-                fingerprint: Callable[[], bytes]) -> tuple[RequestKey | None, dict[str, Any] | None]:
+def claimed_key(
+    db: Database, retention: timedelta, fingerprint: Callable[[], bytes]
+) -> tuple[RequestKey | None, dict[str, Any] | None]:
     """(the claimed key, None) to process the request; (key, stored result) to answer a repeat;
     (None, None) without the header. 409 while the first request is in flight, 422 for another body."""
     header = request.headers.get(HEADER)

@@ -3,12 +3,14 @@
 Nothing here recurses over request data: the depth limit is checked on the bytes before parsing,
 and the text check is one json.dumps of a value already known to be shallow (DESIGN.md §7).
 """
+
 from __future__ import annotations
 
 import json
 import math
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from flask import g, request
 from marshmallow import Schema, ValidationError

@@ -1,4 +1,5 @@
 """Search, mark as read, confirm, purge. Thin: parse → use case → serialize."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,15 +17,23 @@ from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumInput,
 from app.schemas.forwarding import ForwardCorrespondenceRequestSchema
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
 from app.storage import storage_from_settings
-from app.usecases.recipient_actions import confirm, mark_as_read, purge
-from app.usecases.search_correspondences import MAX_RESULTS, SearchQuery, search_correspondences
 from app.usecases.forward_correspondence import forward_correspondence
 from app.usecases.read_content import read_content
+from app.usecases.recipient_actions import confirm, mark_as_read, purge
+from app.usecases.search_correspondences import MAX_RESULTS, SearchQuery, search_correspondences
 
-blp = Blueprint("lifecycle", __name__, url_prefix="/correspondence/api/v1",
-                description="Search, and what recipients and senders do after Initialize")
-ID_RESPONSE = {200: {"description": "The correspondence id, as a JSON string",
-                     "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}}}}
+blp = Blueprint(
+    "lifecycle",
+    __name__,
+    url_prefix="/correspondence/api/v1",
+    description="Search, and what recipients and senders do after Initialize",
+)
+ID_RESPONSE = {
+    200: {
+        "description": "The correspondence id, as a JSON string",
+        "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}},
+    }
+}
 
 
 class OnBehalfOf(fields.String):
@@ -42,19 +51,26 @@ class OnBehalfOf(fields.String):
 
 
 class SearchQuerySchema(CaseInsensitiveSchema):
-    resource_id = fields.String(data_key="resourceId", required=True, validate=validate.Length(min=1, max=255))
+    resource_id = fields.String(
+        data_key="resourceId", required=True, validate=validate.Length(min=1, max=255)
+    )
     role = EnumInput(CorrespondencesRoleType, required=True)
     date_from = DateTimeOffset(data_key="from", load_default=None)
     date_to = DateTimeOffset(data_key="to", load_default=None)
     status = EnumInput(CorrespondenceStatus, load_default=None)
     on_behalf_of = OnBehalfOf(data_key="onBehalfOf", load_default=None)
-    altinn2_correspondence_id = fields.Integer(data_key="altinn2CorrespondenceId", load_default=None,
-                                               validate=validate.Range(min=-2**31, max=2**31 - 1))
+    altinn2_correspondence_id = fields.Integer(
+        data_key="altinn2CorrespondenceId",
+        load_default=None,
+        validate=validate.Range(min=-(2**31), max=2**31 - 1),
+    )
     senders_reference = fields.String(data_key="sendersReference", load_default=None)
     idempotent_key = fields.UUID(data_key="idempotentKey", load_default=None)
     # Negative: error 1028 (SPEC.md §3.8), which OpenAPI states as the minimum.
     offset = WholeNumber(load_default=0, validate=validate.Range(max=2**31 - 1), metadata={"minimum": 0})
-    limit = WholeNumber(load_default=MAX_RESULTS, validate=validate.Range(max=2**31 - 1), metadata={"minimum": 0})
+    limit = WholeNumber(
+        load_default=MAX_RESULTS, validate=validate.Range(max=2**31 - 1), metadata={"minimum": 0}
+    )
 
 
 class IdsSchema(Schema):
@@ -62,8 +78,11 @@ class IdsSchema(Schema):
 
 
 @blp.route("/correspondence", methods=["GET"])
-@blp.doc(summary="Ids of correspondences for a resource, newest publish time first (max 1000)",
-         parameters=[{"in": "query", "schema": SearchQuerySchema}], security=[{"bearerAuth": []}])
+@blp.doc(
+    summary="Ids of correspondences for a resource, newest publish time first (max 1000)",
+    parameters=[{"in": "query", "schema": SearchQuerySchema}],
+    security=[{"bearerAuth": []}],
+)
 @blp.response(200, IdsSchema)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(401, **PROBLEM)
@@ -83,7 +102,9 @@ def search():
 @documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(READ_SCOPE)
 def markasread(correspondence_id: uuid.UUID):
-    return jsonify(str(mark_as_read(current_app.extensions["correspondence"].db, g.caller, correspondence_id)))
+    return jsonify(
+        str(mark_as_read(current_app.extensions["correspondence"].db, g.caller, correspondence_id))
+    )
 
 
 @blp.route("/correspondence/<uuid:correspondence_id>/confirm", methods=["POST"])
@@ -106,14 +127,19 @@ def confirm_correspondence(correspondence_id: uuid.UUID):
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
 def purge_correspondence(correspondence_id: uuid.UUID):
     services = current_app.extensions["correspondence"]
-    return jsonify(str(purge(services.db, g.caller, correspondence_id, storage_from_settings(services.settings))))
+    return jsonify(
+        str(purge(services.db, g.caller, correspondence_id, storage_from_settings(services.settings)))
+    )
 
 
 @blp.route("/correspondence/<uuid:correspondence_id>/content", methods=["GET"])
-@blp.doc(summary="Recipient reads the message body (markdown as text/plain); records Fetched and Read",
-         security=[{"bearerAuth": []}],
-         responses={200: {"description": "The message body",
-                          "content": {"text/plain": {"schema": {"type": "string"}}}}})
+@blp.doc(
+    summary="Recipient reads the message body (markdown as text/plain); records Fetched and Read",
+    security=[{"bearerAuth": []}],
+    responses={
+        200: {"description": "The message body", "content": {"text/plain": {"schema": {"type": "string"}}}}
+    },
+)
 @blp.alt_response(404, **PROBLEM)
 @documented(401, 403, 503)
 @require_any_scope(READ_SCOPE, check_accept=False)  # the answer is text, not JSON
@@ -126,12 +152,20 @@ _forward_schema = ForwardCorrespondenceRequestSchema()
 
 
 @blp.route("/correspondence/<uuid:correspondence_id>/forward", methods=["POST"])
-@blp.doc(summary="Recipient forwards a read correspondence to an e-mail address (recorded; no e-mail is sent)",
-         requestBody={"required": True,
-                      "content": {"application/json": {"schema": ForwardCorrespondenceRequestSchema}}},
-         security=[{"bearerAuth": []}],
-         responses={200: {"description": "The forwarding event id, as a JSON string",
-                          "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}}}})
+@blp.doc(
+    summary="Recipient forwards a read correspondence to an e-mail address (recorded; no e-mail is sent)",
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": ForwardCorrespondenceRequestSchema}},
+    },
+    security=[{"bearerAuth": []}],
+    responses={
+        200: {
+            "description": "The forwarding event id, as a JSON string",
+            "content": {"application/json": {"schema": {"type": "string", "format": "uuid"}}},
+        }
+    },
+)
 @blp.alt_response(400, **PROBLEM)
 @blp.alt_response(404, **PROBLEM)
 @blp.alt_response(415, **PROBLEM)
@@ -139,6 +173,11 @@ _forward_schema = ForwardCorrespondenceRequestSchema()
 @require_any_scope(READ_SCOPE)
 def forward(correspondence_id: uuid.UUID):
     data = load(_forward_schema, read_json())
-    event_id = forward_correspondence(current_app.extensions["correspondence"].db, g.caller, correspondence_id,
-                                      data["forward_to"], data["forwarding_text"])
+    event_id = forward_correspondence(
+        current_app.extensions["correspondence"].db,
+        g.caller,
+        correspondence_id,
+        data["forward_to"],
+        data["forwarding_text"],
+    )
     return jsonify(str(event_id))

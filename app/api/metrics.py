@@ -11,13 +11,14 @@ With several gunicorn worker processes set PROMETHEUS_MULTIPROC_DIR to an empty 
 all of them (wiped at each start): the request metrics are then summed over the processes
 (prometheus_client multiprocess mode). Without it, each process reports its own requests only.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import time
-from datetime import datetime, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import redis
 from flask import Blueprint, Response, current_app
@@ -38,11 +39,15 @@ from workers.celery_app import QUEUES
 
 log = logging.getLogger(__name__)
 
-REQUESTS = Counter("correspondence_http_requests_total", "HTTP requests answered",
-                   ["method", "route", "status"])
-LATENCY = Histogram("correspondence_http_request_duration_seconds", "Time to answer an HTTP request",
-                    ["method", "route", "status"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
+REQUESTS = Counter(
+    "correspondence_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "correspondence_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
 
 # kombu's Redis transport keeps priorities 3, 6, 9 in lists of their own beside the queue's.
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
@@ -65,34 +70,44 @@ class StateCollector:
     def collect(self) -> Iterator[Metric]:
         depths = self._queue_depths()
         database = self._database_state()
-        up = GaugeMetricFamily("correspondence_dependency_up", "1 when the dependency answered this scrape",
-                               labels=["dependency"])
+        up = GaugeMetricFamily(
+            "correspondence_dependency_up",
+            "1 when the dependency answered this scrape",
+            labels=["dependency"],
+        )
         up.add_metric(["broker"], 1.0 if depths is not None else 0.0)
         up.add_metric(["database"], 1.0 if database is not None else 0.0)
         yield up
         if depths is not None:
-            depth = GaugeMetricFamily("correspondence_queue_depth",
-                                      "Messages waiting in a Redis queue (LLEN)", labels=["queue"])
+            depth = GaugeMetricFamily(
+                "correspondence_queue_depth", "Messages waiting in a Redis queue (LLEN)", labels=["queue"]
+            )
             for queue, n in depths.items():
                 depth.add_metric([queue], n)
             yield depth
         if database is not None:
             orders, backlog = database
-            by_status = GaugeMetricFamily("correspondence_notification_orders",
-                                          "Notification orders by status", labels=["status"])
+            by_status = GaugeMetricFamily(
+                "correspondence_notification_orders", "Notification orders by status", labels=["status"]
+            )
             for status in ("Success", "MissingContact", "Failure"):
                 by_status.add_metric([status], orders.get(status, 0))
             yield by_status
-            outbox = GaugeMetricFamily("correspondence_outbox_backlog",
-                                       "Outbox rows whose orders are not all recorded yet", labels=["state"])
+            outbox = GaugeMetricFamily(
+                "correspondence_outbox_backlog",
+                "Outbox rows whose orders are not all recorded yet",
+                labels=["state"],
+            )
             outbox.add_metric(["undispatched"], backlog["undispatched"])
             outbox.add_metric(["dispatched"], backlog["dispatched"])
             yield outbox
             oldest = backlog["oldest"]
-            age = (datetime.now(timezone.utc) - oldest).total_seconds() if oldest is not None else 0.0
-            yield GaugeMetricFamily("correspondence_outbox_oldest_age_seconds",
-                                    "Age of the oldest incomplete outbox row (0 when none)",
-                                    value=max(age, 0.0))
+            age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+            yield GaugeMetricFamily(
+                "correspondence_outbox_oldest_age_seconds",
+                "Age of the oldest incomplete outbox row (0 when none)",
+                value=max(age, 0.0),
+            )
 
     def _queue_depths(self) -> dict[str, int] | None:
         url = self.services.settings.redis_url
@@ -111,7 +126,7 @@ class StateCollector:
         finally:
             client.close()
         n = len(_PRIORITY_SUFFIXES)
-        return {queue: sum(lengths[i * n:(i + 1) * n]) for i, queue in enumerate(QUEUES)}
+        return {queue: sum(lengths[i * n : (i + 1) * n]) for i, queue in enumerate(QUEUES)}
 
     def _database_state(self) -> tuple[dict[str, int], dict] | None:
         try:
@@ -135,7 +150,9 @@ def metrics() -> Response:
     state.register(StateCollector(current_app.extensions["correspondence"]))
     state.register(EventsCollector(current_app.extensions["correspondence"]))
     body += generate_latest(state)
-    body += (b"# HELP correspondence_metrics_scrape_seconds Time spent producing this page\n"
-             b"# TYPE correspondence_metrics_scrape_seconds gauge\n"
-             + f"correspondence_metrics_scrape_seconds {time.perf_counter() - started:.6f}\n".encode())
+    body += (
+        b"# HELP correspondence_metrics_scrape_seconds Time spent producing this page\n"
+        b"# TYPE correspondence_metrics_scrape_seconds gauge\n"
+        + f"correspondence_metrics_scrape_seconds {time.perf_counter() - started:.6f}\n".encode()
+    )
     return Response(body, mimetype=None, content_type=CONTENT_TYPE_LATEST)

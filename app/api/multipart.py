@@ -5,6 +5,7 @@ werkzeug already bounds the number of parts (`max_form_parts`) and the size of o
 bounded too: the parser counts what it reads from the body and what it writes into file parts, and
 the difference (text parts with their part headers and boundaries) may not pass the budget.
 """
+
 from __future__ import annotations
 
 from typing import IO, Any
@@ -16,8 +17,10 @@ from werkzeug.formparser import FormDataParser, MultiPartParser
 
 from app.domain.limits import MAX_FORM_FIELD_BYTES, MAX_FORM_FIELDS_TOTAL_BYTES, MAX_FORM_PARTS
 
-FORM_TOO_LARGE = (f"The form is too large: at most {MAX_FORM_PARTS} parts, {MAX_FORM_FIELD_BYTES} bytes in "
-                  f"one text field and {MAX_FORM_FIELDS_TOTAL_BYTES} bytes of text fields in all.")
+FORM_TOO_LARGE = (
+    f"The form is too large: at most {MAX_FORM_PARTS} parts, {MAX_FORM_FIELD_BYTES} bytes in "
+    f"one text field and {MAX_FORM_FIELDS_TOTAL_BYTES} bytes of text fields in all."
+)
 
 
 class FormTooLarge(RequestEntityTooLarge):
@@ -41,11 +44,15 @@ def read_form(max_content_length: int) -> tuple[MultiDict[str, str], MultiDict[s
 
 
 class _BudgetedFormDataParser(FormDataParser):
-    def _parse_multipart(self, stream: IO[bytes], mimetype: str, content_length: int | None,
-                         options: dict[str, str]) -> Any:
-        parser = _BudgetedMultiPartParser(stream_factory=self.stream_factory,
-                                          max_form_memory_size=self.max_form_memory_size,
-                                          max_form_parts=self.max_form_parts, cls=self.cls)
+    def _parse_multipart(
+        self, stream: IO[bytes], mimetype: str, content_length: int | None, options: dict[str, str]
+    ) -> Any:
+        parser = _BudgetedMultiPartParser(
+            stream_factory=self.stream_factory,
+            max_form_memory_size=self.max_form_memory_size,
+            max_form_parts=self.max_form_parts,
+            cls=self.cls,
+        )
         boundary = options.get("boundary", "").encode("ascii")
         if not boundary:
             raise ValueError("Missing boundary")

@@ -1,4 +1,5 @@
 """Condition endpoints Altinn Notifications calls before sending (SPEC.md §5.5)."""
+
 from __future__ import annotations
 
 import uuid
@@ -13,8 +14,12 @@ from app.usecases.deliver_notifications import should_send
 
 CHECK_SCOPE = "altinn:system/notifications.condition.check"
 
-blp = Blueprint("notification_checks", __name__, url_prefix="/correspondence/api/v1",
-                description="Send conditions for notifications (called by Altinn Notifications)")
+blp = Blueprint(
+    "notification_checks",
+    __name__,
+    url_prefix="/correspondence/api/v1",
+    description="Send conditions for notifications (called by Altinn Notifications)",
+)
 
 
 class SendConditionSchema(Schema):
@@ -22,8 +27,9 @@ class SendConditionSchema(Schema):
 
 
 @blp.route("/correspondence/<uuid:correspondence_id>/notification/check", methods=["GET"])
-@blp.doc(summary="May the reminder be sent? (false once the correspondence is read)",
-         security=[{"bearerAuth": []}])
+@blp.doc(
+    summary="May the reminder be sent? (false once the correspondence is read)", security=[{"bearerAuth": []}]
+)
 @blp.response(200, SendConditionSchema)
 @documented(401, 403, 404, 503, not_acceptable=True)
 @require_any_scope(CHECK_SCOPE)

@@ -1,5 +1,6 @@
 """Request hooks: the request id in the logging context, one JSON access-log line per request,
 request counts and latency for /metrics (by route and status)."""
+
 from __future__ import annotations
 
 import logging
@@ -35,10 +36,21 @@ def init_app(app: Flask) -> None:
         metrics.observe(request.method, route, response.status_code, seconds)
         level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
         if access_log.isEnabledFor(level):
-            access_log.log(level, "%s %s %s", request.method, request.path, response.status_code, extra={
-                "method": request.method, "path": request.path, "route": route,
-                "status": response.status_code, "duration_ms": round(seconds * 1000, 2),
-                "remote_addr": request.remote_addr})
+            access_log.log(
+                level,
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "remote_addr": request.remote_addr,
+                },
+            )
         return response
 
     @app.teardown_request

@@ -1,12 +1,12 @@
 """RFC 7807 problem details (SPEC.md §7.4, DESIGN.md §3) and the app-wide error handlers."""
+
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
-
-from typing import Callable
 
 from flask import Flask, Response, g, json, request
 from flask_smorest import Blueprint
@@ -54,28 +54,44 @@ DESCRIPTIONS = {
     503: "The database is unavailable; nothing was stored",
 }
 # `@blp.alt_response(status, **PROBLEM)`: the status answers problem details.
-PROBLEM = {"schema": ProblemDetailsSchema, "content_type": PROBLEM_JSON,
-           "description": "Problem details (RFC 7807) with errorCode, or a validation problem"}
+PROBLEM = {
+    "schema": ProblemDetailsSchema,
+    "content_type": PROBLEM_JSON,
+    "description": "Problem details (RFC 7807) with errorCode, or a validation problem",
+}
 _doc = Blueprint("problem_doc", __name__)  # only lends its alt_response decorator to views
 
 
-def documented(*statuses: int, not_acceptable: bool = False,
-               invalid_template: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def documented(
+    *statuses: int, not_acceptable: bool = False, invalid_template: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """OpenAPI: each status answers `application/problem+json` (ProblemDetails). `not_acceptable`:
     406 answers text/plain (SPEC.md §3.1, the Accept check of JSON endpoints); `invalid_template`:
     a 400 may also be the bare JSON string of error 3023 (SPEC.md §3.2)."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         for status in statuses:
-            view = _doc.alt_response(status, schema=ProblemDetailsSchema, content_type=PROBLEM_JSON,
-                                     description=DESCRIPTIONS.get(status))(view)
+            view = _doc.alt_response(
+                status,
+                schema=ProblemDetailsSchema,
+                content_type=PROBLEM_JSON,
+                description=DESCRIPTIONS.get(status),
+            )(view)
         if not_acceptable:
-            view = _doc.alt_response(406, schema={"type": "string"}, content_type="text/plain",
-                                     description="The Accept header names no JSON type")(view)
+            view = _doc.alt_response(
+                406,
+                schema={"type": "string"},
+                content_type="text/plain",
+                description="The Accept header names no JSON type",
+            )(view)
         if invalid_template:
-            view = _doc.alt_response(400, schema={"type": "string"}, content_type="application/json",
-                                     description="A validation problem or a numbered error (problem details); "
-                                                 "error 3023 alone is a bare JSON string, as the original answers it")(view)
+            view = _doc.alt_response(
+                400,
+                schema={"type": "string"},
+                content_type="application/json",
+                description="A validation problem or a numbered error (problem details); "
+                "error 3023 alone is a bare JSON string, as the original answers it",
+            )(view)
         return view
 
     return decorator
@@ -96,8 +112,14 @@ def trace_id() -> str:
     return f"00-{digest}-{digest[:16]}-01"
 
 
-def problem(status: int, detail: str | None = None, *, title: str | None = None,
-            headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def problem(
+    status: int,
+    detail: str | None = None,
+    *,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     body: dict[str, Any] = {
         "type": TYPES.get(status, "about:blank"),
         "title": title or HTTPStatus(status).phrase,
@@ -118,8 +140,9 @@ def correspondence_problem(error: CorrespondenceError) -> Response:
         # The original controller answers this one with a bare JSON string (SPEC.md §3.2).
         return Response(json.dumps(error.detail), status=400, mimetype="application/json")
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    return problem(error.status, error.detail, headers=headers,
-                   code=f"CORR-{error.code:05d}", errorCode=error.code)
+    return problem(
+        error.status, error.detail, headers=headers, code=f"CORR-{error.code:05d}", errorCode=error.code
+    )
 
 
 def validation_problem(error: ValidationProblem) -> Response:
@@ -129,7 +152,8 @@ def validation_problem(error: ValidationProblem) -> Response:
         code="STD-00000",
         validationErrors=[
             {"code": "CORR.VLD-00000", "title": message, "paths": [path.replace(".", "/")]}
-            for path, messages in error.errors.items() for message in messages
+            for path, messages in error.errors.items()
+            for message in messages
         ],
         errors=error.errors,
     )
@@ -142,8 +166,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DatabaseUnavailable)
     def _database_down(exc: DatabaseUnavailable) -> Response:
         log.error("database unavailable: %s", exc)
-        return problem(503, "The database is unavailable; nothing was stored. Try again later.",
-                       headers={"Retry-After": "5"})
+        return problem(
+            503,
+            "The database is unavailable; nothing was stored. Try again later.",
+            headers={"Retry-After": "5"},
+        )
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
@@ -151,7 +178,11 @@ def register_error_handlers(app: Flask) -> None:
         detail = exc.description if status != 500 else None
         data = getattr(exc, "data", None)
         if status == 413:  # werkzeug's own text is about "capacity"; our subclasses say which limit
-            detail = exc.description if type(exc) is not RequestEntityTooLarge else "The request body is too large."
+            detail = (
+                exc.description
+                if type(exc) is not RequestEntityTooLarge
+                else "The request body is too large."
+            )
         elif isinstance(data, dict) and data.get("message"):
             detail = str(data["message"])
         # The exception's own headers (405: Allow; 401: WWW-Authenticate; ...), not its HTML type.
@@ -163,6 +194,7 @@ def register_error_handlers(app: Flask) -> None:
     except ImportError:  # pragma: no cover - gunicorn is a dependency
         ParseException = None
     if ParseException is not None:
+
         @app.errorhandler(ParseException)
         def _malformed_body(exc: Exception) -> Response:
             return problem(400, f"The request body is malformed: {type(exc).__name__}.")

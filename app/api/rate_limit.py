@@ -5,14 +5,16 @@ default max(1, rate)); off when RATE_LIMIT_PER_SECOND is unset or 0. Every gunic
 shares the bucket through Redis. If Redis cannot be reached the request is let through (fail open):
 the limiter protects the service, it must not take Initialize down with it.
 """
+
 from __future__ import annotations
 
 import logging
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 import redis
 from flask import Flask, current_app, g
@@ -73,8 +75,9 @@ class TokenBucketLimiter:
         self._script = client.register_script(TOKEN_BUCKET)
 
     def take(self, sender: str, cost: int = 1) -> Decision:
-        allowed, wait, remaining = self._script(keys=[f"{self.prefix}:{sender}"],
-                                                args=[self.rate, self.burst, cost])
+        allowed, wait, remaining = self._script(
+            keys=[f"{self.prefix}:{sender}"], args=[self.rate, self.burst, cost]
+        )
         return Decision(bool(int(allowed)), float(wait), float(remaining))
 
 
@@ -115,13 +118,18 @@ def rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         if not decision.allowed:
             retry_after = max(1, math.ceil(decision.retry_after))
-            return problem(429, f"Too many requests from {sender}: at most {limiter.rate:g} per second "
-                                f"(burst {limiter.burst:g}). Retry after {retry_after} s.",
-                           headers={"Retry-After": str(retry_after)})
+            return problem(
+                429,
+                f"Too many requests from {sender}: at most {limiter.rate:g} per second "
+                f"(burst {limiter.burst:g}). Retry after {retry_after} s.",
+                headers={"Retry-After": str(retry_after)},
+            )
         return view(*args, **kwargs)
 
     return _doc.alt_response(
-        429, description="Too many requests from this sender (problem details); see Retry-After",
-        schema=ProblemDetailsSchema, content_type=PROBLEM_JSON,
+        429,
+        description="Too many requests from this sender (problem details); see Retry-After",
+        schema=ProblemDetailsSchema,
+        content_type=PROBLEM_JSON,
         headers={"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
     )(wrapper)

@@ -1,4 +1,5 @@
 """Schema migrations: plain SQL files in app/db/migrations applied by yoyo-migrations."""
+
 from __future__ import annotations
 
 from pathlib import Path

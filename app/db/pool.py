@@ -1,10 +1,11 @@
 """One psycopg connection pool per process, opened lazily (safe across gunicorn/celery forks)."""
+
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import psycopg
 from psycopg.rows import dict_row

@@ -1,4 +1,5 @@
 """Who may see a correspondence (SPEC.md §2.4 local rules). Pure."""
+
 from __future__ import annotations
 
 from app.security.identity import ORG_URN, Caller

@@ -1,4 +1,5 @@
 """Attachment file rules shared by Initialize and the attachment endpoints (SPEC.md §4.7). Pure."""
+
 from __future__ import annotations
 
 import re
@@ -40,9 +41,9 @@ def data_type(file_name: str) -> str:
     return MIME_TYPES.get(extension(file_name), "binary_octet_stream")
 
 
-MULTIPART_MAX_FILE_BYTES = 2_000_000_000   # per file of a multipart Initialize ("2GB")
-STREAM_MAX_FILE_BYTES = 50_000_000_000     # `/attachment/{id}/upload` ("50GB")
-EXPIRING_SOON = timedelta(hours=6)         # 1055
+MULTIPART_MAX_FILE_BYTES = 2_000_000_000  # per file of a multipart Initialize ("2GB")
+STREAM_MAX_FILE_BYTES = 50_000_000_000  # `/attachment/{id}/upload` ("50GB")
+EXPIRING_SOON = timedelta(hours=6)  # 1055
 INLINE_EXTENSIONS = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".gif", ".bmp"})
 _INVALID_CHARACTERS = frozenset('<>:"/\\|?*') | frozenset(chr(i) for i in range(32))
 _RESERVED_NAME = re.compile(r"^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(\.|$)", re.IGNORECASE)

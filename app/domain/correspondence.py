@@ -1,4 +1,5 @@
 """The correspondence aggregate as the domain sees it, and the status rules (SPEC.md §1.3). Pure."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,14 +7,34 @@ from datetime import datetime
 
 from app.domain.enums import CorrespondenceStatus as S
 
-AVAILABLE_FOR_RECIPIENT = frozenset({
-    S.Published, S.Fetched, S.Read, S.Replied, S.Confirmed, S.Archived, S.Reserved,
-    S.AttachmentsDownloaded, S.Forwarded,
-})
-AVAILABLE_FOR_SENDER = frozenset({
-    S.Initialized, S.ReadyForPublish, S.Failed, S.Published, S.Fetched, S.Read, S.Confirmed, S.Replied,
-    S.Reserved, S.AttachmentsDownloaded, S.Forwarded,
-})
+AVAILABLE_FOR_RECIPIENT = frozenset(
+    {
+        S.Published,
+        S.Fetched,
+        S.Read,
+        S.Replied,
+        S.Confirmed,
+        S.Archived,
+        S.Reserved,
+        S.AttachmentsDownloaded,
+        S.Forwarded,
+    }
+)
+AVAILABLE_FOR_SENDER = frozenset(
+    {
+        S.Initialized,
+        S.ReadyForPublish,
+        S.Failed,
+        S.Published,
+        S.Fetched,
+        S.Read,
+        S.Confirmed,
+        S.Replied,
+        S.Reserved,
+        S.AttachmentsDownloaded,
+        S.Forwarded,
+    }
+)
 PURGEABLE_BY_SENDER = frozenset({S.Initialized, S.ReadyForPublish, S.Failed})
 
 

@@ -5,18 +5,22 @@ link-local, metadata and other non-public addresses refused unless allowed (deve
 (with the original Host and TLS server name), so a DNS answer that changes in between cannot point the
 connection anywhere else.
 """
+
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2048
 # Cloud metadata services (also covered by link-local, listed for clarity and for IPv6 forms).
-METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"),
-            ipaddress.ip_address("100.100.100.200")}
+METADATA = {
+    ipaddress.ip_address("169.254.169.254"),
+    ipaddress.ip_address("fd00:ec2::254"),
+    ipaddress.ip_address("100.100.100.200"),
+}
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -30,7 +34,7 @@ class Endpoint:
     scheme: str
     host: str
     port: int
-    path: str          # path and query, as sent in the request line
+    path: str  # path and query, as sent in the request line
     addresses: tuple[str, ...]
 
 

@@ -1,4 +1,5 @@
 """Enums of the contract (SPEC.md §1.3, §1.4, §4.6). Written as names, read as names or numbers."""
+
 from __future__ import annotations
 
 from enum import IntEnum

@@ -1,5 +1,6 @@
 """Events to subscribers (SPEC.md §5.8): CloudEvents 1.0, Standard Webhooks signatures, retry timing,
 subscription filters. Pure."""
+
 from __future__ import annotations
 
 import base64
@@ -8,9 +9,10 @@ import hmac
 import random
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from app.security.identity import ORG_URN, PERSON_URN
 
@@ -22,18 +24,36 @@ SECRET_PREFIX = "whsec_"
 # the same id, so a retried fan-out or delivery never makes a second event.
 _NAMESPACE = uuid.UUID("5b0d6f0e-9b7c-4f55-9a4e-13a1c0e5e7d1")
 
-NAMES = frozenset({
-    "attachmentinitialized", "attachmentuploadprocessing", "attachmentpublished", "attachmentuploadfailed",
-    "attachmentpurged", "attachmentdownloaded", "attachmentexpired", "correspondenceinitialized",
-    "correspondencepublished", "correspondencearchived", "correspondencepurged", "correspondencepublishfailed",
-    "correspondencereceiverread", "correspondencereceiverconfirmed", "correspondencereceiverreplied",
-    "correspondencereceiverneverconfirmed", "correspondencereceiverreserved", "correspondencereceiverneverread",
-    "notificationcreated", "correspondencenotificationcreationfailed", "correspondencenotificationfailed",
-    "correspondencenotificationallfailed", "correspondencenotificationdelivered",
-    "correspondencenotificationreminderdelivered",
-    # Not in Altinn's list: a recipient forwarded the correspondence (SPEC.md §3.10).
-    "correspondenceforwarded",
-})
+NAMES = frozenset(
+    {
+        "attachmentinitialized",
+        "attachmentuploadprocessing",
+        "attachmentpublished",
+        "attachmentuploadfailed",
+        "attachmentpurged",
+        "attachmentdownloaded",
+        "attachmentexpired",
+        "correspondenceinitialized",
+        "correspondencepublished",
+        "correspondencearchived",
+        "correspondencepurged",
+        "correspondencepublishfailed",
+        "correspondencereceiverread",
+        "correspondencereceiverconfirmed",
+        "correspondencereceiverreplied",
+        "correspondencereceiverneverconfirmed",
+        "correspondencereceiverreserved",
+        "correspondencereceiverneverread",
+        "notificationcreated",
+        "correspondencenotificationcreationfailed",
+        "correspondencenotificationfailed",
+        "correspondencenotificationallfailed",
+        "correspondencenotificationdelivered",
+        "correspondencenotificationreminderdelivered",
+        # Not in Altinn's list: a recipient forwarded the correspondence (SPEC.md §3.10).
+        "correspondenceforwarded",
+    }
+)
 
 
 def event_type(name: str) -> str:
@@ -54,15 +74,16 @@ def event_id(outbox_row_id: int, instance: uuid.UUID | str) -> uuid.UUID:
 
 def alternative_subject(party_urn: str | None) -> str | None:
     if party_urn and party_urn.startswith(ORG_URN):
-        return "/organisation/" + party_urn[len(ORG_URN):]
+        return "/organisation/" + party_urn[len(ORG_URN) :]
     if party_urn and party_urn.startswith(PERSON_URN):
-        return "/person/" + party_urn[len(PERSON_URN):]
+        return "/person/" + party_urn[len(PERSON_URN) :]
     return None
 
 
 @dataclass(frozen=True)
 class OutboxEvent:
     """One CloudEvent of an outbox row (an Initialize row gives one per correspondence)."""
+
     row_id: int
     name: str
     created: datetime
@@ -119,12 +140,16 @@ class Subscription:
     subject_filter: str | None
 
     def matches(self, event: OutboxEvent) -> bool:
-        return (self.resource_filter == event.resource
-                and (self.type_filter is None or self.type_filter == event.type)
-                and (self.subject_filter is None or self.subject_filter == event.subject))
+        return (
+            self.resource_filter == event.resource
+            and (self.type_filter is None or self.type_filter == event.type)
+            and (self.subject_filter is None or self.subject_filter == event.subject)
+        )
 
 
-def matches(subscriptions: Iterable[Subscription], events: Iterable[OutboxEvent]) -> list[tuple[int, OutboxEvent]]:
+def matches(
+    subscriptions: Iterable[Subscription], events: Iterable[OutboxEvent]
+) -> list[tuple[int, OutboxEvent]]:
     by_resource: dict[str, list[Subscription]] = {}
     for s in subscriptions:
         by_resource.setdefault(s.resource_filter, []).append(s)
@@ -163,11 +188,16 @@ class RetryPolicy:
         return now - created >= self.give_up_after
 
 
-def notification_events(recorded: Iterable[tuple[Any, Any]],
-                        recipients: dict[uuid.UUID, str]) -> list[tuple[str, uuid.UUID, str | None]]:
+def notification_events(
+    recorded: Iterable[tuple[Any, Any]], recipients: dict[uuid.UUID, str]
+) -> list[tuple[str, uuid.UUID, str | None]]:
     """(event, correspondence id, subject) per recorded order: created, or creation failed."""
     rows = []
     for order, outcome in recorded:
-        name = "correspondencenotificationcreationfailed" if outcome.status != "Success" else "notificationcreated"
+        name = (
+            "correspondencenotificationcreationfailed"
+            if outcome.status != "Success"
+            else "notificationcreated"
+        )
         rows.append((name, order.correspondence_id, recipients.get(order.correspondence_id)))
     return rows

@@ -1,4 +1,5 @@
 """Rules of forwarding a correspondence by e-mail (SPEC.md §3.10). Pure."""
+
 from __future__ import annotations
 
 from app.domain.notification_rules import is_valid_email
@@ -8,8 +9,9 @@ MAX_ADDRESS_LENGTH = 1000
 MAX_TEXT_LENGTH = 200
 
 
-def forwarding_error(forward_to: str, forwarding_text: str | None, *, allow_forwarding: bool,
-                     has_been_read: bool) -> int | None:
+def forwarding_error(
+    forward_to: str, forwarding_text: str | None, *, allow_forwarding: bool, has_been_read: bool
+) -> int | None:
     """The first rule broken, in the contract's order (3011, 3027, 1063, 1066, 1067, 1065), or None.
 
     The address check is the custom-recipient e-mail rule, as in the original."""

@@ -5,6 +5,7 @@ and the same body gets that result again and stores nothing; the same key with a
 a repeat while the first is still in flight is 409. A key whose first request never finished (a
 crash) can be used again after `IN_FLIGHT_LEASE`; every key is forgotten after the retention time.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

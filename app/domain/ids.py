@@ -3,6 +3,7 @@
 Monotonic within a process (RFC 9562 §6.2 method 1: a 12-bit counter in rand_a), so rows written in
 one go sort in the order they were created when ordered by id.
 """
+
 from __future__ import annotations
 
 import os

@@ -5,12 +5,14 @@ The use case loads `InitializeFacts` first (idempotency key, resource, parties, 
 template), then calls `decide`, which raises `CorrespondenceError` at the first broken rule and
 otherwise returns a `ValidInitialize`; `new_rows` turns that into what is written.
 """
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from app.domain import recipients as recipient_rules
@@ -33,6 +35,7 @@ ORG_URN = recipient_rules.ORGANIZATION_PREFIX + ":"
 @dataclass(frozen=True)
 class ExistingAttachment:
     """An attachment named in `existingAttachments`, as the rules see it."""
+
     id: uuid.UUID
     sender: str
     current_status: int | None
@@ -43,6 +46,7 @@ class ExistingAttachment:
 @dataclass(frozen=True)
 class InitializeFacts:
     """Everything the rules need from storage, loaded before any decision."""
+
     caller_organization: str | None
     caller_party_urn: str | None
     now: datetime
@@ -63,14 +67,15 @@ class InitializeFacts:
 
 @dataclass(frozen=True)
 class Recipient:
-    urn: str             # normalized (§4.2)
-    name: str            # display name: the register's, else the identifier
-    reserved: bool       # KRR-reserved person sent to without ignoreReservation (gets Reserved)
+    urn: str  # normalized (§4.2)
+    name: str  # display name: the register's, else the identifier
+    reserved: bool  # KRR-reserved person sent to without ignoreReservation (gets Reserved)
 
 
 @dataclass(frozen=True)
 class ValidInitialize:
     """One Initialize that passed every rule: what is shared, and who receives it."""
+
     resource: Resource
     sender: str
     recipients: tuple[Recipient, ...]
@@ -96,7 +101,9 @@ class ValidInitialize:
 
     @property
     def uses_recipient_name(self) -> bool:
-        return any(RECIPIENT_NAME in text for text in (self.message_title, self.message_summary, self.message_body))
+        return any(
+            RECIPIENT_NAME in text for text in (self.message_title, self.message_summary, self.message_body)
+        )
 
 
 def language_of(value: str | None) -> str:
@@ -166,7 +173,8 @@ def decide(request: Mapping[str, Any], facts: InitializeFacts) -> ValidInitializ
         resource=resource,
         sender=ORG_URN + resource.owner_org_number,
         recipients=tuple(
-            Recipient(urn, _display_name(urn, facts.parties), urn in reserved) for urn in normalized),
+            Recipient(urn, _display_name(urn, facts.parties), urn in reserved) for urn in normalized
+        ),
         senders_reference=corr["senders_reference"],
         message_sender=corr.get("message_sender"),
         requested_publish_time=publish_time,
@@ -181,8 +189,9 @@ def decide(request: Mapping[str, Any], facts: InitializeFacts) -> ValidInitializ
         message_title=content["message_title"],
         message_summary=content.get("message_summary") or "",
         message_body=content["message_body"],
-        external_references=tuple((r["reference_type"], r["reference_value"])
-                                  for r in corr.get("external_references") or []),
+        external_references=tuple(
+            (r["reference_type"], r["reference_value"]) for r in corr.get("external_references") or []
+        ),
         reply_options=tuple((o["link_url"], o.get("link_text")) for o in corr.get("reply_options") or []),
         existing_attachments=existing,
         idempotency_key=key,
@@ -201,9 +210,13 @@ def check_resource(facts: InitializeFacts, corr: Mapping[str, Any]) -> Resource:
         raise CorrespondenceError(1036)
     if facts.caller_organization != resource.owner_org_number:
         raise CorrespondenceError(4001)
-    has_dialog = any(r["reference_type"] == ReferenceType.DialogportenDialogId
-                     for r in corr.get("external_references") or [])
-    if resource.resource_type != CORRESPONDENCE_SERVICE and not (resource.resource_type == ALTINN_APP and has_dialog):
+    has_dialog = any(
+        r["reference_type"] == ReferenceType.DialogportenDialogId
+        for r in corr.get("external_references") or []
+    )
+    if resource.resource_type != CORRESPONDENCE_SERVICE and not (
+        resource.resource_type == ALTINN_APP and has_dialog
+    ):
         raise CorrespondenceError(4010)
     if facts.caller_party_urn is None:
         raise CorrespondenceError(4006)
@@ -221,8 +234,9 @@ def reserved_recipients(recipients: list[str], parties: Mapping[str, Party], ign
     """Persons reserved in KRR; a single reserved recipient is 1030, several are each Reserved."""
     if ignore is True:
         return set()
-    reserved = {r for r in recipients
-                if recipient_rules.is_person_ssn(r) and r in parties and parties[r].reserved}
+    reserved = {
+        r for r in recipients if recipient_rules.is_person_ssn(r) and r in parties and parties[r].reserved
+    }
     if reserved and len(recipients) == 1:
         raise CorrespondenceError(1030, recipient=recipients[0])
     return reserved
@@ -269,8 +283,9 @@ def existing_attachment_ids(request: Mapping[str, Any]) -> list[uuid.UUID]:
     return list(dict.fromkeys(request.get("existing_attachments") or []))
 
 
-def check_existing_attachments(request: Mapping[str, Any], facts: InitializeFacts,
-                               resource: Resource) -> tuple[ExistingAttachment, ...]:
+def check_existing_attachments(
+    request: Mapping[str, Any], facts: InitializeFacts, resource: Resource
+) -> tuple[ExistingAttachment, ...]:
     """Steps 15–18: existing attachments (owner, found, count, published, size), new file rules, expiry."""
     ids = existing_attachment_ids(request)
     found = {i: facts.attachments[i] for i in ids if i in facts.attachments}
@@ -293,7 +308,9 @@ def check_existing_attachments(request: Mapping[str, Any], facts: InitializeFact
     elif new_attachments:
         # JSON Initialize carries no files: every metadata entry is an unmatched upload target.
         raise CorrespondenceError(1005)
-    if any(expiring_soon(facts.latest_expirations[i], facts.now) for i in ids if i in facts.latest_expirations):
+    if any(
+        expiring_soon(facts.latest_expirations[i], facts.now) for i in ids if i in facts.latest_expirations
+    ):
         raise CorrespondenceError(1055)
     return tuple(found[i] for i in ids)
 
@@ -310,6 +327,7 @@ def is_https_url(url: str | None) -> bool:
 
 # ---- the rows of one Initialize -------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class AttachmentLink:
     attachment_id: uuid.UUID
@@ -319,6 +337,7 @@ class AttachmentLink:
 @dataclass(frozen=True)
 class NewAttachment:
     """An attachment created and uploaded by a multipart Initialize (step 22)."""
+
     id: uuid.UUID
     expiration_in_days: int | None
     published: bool
@@ -327,10 +346,11 @@ class NewAttachment:
 @dataclass(frozen=True)
 class ThinCorrespondence:
     """What one recipient's correspondence adds to the shared initialization."""
+
     id: uuid.UUID
     recipient: str
-    recipient_name: str | None   # only when the content asks for it
-    status: int                  # Initialized, ReadyForPublish or Reserved
+    recipient_name: str | None  # only when the content asks for it
+    status: int  # Initialized, ReadyForPublish or Reserved
     wants_notification_orders: bool
 
 
@@ -347,27 +367,46 @@ class NewInitialization:
         return [c.id for c in self.correspondences if c.wants_notification_orders]
 
 
-def new_rows(valid: ValidInitialize, new_attachments: Sequence[NewAttachment], now: datetime) -> NewInitialization:
+def new_rows(
+    valid: ValidInitialize, new_attachments: Sequence[NewAttachment], now: datetime
+) -> NewInitialization:
     """The shared row and one thin row per recipient, from one validated Initialize."""
     expiry_base = max(valid.requested_publish_time, now)
-    links = tuple(dict.fromkeys(
-        AttachmentLink(a_id, expiry_base + timedelta(days=days) if days else None)
-        for a_id, days in [*((a.id, a.expiration_in_days) for a in new_attachments),
-                           *((a.id, a.expiration_in_days) for a in valid.existing_attachments)]))
+    links = tuple(
+        dict.fromkeys(
+            AttachmentLink(a_id, expiry_base + timedelta(days=days) if days else None)
+            for a_id, days in [
+                *((a.id, a.expiration_in_days) for a in new_attachments),
+                *((a.id, a.expiration_in_days) for a in valid.existing_attachments),
+            ]
+        )
+    )
     # ReadyForPublish only once every attachment is Published (existing ones are, by 1018).
     ready = all(a.published for a in new_attachments)
     with_name = valid.uses_recipient_name
     wants_orders = valid.notification is not None
     rows = []
     for r in valid.recipients:
-        status = (CorrespondenceStatus.Reserved if r.reserved
-                  else CorrespondenceStatus.ReadyForPublish if ready else CorrespondenceStatus.Initialized)
-        rows.append(ThinCorrespondence(
-            id=uuid7(), recipient=r.urn, recipient_name=r.name if with_name else None, status=int(status),
-            # Reserved correspondences get no notification job (SPEC.md §3.2 side effects).
-            wants_notification_orders=wants_orders and not r.reserved,
-        ))
-    return NewInitialization(id=uuid7(), created=now, valid=valid, attachments=links, correspondences=tuple(rows))
+        status = (
+            CorrespondenceStatus.Reserved
+            if r.reserved
+            else CorrespondenceStatus.ReadyForPublish
+            if ready
+            else CorrespondenceStatus.Initialized
+        )
+        rows.append(
+            ThinCorrespondence(
+                id=uuid7(),
+                recipient=r.urn,
+                recipient_name=r.name if with_name else None,
+                status=int(status),
+                # Reserved correspondences get no notification job (SPEC.md §3.2 side effects).
+                wants_notification_orders=wants_orders and not r.reserved,
+            )
+        )
+    return NewInitialization(
+        id=uuid7(), created=now, valid=valid, attachments=links, correspondences=tuple(rows)
+    )
 
 
 def with_recipient_name(text: str, name: str | None) -> str:

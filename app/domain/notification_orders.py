@@ -4,6 +4,7 @@ Each recipient plan yields a main order and, with `sendReminder`, a separate rem
 seed's shape, SPEC.md §5.7). Order ids are uuid5(correspondence id, plan key + phase): a retried
 or duplicated build always yields the same ids.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -12,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from app.domain import recipients as recipient_rules
-from app.domain.enums import EmailContentType, NotificationChannel as Ch
+from app.domain.enums import EmailContentType
+from app.domain.enums import NotificationChannel as Ch
 from app.domain.notification_rules import effective_custom_recipients, normalize_mobile, render_template_text
 
 SUCCESS, MISSING_CONTACT, FAILURE = "Success", "MissingContact", "Failure"
@@ -23,6 +25,7 @@ SMS_CHANNELS = {Ch.Sms, Ch.EmailAndSms, Ch.SmsPreferred}
 @dataclass(frozen=True)
 class RecipientPlan:
     """Who one order goes to. kind: organization | person | external | email | sms."""
+
     kind: str
     value: str
     main: bool = True
@@ -38,6 +41,7 @@ class RecipientPlan:
 @dataclass(frozen=True)
 class Contact:
     """A party's contact points as the register knows them."""
+
     name: str
     emails: tuple[str, ...] = ()
     mobiles: tuple[str, ...] = ()
@@ -84,6 +88,7 @@ class NotificationGateway(Protocol):
 @dataclass(frozen=True)
 class CorrespondenceForOrders:
     """What order building needs to know about one correspondence."""
+
     id: uuid.UUID
     recipient: str
     resource_id: str
@@ -123,7 +128,9 @@ def build_plans(corr: CorrespondenceForOrders, contacts: dict[str, Contact]) -> 
         elif custom.get("national_identity_number"):
             plans.append(RecipientPlan("person", custom["national_identity_number"].strip()))
         elif custom.get("email_address"):
-            plans.append(_deduplicated(RecipientPlan("email", custom["email_address"].strip()), corr, contacts))
+            plans.append(
+                _deduplicated(RecipientPlan("email", custom["email_address"].strip()), corr, contacts)
+            )
         elif custom.get("mobile_number"):
             mobile = normalize_mobile(custom["mobile_number"].strip()) or custom["mobile_number"].strip()
             plans.append(_deduplicated(RecipientPlan("sms", mobile), corr, contacts))
@@ -138,25 +145,30 @@ def build_plans(corr: CorrespondenceForOrders, contacts: dict[str, Contact]) -> 
     return list(unique.values())
 
 
-def _deduplicated(plan: RecipientPlan, corr: CorrespondenceForOrders,
-                  contacts: dict[str, Contact]) -> RecipientPlan:
+def _deduplicated(
+    plan: RecipientPlan, corr: CorrespondenceForOrders, contacts: dict[str, Contact]
+) -> RecipientPlan:
     """Drop a custom address for each phase whose organization order already reaches it (§5.4)."""
     if not recipient_rules.is_organization(corr.recipient) or corr.notification.get(
-            "override_registered_contact_information"):
+        "override_registered_contact_information"
+    ):
         return plan
     org = contacts.get(corr.recipient)
     if org is None:
         return plan
     main, reminder = _channels(corr.notification)
-    known = {e.lower() for e in org.emails} if plan.kind == "email" else {
-        normalize_mobile(m) or m for m in org.mobiles}
+    known = (
+        {e.lower() for e in org.emails}
+        if plan.kind == "email"
+        else {normalize_mobile(m) or m for m in org.mobiles}
+    )
     reaching = EMAIL_CHANNELS if plan.kind == "email" else SMS_CHANNELS
     if not known or plan.value.lower() not in {k.lower() for k in known}:
         return plan
     send_reminder = bool(corr.notification.get("send_reminder"))
-    return RecipientPlan(plan.kind, plan.value,
-                         main=main not in reaching,
-                         reminder=send_reminder and reminder not in reaching)
+    return RecipientPlan(
+        plan.kind, plan.value, main=main not in reaching, reminder=send_reminder and reminder not in reaching
+    )
 
 
 def _channels(n: dict[str, Any]) -> tuple[int, int]:
@@ -166,14 +178,25 @@ def _channels(n: dict[str, Any]) -> tuple[int, int]:
     return main, main if reminder is None else reminder
 
 
-def build_orders(corr: CorrespondenceForOrders, templates: dict[str, str], contacts: dict[str, Contact],
-                 *, now: datetime, reminder_delay: timedelta, base_url: str | None) -> list[NotificationOrder]:
+def build_orders(
+    corr: CorrespondenceForOrders,
+    templates: dict[str, str],
+    contacts: dict[str, Contact],
+    *,
+    now: datetime,
+    reminder_delay: timedelta,
+    base_url: str | None,
+) -> list[NotificationOrder]:
     """All orders of one correspondence, in a stable order (main before reminder, plan order)."""
     n = corr.notification
     main_channel, reminder_channel = _channels(n)
     send_time = max(now, corr.requested_publish_time)
-    values = {"sendersName": corr.senders_name, "correspondenceRecipientName": corr.recipient_name,
-              "resourceName": corr.resource_name, "messageTitle": corr.message_title}
+    values = {
+        "sendersName": corr.senders_name,
+        "correspondenceRecipientName": corr.recipient_name,
+        "resourceName": corr.resource_name,
+        "messageTitle": corr.message_title,
+    }
 
     def text(name: str) -> str:
         return render_template_text(templates.get(name), n.get(name), values)
@@ -185,50 +208,87 @@ def build_orders(corr: CorrespondenceForOrders, templates: dict[str, str], conta
             phases.append((False, main_channel, send_time, "", n.get("email_content_type")))
         if plan.reminder and n.get("send_reminder"):
             reminder_type = n.get("reminder_email_content_type")
-            phases.append((True, reminder_channel, send_time + reminder_delay, "reminder_",
-                           n.get("email_content_type") if reminder_type is None else reminder_type))
+            phases.append(
+                (
+                    True,
+                    reminder_channel,
+                    send_time + reminder_delay,
+                    "reminder_",
+                    n.get("email_content_type") if reminder_type is None else reminder_type,
+                )
+            )
         for is_reminder, channel, at, prefix, content_type in phases:
             if plan.kind == "email":
                 channel = Ch.Email
             elif plan.kind == "sms":
                 channel = Ch.Sms
-            subject, body, sms = text(prefix + "email_subject"), text(prefix + "email_body"), text(prefix + "sms_body")
+            subject, body, sms = (
+                text(prefix + "email_subject"),
+                text(prefix + "email_body"),
+                text(prefix + "sms_body"),
+            )
             content_type = EmailContentType.Plain if content_type is None else content_type
             order = NotificationOrder(
-                id=order_id(corr.id, plan, is_reminder), correspondence_id=corr.id, is_reminder=is_reminder,
-                plan=plan, template=n.get("notification_template") or 0, channel=channel,
+                id=order_id(corr.id, plan, is_reminder),
+                correspondence_id=corr.id,
+                is_reminder=is_reminder,
+                plan=plan,
+                template=n.get("notification_template") or 0,
+                channel=channel,
                 requested_send_time=at,
                 email_subject=subject if subject and body else None,
                 email_body=body if subject and body else None,
-                email_content_type=content_type, sms_body=sms or None,
+                email_content_type=content_type,
+                sms_body=sms or None,
                 ignore_reservation=corr.ignore_reservation,
             )
             orders.append(_with_request(order, corr, base_url))
     return orders
 
 
-def _with_request(order: NotificationOrder, corr: CorrespondenceForOrders, base_url: str | None) -> NotificationOrder:
+def _with_request(
+    order: NotificationOrder, corr: CorrespondenceForOrders, base_url: str | None
+) -> NotificationOrder:
     """The Altinn Notifications v2 "future order" JSON for this order (SPEC.md §5.4)."""
     settings: dict[str, Any] = {}
     if order.email_subject and order.email_body:
-        settings["emailSettings"] = {"subject": order.email_subject, "body": order.email_body,
-                                     "contentType": EmailContentType(order.email_content_type).name}
+        settings["emailSettings"] = {
+            "subject": order.email_subject,
+            "body": order.email_body,
+            "contentType": EmailContentType(order.email_content_type).name,
+        }
     if order.sms_body:
         settings["smsSettings"] = {"body": order.sms_body}
     resource = f"urn:altinn:resource:{corr.resource_id}"
     plan = order.plan
     if plan.kind == "organization":
-        recipient = {"recipientOrganization": {"orgNumber": plan.value, "resourceId": resource,
-                                               "channelSchema": Ch(order.channel).name, **settings}}
+        recipient = {
+            "recipientOrganization": {
+                "orgNumber": plan.value,
+                "resourceId": resource,
+                "channelSchema": Ch(order.channel).name,
+                **settings,
+            }
+        }
     elif plan.kind == "person":
-        person = {"nationalIdentityNumber": plan.value, "resourceId": resource,
-                  "channelSchema": Ch(order.channel).name, **settings}
+        person = {
+            "nationalIdentityNumber": plan.value,
+            "resourceId": resource,
+            "channelSchema": Ch(order.channel).name,
+            **settings,
+        }
         if order.ignore_reservation is not None:
             person["ignoreReservation"] = order.ignore_reservation
         recipient = {"recipientPerson": person}
     elif plan.kind == "external":
-        recipient = {"recipientExternalIdentity": {"externalIdentity": plan.value, "resourceId": resource,
-                                                   "channelSchema": Ch(order.channel).name, **settings}}
+        recipient = {
+            "recipientExternalIdentity": {
+                "externalIdentity": plan.value,
+                "resourceId": resource,
+                "channelSchema": Ch(order.channel).name,
+                **settings,
+            }
+        }
     elif plan.kind == "email":
         recipient = {"recipientEmail": {"emailAddress": plan.value, **settings}}
     else:
@@ -236,7 +296,9 @@ def _with_request(order: NotificationOrder, corr: CorrespondenceForOrders, base_
     condition = None
     if base_url:
         suffix = "check" if order.is_reminder else "check/main"
-        condition = f"{base_url.rstrip('/')}/correspondence/api/v1/correspondence/{corr.id}/notification/{suffix}"
+        condition = (
+            f"{base_url.rstrip('/')}/correspondence/api/v1/correspondence/{corr.id}/notification/{suffix}"
+        )
     request = {
         "sendersReference": f"corr-{corr.senders_reference}",
         "requestedSendTime": order.requested_send_time.isoformat(),

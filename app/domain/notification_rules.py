@@ -2,6 +2,7 @@
 
 The request is a plain dict with snake_case keys (see `validate_notification`). Pure: no Flask, no SQL.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,14 @@ from app.domain.errors import CorrespondenceError
 TEXT_TOKEN = "{textToken}"
 RECIPIENT_NAME_TAG = "$recipientName$"
 PLACEHOLDERS = ("sendersName", "correspondenceRecipientName", "resourceName", "messageTitle")
-TEXT_FIELDS = ("email_subject", "email_body", "sms_body",
-               "reminder_email_subject", "reminder_email_body", "reminder_sms_body")
+TEXT_FIELDS = (
+    "email_subject",
+    "email_body",
+    "sms_body",
+    "reminder_email_subject",
+    "reminder_email_body",
+    "reminder_sms_body",
+)
 IDENTIFIER_FIELDS = ("organization_number", "national_identity_number", "email_address", "mobile_number")
 
 _ATOM = r"[a-zA-Z0-9æøåÆØÅ!#$%&'*+\-=?^_`{|}~]+"

@@ -1,4 +1,5 @@
 """The publish decision for one correspondence (SPEC.md §1.3, §1.5). Pure."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,8 +19,13 @@ class PublishDecision:
     write_ready_for_publish: bool = False
 
 
-def decide_publication(statuses: set[int], attachment_statuses: list[tuple[int | None, bool]],
-                       recipient: str, recipient_reserved: bool, ignore_reservation: bool | None) -> PublishDecision:
+def decide_publication(
+    statuses: set[int],
+    attachment_statuses: list[tuple[int | None, bool]],
+    recipient: str,
+    recipient_reserved: bool,
+    ignore_reservation: bool | None,
+) -> PublishDecision:
     """statuses: every status the correspondence has had; attachment_statuses: per attachment
     (current status, has ever been Published)."""
     if statuses & FINAL:
@@ -30,8 +36,10 @@ def decide_publication(statuses: set[int], attachment_statuses: list[tuple[int |
         if not ever_published:
             return PublishDecision(WAIT)
     if recipient_reserved and ignore_reservation is not True:
-        return PublishDecision(FAIL, f"Recipient {recipient} has been set to reserved in kontakt- og "
-                                     "reservasjonsregisteret ('KRR')")
+        return PublishDecision(
+            FAIL,
+            f"Recipient {recipient} has been set to reserved in kontakt- og reservasjonsregisteret ('KRR')",
+        )
     return PublishDecision(PUBLISH, write_ready_for_publish=highest_status(statuses) != S.ReadyForPublish)
 
 

@@ -2,6 +2,7 @@
 
 Pure: no Flask, no SQL. Regexes use `[0-9]` (not `\\d`) so that non-ASCII digits never match.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,10 +33,20 @@ _EMAIL_URN = re.compile(rf"{re.escape(IDPORTEN_EMAIL_PREFIX)}:(.+)")
 _LEGACY_URN = re.compile(rf"{re.escape(LEGACY_SELF_IDENTIFIED_PREFIX)}:[^:]+")
 # The formats above as one pattern, for OpenAPI: everything validate_recipient checks except the SSN
 # checksum (prefixes hold no regex syntax; `[^:@\n]` is the e-mail test; Python's `.` is `[^\n]`).
-RECIPIENT_PATTERN = "^(" + "|".join([
-    f"{ORGANIZATION_PREFIX}:[0-9]{{9}}", f"{ISO6523_PREFIX}:[0-9]{{9}}", f"{LEGACY_SELF_IDENTIFIED_PREFIX}:[^:]+",
-    f"{PERSON_PREFIX}:[0-9]{{11}}", "[0-9]{11}", f"{IDPORTEN_EMAIL_PREFIX}:[^:@\n]+@[^:@\n]+",
-]) + ")$"
+RECIPIENT_PATTERN = (
+    "^("
+    + "|".join(
+        [
+            f"{ORGANIZATION_PREFIX}:[0-9]{{9}}",
+            f"{ISO6523_PREFIX}:[0-9]{{9}}",
+            f"{LEGACY_SELF_IDENTIFIED_PREFIX}:[^:]+",
+            f"{PERSON_PREFIX}:[0-9]{{11}}",
+            "[0-9]{11}",
+            f"{IDPORTEN_EMAIL_PREFIX}:[^:@\n]+@[^:@\n]+",
+        ]
+    )
+    + ")$"
+)
 _NINE_DIGITS = re.compile(r"[0-9]{9}")
 _ELEVEN_DIGITS = re.compile(r"[0-9]{11}")
 
@@ -48,14 +59,17 @@ def is_valid_ssn(number: str) -> bool:
     """
     if not isinstance(number, str) or not _ELEVEN_DIGITS.fullmatch(number):
         return False
-    return (fodselsnummer.calc_check_digit1(number[:9]) == number[9]
-            and fodselsnummer.calc_check_digit2(number[:10]) == number[10])
+    return (
+        fodselsnummer.calc_check_digit1(number[:9]) == number[9]
+        and fodselsnummer.calc_check_digit2(number[:10]) == number[10]
+    )
 
 
 def is_email_value(value: str) -> bool:
     """The loose e-mail test of ID-porten URNs: exactly one '@', not first/last, no ':'."""
-    return (value.count("@") == 1 and not value.startswith("@") and not value.endswith("@")
-            and ":" not in value)
+    return (
+        value.count("@") == 1 and not value.startswith("@") and not value.endswith("@") and ":" not in value
+    )
 
 
 def validate_recipient(value: str) -> str | None:

@@ -1,4 +1,5 @@
 """Local registries (DESIGN.md §5): resources, parties with contact points and KRR reservation. Pure."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ ALTINN_APP = "AltinnApp"
 
 
 def strip_resource_prefix(resource_id: str) -> str:
-    return resource_id[len(RESOURCE_PREFIX):] if resource_id.startswith(RESOURCE_PREFIX) else resource_id
+    return resource_id[len(RESOURCE_PREFIX) :] if resource_id.startswith(RESOURCE_PREFIX) else resource_id
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,18 @@ def parse_registry_file(data: Any) -> tuple[list[Resource], list[Party]]:
             title = item.get("title") or {}
             if isinstance(title, str):
                 title = {"nb": title}
-            resources.append(Resource(
-                id=strip_resource_prefix(str(item["id"])),
-                owner_org_number=owner,
-                owner_code=item.get("ownerCode"),
-                owner_name=item.get("ownerName"),
-                resource_type=item.get("type") or CORRESPONDENCE_SERVICE,
-                title={str(k).lower(): str(v) for k, v in title.items()},
-                confidentiality=item.get("confidentiality") or "NotConfidential",
-                minimum_auth_level=int(item.get("minimumAuthLevel") or 0),
-            ))
+            resources.append(
+                Resource(
+                    id=strip_resource_prefix(str(item["id"])),
+                    owner_org_number=owner,
+                    owner_code=item.get("ownerCode"),
+                    owner_name=item.get("ownerName"),
+                    resource_type=item.get("type") or CORRESPONDENCE_SERVICE,
+                    title={str(k).lower(): str(v) for k, v in title.items()},
+                    confidentiality=item.get("confidentiality") or "NotConfidential",
+                    minimum_auth_level=int(item.get("minimumAuthLevel") or 0),
+                )
+            )
         except (KeyError, TypeError, AttributeError) as exc:
             raise RegistryFileError(f"resources[{i}] is missing or has a bad field: {exc}") from exc
     parties: list[Party] = []
@@ -78,13 +81,15 @@ def parse_registry_file(data: Any) -> tuple[list[Resource], list[Party]]:
             if problem:
                 raise RegistryFileError(f"parties[{i}].id: {problem}")
             urn = normalize_recipient(raw)
-            parties.append(Party(
-                urn=urn,
-                name=str(item.get("name") or urn.rsplit(":", 1)[-1]),
-                emails=[str(e) for e in item.get("emails") or []],
-                mobiles=[str(m) for m in item.get("mobiles") or []],
-                reserved=bool(item.get("reserved", False)),
-            ))
+            parties.append(
+                Party(
+                    urn=urn,
+                    name=str(item.get("name") or urn.rsplit(":", 1)[-1]),
+                    emails=[str(e) for e in item.get("emails") or []],
+                    mobiles=[str(m) for m in item.get("mobiles") or []],
+                    reserved=bool(item.get("reserved", False)),
+                )
+            )
         except (KeyError, TypeError, AttributeError) as exc:
             raise RegistryFileError(f"parties[{i}] is missing or has a bad field: {exc}") from exc
     return resources, parties

@@ -2,6 +2,7 @@
 
 Pure: no Flask, no SQL. Both parsers are built once at import time.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -1,4 +1,5 @@
 """Models of the attachment endpoints (SPEC.md §3.11): InitializeAttachment in, overview/details out."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, fields
@@ -10,9 +11,11 @@ from app.schemas.initialize import FREE_TEXT, InitializeAttachmentSchema, resour
 
 class InitializeSharedAttachmentSchema(InitializeAttachmentSchema):
     """The body of `POST /attachment`: an attachment entry plus its resource."""
+
     resource_id = resource_id_field()
-    sender = fields.String(allow_none=True, load_default=None, validate=FREE_TEXT,
-                           metadata={"deprecated": True})
+    sender = fields.String(
+        allow_none=True, load_default=None, validate=FREE_TEXT, metadata={"deprecated": True}
+    )
     # No length limit at model level here: the file name rules answer 2011.
     file_name = fields.String(data_key="fileName", allow_none=True, load_default=None)
 

@@ -6,10 +6,11 @@
 - lists and maps are bounded, and their size is checked before any entry is read (`BoundedList`,
   `BoundedDict`, DESIGN.md §7).
 """
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
 
@@ -65,8 +66,17 @@ class BoundedList(fields.List):
     """A list of at most `max_items` entries (at least `min_items`), counted before any entry is
     deserialized, so a huge list costs one len(). OpenAPI shows minItems/maxItems."""
 
-    def __init__(self, inner: fields.Field | type, *, max_items: int, max_error: str, min_items: int = 0,
-                 min_error: str | None = None, null_error: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        inner: fields.Field | type,
+        *,
+        max_items: int,
+        max_error: str,
+        min_items: int = 0,
+        min_error: str | None = None,
+        null_error: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.null_error = null_error  # set: a null entry is this error on the list (not on the entry)
         self.bounds = [validate.Length(max=max_items, error=max_error)]
         if min_items:
@@ -130,13 +140,18 @@ class EnumInput(EnumName):
         super().__init__(enum_cls, **kwargs)
         shown = members if members is not None else list(enum_cls)
         del self.metadata["type"], self.metadata["enum"]
-        self.metadata.setdefault("anyOf", [{"type": "string", "enum": [m.name for m in shown]},
-                                           {"type": "integer", "enum": [int(m) for m in shown]}])
+        self.metadata.setdefault(
+            "anyOf",
+            [
+                {"type": "string", "enum": [m.name for m in shown]},
+                {"type": "integer", "enum": [int(m) for m in shown]},
+            ],
+        )
 
 
 def format_datetime(value: datetime) -> str:
     """ISO 8601 with `+00:00`, fractional seconds trimmed of trailing zeros (SPEC.md §7.3)."""
-    value = value.astimezone(timezone.utc)
+    value = value.astimezone(UTC)
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond:
         text += "." + f"{value.microsecond:06d}".rstrip("0")
@@ -155,8 +170,8 @@ def parse_datetime(value: str) -> datetime:
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         raise ValueError(f"The date must be between the years {MIN_YEAR} and {MAX_YEAR}.")
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 class DateTimeOffset(fields.Field):
@@ -173,7 +188,9 @@ class DateTimeOffset(fields.Field):
             return parse_datetime(value)
         except ValueError as exc:
             message = str(exc)
-            raise ValidationError(message if message.startswith("The date") else "Not a valid datetime.") from exc
+            raise ValidationError(
+                message if message.startswith("The date") else "Not a valid datetime."
+            ) from exc
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else format_datetime(value)

@@ -17,11 +17,13 @@ count and sizes are bounded before binding (`app/api/multipart.py`).
 The model's shape (objects, lists, dictionaries) is read from the marshmallow schema, and property
 names come out spelled as the schema's `data_key`s.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from marshmallow import Schema, fields
 
@@ -34,8 +36,8 @@ _INDEX = re.compile(r"^(0|[1-9][0-9]{0,5})$")
 @dataclass(frozen=True)
 class Shape:
     kind: str
-    properties: dict[str, tuple[str, "Shape"]] = field(default_factory=dict)  # lower name → (data_key, shape)
-    item: "Shape | None" = None
+    properties: dict[str, tuple[str, Shape]] = field(default_factory=dict)  # lower name → (data_key, shape)
+    item: Shape | None = None
 
 
 def shape_of_schema(schema: Schema) -> Shape:
@@ -87,20 +89,26 @@ class _Node:
 
     def __init__(self, shape: Shape) -> None:
         self.shape = shape
-        self.children: dict[str, Any] = {}   # object/dict entries, list indexes
-        self.repeated: list[Any] = []        # list values given without an index
-        self.folded_keys: set[str] = set()   # dictionary keys, case-folded: one set lookup per field
+        self.children: dict[str, Any] = {}  # object/dict entries, list indexes
+        self.repeated: list[Any] = []  # list values given without an index
+        self.folded_keys: set[str] = set()  # dictionary keys, case-folded: one set lookup per field
 
 
 def bind_form(items: Iterable[tuple[str, str]], shape: Shape) -> dict[str, Any]:
     """Bind (field name, value) pairs, in request order, to a dict shaped like the JSON body."""
     parsed = [(parse_name(name), value) for name, value in items]
     parsed = [(segments, value) for segments, value in parsed if segments]
-    prefixed = [(segments[1:], value) for segments, value in parsed
-                if len(segments) > 1 and segments[0][0] == "name" and segments[0][1].lower() == PREFIX
-                and segments[1][0] == "name" and PREFIX not in shape.properties]
+    prefixed = [
+        (segments[1:], value)
+        for segments, value in parsed
+        if len(segments) > 1
+        and segments[0][0] == "name"
+        and segments[0][1].lower() == PREFIX
+        and segments[1][0] == "name"
+        and PREFIX not in shape.properties
+    ]
     root = _Node(shape)
-    for segments, value in (prefixed or parsed):
+    for segments, value in prefixed or parsed:
         _put(root, segments, value)
     result = _finish(root)
     return result if isinstance(result, dict) else {}

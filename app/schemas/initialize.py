@@ -2,6 +2,7 @@
 
 Loading yields snake_case dicts; everything the handler checks (error codes) lives in the use case.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,14 +34,14 @@ from app.domain.limits import (
 )
 from app.domain.recipients import RECIPIENT_EMPTY_MESSAGE, RECIPIENT_PATTERN, validate_recipient
 from app.schemas.fields import (
+    NOT_BLANK_PATTERN,
+    WHITESPACE,
     BoundedDict,
     BoundedList,
     CaseInsensitiveSchema,
     DateTimeOffset,
     EnumInput,
     FullMatch,
-    NOT_BLANK_PATTERN,
-    WHITESPACE,
     StrictBoolean,
     WholeNumber,
     is_blank,
@@ -58,28 +59,43 @@ REQUEST_REFERENCE_TYPES = [t for t in ReferenceType if t != ReferenceType.Dialog
 
 def resource_id_field(data_key: str = "resourceId") -> fields.String:
     """`resourceId`: 1..255 characters of the resource id format (SPEC.md §3.2), as OpenAPI shows it."""
-    return fields.String(data_key=data_key, required=True,
-                         validate=[validate.Length(min=1, max=255, error=RESOURCE_ID_ERROR),
-                                   FullMatch(RESOURCE_ID_FORMAT, error=RESOURCE_ID_ERROR)])
+    return fields.String(
+        data_key=data_key,
+        required=True,
+        validate=[
+            validate.Length(min=1, max=255, error=RESOURCE_ID_ERROR),
+            FullMatch(RESOURCE_ID_FORMAT, error=RESOURCE_ID_ERROR),
+        ],
+    )
 
 
 def required_text(data_key: str, max_length: int, form_key: str | None = None) -> fields.String:
     """Required text that may not be blank: minLength 1, maxLength and a non-blank pattern in OpenAPI."""
     name = data_key[:1].upper() + data_key[1:]
     return fields.String(
-        data_key=form_key or data_key, required=True, metadata={"pattern": NOT_BLANK_PATTERN},
-        validate=[validate.Length(min=1, error=f"The {data_key} field is required."),
-                  validate.Length(max=max_length, error=f"The field {name} must be a string with a maximum "
-                                                        f"length of {max_length}.")])
+        data_key=form_key or data_key,
+        required=True,
+        metadata={"pattern": NOT_BLANK_PATTERN},
+        validate=[
+            validate.Length(min=1, error=f"The {data_key} field is required."),
+            validate.Length(
+                max=max_length,
+                error=f"The field {name} must be a string with a maximum length of {max_length}.",
+            ),
+        ],
+    )
 
 
 class NotificationRecipientSchema(CaseInsensitiveSchema):
-    email_address = fields.String(data_key="emailAddress", allow_none=True, load_default=None,
-                                  validate=FREE_TEXT)
-    mobile_number = fields.String(data_key="mobileNumber", allow_none=True, load_default=None,
-                                  validate=FREE_TEXT)
-    organization_number = fields.String(data_key="organizationNumber", allow_none=True, load_default=None,
-                                        validate=FREE_TEXT)
+    email_address = fields.String(
+        data_key="emailAddress", allow_none=True, load_default=None, validate=FREE_TEXT
+    )
+    mobile_number = fields.String(
+        data_key="mobileNumber", allow_none=True, load_default=None, validate=FREE_TEXT
+    )
+    organization_number = fields.String(
+        data_key="organizationNumber", allow_none=True, load_default=None, validate=FREE_TEXT
+    )
     national_identity_number = fields.String(
         data_key="nationalIdentityNumber", allow_none=True, load_default=None, validate=FREE_TEXT
     )
@@ -89,7 +105,9 @@ class NotificationRecipientSchema(CaseInsensitiveSchema):
 class CustomNotificationRecipientSchema(CaseInsensitiveSchema):
     recipient_to_override = fields.String(data_key="recipientToOverride", required=True, validate=FREE_TEXT)
     recipients = BoundedList(
-        fields.Nested(NotificationRecipientSchema), required=True, max_items=MAX_CUSTOM_RECIPIENTS,
+        fields.Nested(NotificationRecipientSchema),
+        required=True,
+        max_items=MAX_CUSTOM_RECIPIENTS,
         max_error=f"recipients can contain at most {MAX_CUSTOM_RECIPIENTS} recipients",
     )
 
@@ -97,46 +115,65 @@ class CustomNotificationRecipientSchema(CaseInsensitiveSchema):
 class NotificationSchema(CaseInsensitiveSchema):
     # An undefined template number passes here; the handler answers 3023 (SPEC.md §3.2).
     notification_template = EnumInput(
-        NotificationTemplate, data_key="notificationTemplate", allow_undefined_number=True,
+        NotificationTemplate,
+        data_key="notificationTemplate",
+        allow_undefined_number=True,
         load_default=int(NotificationTemplate.CustomMessage),
     )
     # Absent behaves like Email(0) (non-nullable enum in the original model).
     notification_channel = EnumInput(
         NotificationChannel, data_key="notificationChannel", load_default=int(NotificationChannel.Email)
     )
-    email_subject = fields.String(data_key="emailSubject", allow_none=True, load_default=None,
-                                  validate=validate.Length(max=512))
-    email_body = fields.String(data_key="emailBody", allow_none=True, load_default=None,
-                               validate=validate.Length(max=10000))
-    email_content_type = EnumInput(EmailContentType, data_key="emailContentType",
-                                   load_default=int(EmailContentType.Plain))
-    sms_body = fields.String(data_key="smsBody", allow_none=True, load_default=None,
-                             validate=validate.Length(max=2144))
+    email_subject = fields.String(
+        data_key="emailSubject", allow_none=True, load_default=None, validate=validate.Length(max=512)
+    )
+    email_body = fields.String(
+        data_key="emailBody", allow_none=True, load_default=None, validate=validate.Length(max=10000)
+    )
+    email_content_type = EnumInput(
+        EmailContentType, data_key="emailContentType", load_default=int(EmailContentType.Plain)
+    )
+    sms_body = fields.String(
+        data_key="smsBody", allow_none=True, load_default=None, validate=validate.Length(max=2144)
+    )
     send_reminder = StrictBoolean(data_key="sendReminder", load_default=False)
-    reminder_email_subject = fields.String(data_key="reminderEmailSubject", allow_none=True,
-                                           load_default=None, validate=validate.Length(max=512))
-    reminder_email_body = fields.String(data_key="reminderEmailBody", allow_none=True, load_default=None,
-                                        validate=validate.Length(max=10000))
-    reminder_email_content_type = EnumInput(EmailContentType, data_key="reminderEmailContentType",
-                                            allow_none=True, load_default=None)
-    reminder_sms_body = fields.String(data_key="reminderSmsBody", allow_none=True, load_default=None,
-                                      validate=validate.Length(max=2144))
-    reminder_notification_channel = EnumInput(NotificationChannel, data_key="reminderNotificationChannel",
-                                              allow_none=True, load_default=None)
-    senders_reference = fields.String(data_key="sendersReference", allow_none=True, load_default=None,
-                                      validate=FREE_TEXT)
+    reminder_email_subject = fields.String(
+        data_key="reminderEmailSubject", allow_none=True, load_default=None, validate=validate.Length(max=512)
+    )
+    reminder_email_body = fields.String(
+        data_key="reminderEmailBody", allow_none=True, load_default=None, validate=validate.Length(max=10000)
+    )
+    reminder_email_content_type = EnumInput(
+        EmailContentType, data_key="reminderEmailContentType", allow_none=True, load_default=None
+    )
+    reminder_sms_body = fields.String(
+        data_key="reminderSmsBody", allow_none=True, load_default=None, validate=validate.Length(max=2144)
+    )
+    reminder_notification_channel = EnumInput(
+        NotificationChannel, data_key="reminderNotificationChannel", allow_none=True, load_default=None
+    )
+    senders_reference = fields.String(
+        data_key="sendersReference", allow_none=True, load_default=None, validate=FREE_TEXT
+    )
     custom_recipients = BoundedList(
-        fields.Nested(NotificationRecipientSchema), data_key="customRecipients", allow_none=True,
-        load_default=None, max_items=MAX_CUSTOM_RECIPIENTS,
+        fields.Nested(NotificationRecipientSchema),
+        data_key="customRecipients",
+        allow_none=True,
+        load_default=None,
+        max_items=MAX_CUSTOM_RECIPIENTS,
         max_error=f"customRecipients can contain at most {MAX_CUSTOM_RECIPIENTS} recipients",
     )
-    custom_recipient = fields.Nested(NotificationRecipientSchema, data_key="customRecipient",
-                                     allow_none=True, load_default=None)
+    custom_recipient = fields.Nested(
+        NotificationRecipientSchema, data_key="customRecipient", allow_none=True, load_default=None
+    )
     custom_notification_recipients = BoundedList(
-        fields.Nested(CustomNotificationRecipientSchema), data_key="customNotificationRecipients",
-        allow_none=True, load_default=None, max_items=MAX_CUSTOM_NOTIFICATION_RECIPIENTS,
+        fields.Nested(CustomNotificationRecipientSchema),
+        data_key="customNotificationRecipients",
+        allow_none=True,
+        load_default=None,
+        max_items=MAX_CUSTOM_NOTIFICATION_RECIPIENTS,
         max_error=f"customNotificationRecipients can contain at most {MAX_CUSTOM_NOTIFICATION_RECIPIENTS} "
-                  "entries",
+        "entries",
     )
     override_registered_contact_information = StrictBoolean(
         data_key="overrideRegisteredContactInformation", load_default=False
@@ -145,14 +182,16 @@ class NotificationSchema(CaseInsensitiveSchema):
 
 class ExternalReferenceSchema(CaseInsensitiveSchema):
     reference_value = fields.String(data_key="referenceValue", required=True, validate=FREE_TEXT)
-    reference_type = EnumInput(ReferenceType, data_key="referenceType", required=True,
-                               members=REQUEST_REFERENCE_TYPES)
+    reference_type = EnumInput(
+        ReferenceType, data_key="referenceType", required=True, members=REQUEST_REFERENCE_TYPES
+    )
 
     @validates_schema
     def _check_type(self, data: dict[str, Any], **_: Any) -> None:
         if data.get("reference_type") == ReferenceType.DialogportenTransmissionId:
-            raise ValidationError("Cannot initialize a correspondence with pre-existing transmission defined",
-                                  "referenceType")
+            raise ValidationError(
+                "Cannot initialize a correspondence with pre-existing transmission defined", "referenceType"
+            )
         if data.get("reference_type") == ReferenceType.DialogportenTransmissionType:
             try:
                 parse_enum(TransmissionType, data.get("reference_value"))
@@ -169,19 +208,27 @@ class ReplyOptionSchema(CaseInsensitiveSchema):
 
 
 class InitializeAttachmentSchema(CaseInsensitiveSchema):
-    file_name = fields.String(data_key="fileName", allow_none=True, load_default=None,
-                              validate=validate.Length(max=255))
-    display_name = fields.String(data_key="displayName", allow_none=True, load_default=None,
-                                 validate=validate.Length(max=255))
+    file_name = fields.String(
+        data_key="fileName", allow_none=True, load_default=None, validate=validate.Length(max=255)
+    )
+    display_name = fields.String(
+        data_key="displayName", allow_none=True, load_default=None, validate=validate.Length(max=255)
+    )
     is_encrypted = StrictBoolean(data_key="isEncrypted", load_default=False)
     checksum = fields.String(allow_none=True, load_default=None, metadata={"pattern": CHECKSUM_FORMAT})
-    senders_reference = fields.String(data_key="sendersReference", required=True,
-                                      validate=validate.Length(min=1, max=4096))
+    senders_reference = fields.String(
+        data_key="sendersReference", required=True, validate=validate.Length(min=1, max=4096)
+    )
     # The lower bound is error 2017 (handler); the upper one keeps date arithmetic in range.
-    expiration_in_days = WholeNumber(data_key="expirationInDays", allow_none=True, load_default=None,
-                                     validate=validate.Range(max=MAX_EXPIRATION_DAYS))
-    data_location_type = EnumInput(InitializeAttachmentDataLocationType, data_key="dataLocationType",
-                                   load_default=0)
+    expiration_in_days = WholeNumber(
+        data_key="expirationInDays",
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(max=MAX_EXPIRATION_DAYS),
+    )
+    data_location_type = EnumInput(
+        InitializeAttachmentDataLocationType, data_key="dataLocationType", load_default=0
+    )
 
     @validates("checksum")
     def _checksum(self, value: str | None, **_: Any) -> None:
@@ -194,13 +241,18 @@ class InitializeAttachmentSchema(CaseInsensitiveSchema):
 
 
 class ContentSchema(CaseInsensitiveSchema):
-    language = fields.String(allow_none=True, load_default=None, metadata={"pattern": LANGUAGE_FORMAT.pattern})
+    language = fields.String(
+        allow_none=True, load_default=None, metadata={"pattern": LANGUAGE_FORMAT.pattern}
+    )
     message_title = required_text("messageTitle", 255)
-    message_summary = fields.String(data_key="messageSummary", allow_none=True, load_default=None,
-                                    validate=validate.Length(max=255))
+    message_summary = fields.String(
+        data_key="messageSummary", allow_none=True, load_default=None, validate=validate.Length(max=255)
+    )
     message_body = required_text("messageBody", 30000)
     attachments = BoundedList(
-        fields.Nested(InitializeAttachmentSchema), allow_none=True, load_default=list,
+        fields.Nested(InitializeAttachmentSchema),
+        allow_none=True,
+        load_default=list,
         max_items=MAX_ATTACHMENT_ENTRIES,
         max_error=f"attachments can contain at most {MAX_ATTACHMENT_ENTRIES} attachments",
     )
@@ -218,30 +270,43 @@ class ContentSchema(CaseInsensitiveSchema):
 
 class BaseCorrespondenceSchema(CaseInsensitiveSchema):
     resource_id = resource_id_field()
-    sender = fields.String(allow_none=True, load_default=None, validate=FREE_TEXT,
-                           metadata={"deprecated": True})
-    senders_reference = fields.String(data_key="sendersReference", required=True,
-                                      validate=validate.Length(min=1, max=4096))
-    message_sender = fields.String(data_key="messageSender", allow_none=True, load_default=None,
-                                   validate=validate.Length(max=255))
+    sender = fields.String(
+        allow_none=True, load_default=None, validate=FREE_TEXT, metadata={"deprecated": True}
+    )
+    senders_reference = fields.String(
+        data_key="sendersReference", required=True, validate=validate.Length(min=1, max=4096)
+    )
+    message_sender = fields.String(
+        data_key="messageSender", allow_none=True, load_default=None, validate=validate.Length(max=255)
+    )
     content = fields.Nested(ContentSchema, required=True)
-    requested_publish_time = DateTimeOffset(data_key="requestedPublishTime", allow_none=True,
-                                            load_default=None)
+    requested_publish_time = DateTimeOffset(
+        data_key="requestedPublishTime", allow_none=True, load_default=None
+    )
     due_date_time = DateTimeOffset(data_key="dueDateTime", allow_none=True, load_default=None)
     external_references = BoundedList(
-        fields.Nested(ExternalReferenceSchema), data_key="externalReferences", allow_none=True,
-        load_default=list, max_items=MAX_EXTERNAL_REFERENCES,
+        fields.Nested(ExternalReferenceSchema),
+        data_key="externalReferences",
+        allow_none=True,
+        load_default=list,
+        max_items=MAX_EXTERNAL_REFERENCES,
         max_error=f"externalReferences can contain at most {MAX_EXTERNAL_REFERENCES} references",
     )
     property_list = BoundedDict(
         keys=fields.String(validate=validate.Length(max=MAX_PROPERTY_KEY_LENGTH, error=PROPERTY_KEY_ERROR)),
         values=fields.String(validate=validate.Length(max=MAX_PROPERTY_VALUE_LENGTH)),
-        data_key="propertyList", allow_none=True, load_default=dict, max_entries=MAX_PROPERTIES,
+        data_key="propertyList",
+        allow_none=True,
+        load_default=dict,
+        max_entries=MAX_PROPERTIES,
         max_error=f"propertyList can contain at most {MAX_PROPERTIES} properties",
         metadata={"description": PROPERTY_KEY_ERROR + " (OpenAPI 3.0 cannot state it)"},
     )
     reply_options = BoundedList(
-        fields.Nested(ReplyOptionSchema), data_key="replyOptions", allow_none=True, load_default=list,
+        fields.Nested(ReplyOptionSchema),
+        data_key="replyOptions",
+        allow_none=True,
+        load_default=list,
         max_items=MAX_REPLY_OPTIONS,
         max_error=f"replyOptions can contain at most {MAX_REPLY_OPTIONS} reply options",
     )
@@ -255,12 +320,19 @@ class BaseCorrespondenceSchema(CaseInsensitiveSchema):
 class InitializeCorrespondencesRequestSchema(CaseInsensitiveSchema):
     correspondence = fields.Nested(BaseCorrespondenceSchema, required=True)
     recipients = BoundedList(
-        fields.String(metadata={"pattern": RECIPIENT_PATTERN}), required=True, null_error=RECIPIENT_EMPTY_MESSAGE,
-        min_items=1, min_error="Recipients can not be empty",
-        max_items=MAX_RECIPIENTS, max_error=f"Recipients can contain at most {MAX_RECIPIENTS} recipients",
+        fields.String(metadata={"pattern": RECIPIENT_PATTERN}),
+        required=True,
+        null_error=RECIPIENT_EMPTY_MESSAGE,
+        min_items=1,
+        min_error="Recipients can not be empty",
+        max_items=MAX_RECIPIENTS,
+        max_error=f"Recipients can contain at most {MAX_RECIPIENTS} recipients",
     )
     existing_attachments = BoundedList(
-        fields.UUID(), data_key="existingAttachments", allow_none=True, load_default=list,
+        fields.UUID(),
+        data_key="existingAttachments",
+        allow_none=True,
+        load_default=list,
         max_items=MAX_ATTACHMENT_ENTRIES,
         max_error=f"existingAttachments can contain at most {MAX_ATTACHMENT_ENTRIES} attachments",
     )

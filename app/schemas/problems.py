@@ -1,4 +1,5 @@
 """RFC 7807 problem details as answered (SPEC.md §7.4): the OpenAPI model of every error body."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, fields
@@ -18,11 +19,16 @@ class ProblemDetailsSchema(Schema):
     title = fields.String(required=True)
     status = fields.Integer(required=True)
     detail = fields.String()
-    code = fields.String(metadata={"description": "`CORR-<5 digits>` (numbered errors) or `STD-00000` "
-                                                 "(validation problems)"})
-    errorCode = fields.Integer(metadata={"description": "The numbered error (SPEC.md §4.10); absent on "
-                                                        "validation problems"})
+    code = fields.String(
+        metadata={"description": "`CORR-<5 digits>` (numbered errors) or `STD-00000` (validation problems)"}
+    )
+    errorCode = fields.Integer(
+        metadata={"description": "The numbered error (SPEC.md §4.10); absent on validation problems"}
+    )
     validationErrors = fields.List(fields.Nested(ValidationErrorSchema))
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                         metadata={"description": "Messages by model key, e.g. `Correspondence.Content`"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Messages by model key, e.g. `Correspondence.Content`"},
+    )
     traceId = fields.String(required=True, metadata={"description": "W3C trace id of the request"})

@@ -1,4 +1,5 @@
 """Response models (SPEC.md §3.2, §3.4, §3.5), written camelCase with enums as names."""
+
 from __future__ import annotations
 
 from marshmallow import Schema, fields
@@ -20,6 +21,7 @@ class _Out(Schema):
 
 class NotificationOrderSummarySchema(_Out):
     """The seed's per-order shape (SPEC.md §5.7 historical shape, DESIGN.md §6)."""
+
     order_id = fields.UUID(data_key="orderId")
     is_reminder = fields.Boolean(data_key="isReminder")
     status = fields.String(metadata={"enum": ["Success", "MissingContact", "Failure"]})
@@ -74,6 +76,7 @@ class ReplyOptionOutSchema(_Out):
 
 class NotificationOrderSchema(_Out):
     """A recorded notification order as overview/details show it."""
+
     notification_order_id = fields.UUID(data_key="notificationOrderId", allow_none=True)
     order_id = fields.UUID(data_key="orderId", allow_none=True)
     is_reminder = fields.Boolean(data_key="isReminder")
@@ -93,7 +96,9 @@ class _CorrespondenceBaseOut(_Out):
     content = fields.Nested(ContentOutSchema)
     requested_publish_time = DateTimeOffset(data_key="requestedPublishTime")
     due_date_time = DateTimeOffset(data_key="dueDateTime", allow_none=True)
-    external_references = fields.List(fields.Nested(ExternalReferenceOutSchema), data_key="externalReferences")
+    external_references = fields.List(
+        fields.Nested(ExternalReferenceOutSchema), data_key="externalReferences"
+    )
     property_list = fields.Dict(keys=fields.String(), values=fields.String(), data_key="propertyList")
     reply_options = fields.List(fields.Nested(ReplyOptionOutSchema), data_key="replyOptions")
     notification = fields.Raw(allow_none=True, dump_default=None)

@@ -1,4 +1,5 @@
 """Who is calling, from verified token claims (SPEC.md §2.3). Pure."""
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,7 @@ def _json_claim(value: object) -> dict[str, Any]:
 class Caller:
     scopes: frozenset[str]
     organization: str | None  # 9-digit org number
-    pid: str | None           # 11-digit national identity number
+    pid: str | None  # 11-digit national identity number
     subject: str | None
 
     @property
@@ -52,7 +53,7 @@ class Caller:
         return scope in self.scopes
 
     @classmethod
-    def from_claims(cls, claims: dict[str, Any]) -> "Caller":
+    def from_claims(cls, claims: dict[str, Any]) -> Caller:
         scope = claims.get("scope") or ""
         scopes = frozenset(scope.split()) if isinstance(scope, str) else frozenset()
         system_user = _json_claim(claims.get("authorization_details"))

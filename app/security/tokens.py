@@ -1,4 +1,5 @@
 """Bearer JWT verification (RS256/ES256 only) and the development signing key (DESIGN.md §4)."""
+
 from __future__ import annotations
 
 import json

@@ -4,12 +4,13 @@ Run by a worker. Exactly once per order: outbox rows are claimed with SKIP LOCKE
 deterministic and the insert ignores ids already recorded. A gateway that is unavailable leaves the
 correspondence pending for a retry; after the last attempt its orders are recorded as Failure.
 """
+
 from __future__ import annotations
 
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.db.pool import Database
@@ -18,6 +19,7 @@ from app.db.repositories import notifications as notification_repo
 from app.db.repositories import registry as registry_repo
 from app.db.repositories import templates as template_repo
 from app.domain import recipients as recipient_rules
+from app.domain.events import notification_events
 from app.domain.notification_orders import (
     FAILURE,
     Contact,
@@ -29,7 +31,6 @@ from app.domain.notification_orders import (
     build_orders,
     contact_urns,
 )
-from app.domain.events import notification_events
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,14 @@ class BatchResult:
     retry: list[uuid.UUID] = field(default_factory=list)
 
 
-def create_notification_orders(db: Database, gateway: NotificationGateway, ids: list[uuid.UUID], *,
-                               attempt: int = 0, policy: OrderPolicy = OrderPolicy()) -> BatchResult:
+def create_notification_orders(
+    db: Database,
+    gateway: NotificationGateway,
+    ids: list[uuid.UUID],
+    *,
+    attempt: int = 0,
+    policy: OrderPolicy = OrderPolicy(),
+) -> BatchResult:
     result = BatchResult()
     with db.transaction() as conn:
         claimed = notification_repo.claim_pending(conn, ids)
@@ -59,36 +66,56 @@ def create_notification_orders(db: Database, gateway: NotificationGateway, ids: 
         templates = template_repo.get_templates(conn)
         wanted = {urn for r in rows for urn in contact_urns(r["recipient"], r["notification_request"] or {})}
         wanted |= {r["sender"] for r in rows}
-        contacts = {urn: Contact(p.name, tuple(p.emails), tuple(p.mobiles), p.reserved)
-                    for urn, p in registry_repo.get_parties(conn, wanted).items()}
+        contacts = {
+            urn: Contact(p.name, tuple(p.emails), tuple(p.mobiles), p.reserved)
+            for urn, p in registry_repo.get_parties(conn, wanted).items()
+        }
         existing = notification_repo.existing_order_ids(conn, list(claimed))
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         recorded: list[tuple[NotificationOrder, OrderOutcome]] = []
         for row in rows:
             # The row's own count also covers attempts started by relay re-sends.
             last_attempt = max(attempt, claimed[row["id"]]) + 1 >= policy.max_attempts
             pending = False
-            for order, outcome in _outcomes(row, contacts, templates, existing, gateway, policy, now, last_attempt):
+            for order, outcome in _outcomes(
+                row, contacts, templates, existing, gateway, policy, now, last_attempt
+            ):
                 if outcome is None:
                     pending = True
                 else:
                     recorded.append((order, outcome))
             (result.retry if pending else result.completed).append(row["id"])
         result.recorded = notification_repo.insert_orders(conn, recorded, gateway.name)
-        lifecycle_repo.add_events(conn, notification_events(recorded, {r["id"]: r["recipient"] for r in rows}))
+        lifecycle_repo.add_events(
+            conn, notification_events(recorded, {r["id"]: r["recipient"] for r in rows})
+        )
         notification_repo.mark_completed(conn, result.completed)
         notification_repo.note_attempt(conn, result.retry)
     return result
 
 
-def _outcomes(row: dict[str, Any], contacts: dict[str, Contact], templates: dict, existing: set[uuid.UUID],
-              gateway: NotificationGateway, policy: OrderPolicy, now: datetime, last_attempt: bool):
+def _outcomes(
+    row: dict[str, Any],
+    contacts: dict[str, Contact],
+    templates: dict,
+    existing: set[uuid.UUID],
+    gateway: NotificationGateway,
+    policy: OrderPolicy,
+    now: datetime,
+    last_attempt: bool,
+):
     """(order, outcome) per order not yet recorded; outcome None = try again later."""
     n = row["notification_request"] or {}
     corr = _correspondence(row, contacts)
     template = template_repo.pick_template(templates, n.get("notification_template") or 0, corr.language)
-    orders = build_orders(corr, template or {}, contacts, now=now, reminder_delay=policy.reminder_delay,
-                          base_url=policy.base_url)
+    orders = build_orders(
+        corr,
+        template or {},
+        contacts,
+        now=now,
+        reminder_delay=policy.reminder_delay,
+        base_url=policy.base_url,
+    )
     for order in orders:
         if order.id in existing:
             continue
@@ -99,7 +126,10 @@ def _outcomes(row: dict[str, Any], contacts: dict[str, Contact], templates: dict
             yield order, gateway.create_order(order, contacts)
         except GatewayUnavailable as exc:
             log.warning("gateway %s unavailable for order %s: %s", gateway.name, order.id, exc)
-            yield order, (OrderOutcome(FAILURE, reason=f"gateway unavailable: {exc}") if last_attempt else None)
+            yield (
+                order,
+                (OrderOutcome(FAILURE, reason=f"gateway unavailable: {exc}") if last_attempt else None),
+            )
         except Exception as exc:  # a gateway bug must end the order, not loop forever
             log.exception("gateway %s failed for order %s", gateway.name, order.id)
             yield order, OrderOutcome(FAILURE, reason=f"gateway error: {type(exc).__name__}")
@@ -120,8 +150,12 @@ def _correspondence(row: dict[str, Any], contacts: dict[str, Contact]) -> Corres
         message_title=row["message_title"],
         language=language,
         notification=row["notification_request"] or {},
-        senders_name=row["message_sender"] or (sender.name if sender else None) or row["service_owner_name"]
+        senders_name=row["message_sender"]
+        or (sender.name if sender else None)
+        or row["service_owner_name"]
         or recipient_rules.identifier(row["sender"]),
-        recipient_name=contacts[recipient].name if recipient in contacts else recipient_rules.identifier(recipient),
+        recipient_name=contacts[recipient].name
+        if recipient in contacts
+        else recipient_rules.identifier(recipient),
         resource_name=title.get(language) or row["resource_id"],
     )

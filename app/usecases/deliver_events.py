@@ -9,13 +9,15 @@
    exponential, jittered delay, or failed once the event is older than the give-up age (~24 h).
    A worker killed mid-post leaves its leased rows to the next scan once the lease passes.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from app.db.pool import Database
 from app.db.repositories import events as repo
@@ -33,12 +35,16 @@ def fan_out(db: Database, settings: EventSettings, limit: int = 50) -> int:
         rows = repo.take_outbox(conn, limit)
         if not rows:
             return 0
-        subscriptions = repo.active_subscriptions(conn, {RESOURCE_PREFIX + r["resource_id"] for r in rows if r["resource_id"]})
+        subscriptions = repo.active_subscriptions(
+            conn, {RESOURCE_PREFIX + r["resource_id"] for r in rows if r["resource_id"]}
+        )
         if subscriptions:
             filters = {s.resource_filter for s in subscriptions}
             wanted = [r for r in rows if r["resource_id"] and RESOURCE_PREFIX + r["resource_id"] in filters]
             pairs = matches(subscriptions, repo.expand(conn, wanted))
-            repo.insert_deliveries(conn, [(sid, e.id, e.type, cloud_event(e, settings.base_url)) for sid, e in pairs])
+            repo.insert_deliveries(
+                conn, [(sid, e.id, e.type, cloud_event(e, settings.base_url)) for sid, e in pairs]
+            )
         repo.mark_forwarded(conn, [r["id"] for r in rows])
     return len(rows)
 
@@ -63,8 +69,9 @@ class DeliveryResult:
         return self.delivered + self.retried + self.failed
 
 
-def deliver_due(db: Database, post: Post, settings: EventSettings,
-                pool: ThreadPoolExecutor | None = None) -> DeliveryResult:
+def deliver_due(
+    db: Database, post: Post, settings: EventSettings, pool: ThreadPoolExecutor | None = None
+) -> DeliveryResult:
     """One round: claim, post (outside any transaction), record."""
     with db.transaction() as conn:
         claimed = repo.claim_deliveries(conn, settings.batch, settings.per_endpoint, settings.lease_seconds)
@@ -73,9 +80,14 @@ def deliver_due(db: Database, post: Post, settings: EventSettings,
         return result
 
     def one(delivery: dict[str, Any]) -> str:
-        outcome = post(delivery["end_point"], delivery["secret"], delivery["payload"],
-                       allow_private=settings.allow_private_endpoints, timeout=settings.timeout,
-                       connect_timeout=settings.connect_timeout)
+        outcome = post(
+            delivery["end_point"],
+            delivery["secret"],
+            delivery["payload"],
+            allow_private=settings.allow_private_endpoints,
+            timeout=settings.timeout,
+            connect_timeout=settings.connect_timeout,
+        )
         return _record(db, settings, delivery, outcome)
 
     if pool is None or len(claimed) == 1:
@@ -88,15 +100,19 @@ def deliver_due(db: Database, post: Post, settings: EventSettings,
 
 
 def _record(db: Database, settings: EventSettings, delivery: dict[str, Any], outcome: Any) -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with db.transaction() as conn:
         if outcome.ok:
             repo.record_delivered(conn, delivery["id"], outcome.status)
             return "delivered"
         error = outcome.error or "no answer"
         if settings.retry.gives_up(delivery["created"], now):
-            log.warning("event %s to subscription %s failed for good: %s", delivery["event_id"],
-                        delivery["subscription_id"], error)
+            log.warning(
+                "event %s to subscription %s failed for good: %s",
+                delivery["event_id"],
+                delivery["subscription_id"],
+                error,
+            )
             repo.record_failed(conn, delivery["id"], outcome.status, error)
             return "failed"
         delay = settings.retry.next_delay(delivery["attempts"])
@@ -104,7 +120,9 @@ def _record(db: Database, settings: EventSettings, delivery: dict[str, Any], out
         return "retried"
 
 
-def deliver_all(db: Database, post: Post, settings: EventSettings, *, budget_seconds: float = 30.0) -> DeliveryResult:
+def deliver_all(
+    db: Database, post: Post, settings: EventSettings, *, budget_seconds: float = 30.0
+) -> DeliveryResult:
     """Rounds until nothing is due or the time budget is spent (the next beat tick goes on)."""
     import time
 

@@ -3,6 +3,7 @@
 A reminder goes out only if the correspondence is still unread at its send time; nothing goes out
 for a correspondence that is purged or Failed; orders wait while the correspondence is unpublished.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -27,8 +28,9 @@ def deliver_due_orders(db: Database, limit: int = 1000) -> DeliveryResult:
         statuses = correspondence_repo.status_sets(conn, list({o["correspondence_id"] for o in due}))
         sent, not_met, waiting = [], [], 0
         for order in due:
-            verdict = notification_condition(statuses.get(order["correspondence_id"]),
-                                             is_reminder=order["is_reminder"])
+            verdict = notification_condition(
+                statuses.get(order["correspondence_id"]), is_reminder=order["is_reminder"]
+            )
             if verdict == SEND:
                 sent.append(order["id"])
             elif verdict == NEVER:

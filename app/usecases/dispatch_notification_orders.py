@@ -5,12 +5,13 @@ Rows are marked dispatched in a committed transaction *before* the message is pu
 worker that receives the message at once never finds the row locked by the marking; when the
 publish fails the mark is cleared and the relay sends the rows later.
 """
+
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from app.db.pool import Database, DatabaseUnavailable
 from app.db.repositories import notifications as notification_repo
@@ -32,7 +33,7 @@ def dispatch_new(db: Database, enqueue: Enqueue, limit: int = 1000, chunk: int =
     sent = 0
     try:
         for start in range(0, len(taken), chunk):
-            part = taken[start:start + chunk]
+            part = taken[start : start + chunk]
             # The task's logs carry the request id of every Initialize whose work it does.
             token = request_id_var.set(",".join(dict.fromkeys(r for _, r in part if r)) or None)
             try:
@@ -46,12 +47,19 @@ def dispatch_new(db: Database, enqueue: Enqueue, limit: int = 1000, chunk: int =
     return len(taken)
 
 
-def relay_outbox(db: Database, enqueue: Enqueue, *, undispatched_after: timedelta, redispatch_after: timedelta,
-                 limit: int = 5000) -> int:
+def relay_outbox(
+    db: Database,
+    enqueue: Enqueue,
+    *,
+    undispatched_after: timedelta,
+    redispatch_after: timedelta,
+    limit: int = 5000,
+) -> int:
     """Re-send rows never dispatched, or dispatched long ago and still incomplete."""
     with db.transaction() as conn:
         ids = notification_repo.take_stale_for_dispatch(
-            conn, undispatched_after=undispatched_after, redispatch_after=redispatch_after, limit=limit)
+            conn, undispatched_after=undispatched_after, redispatch_after=redispatch_after, limit=limit
+        )
     if not ids:
         return 0
     try:

@@ -1,4 +1,5 @@
 """GET /attachment/{id}/download: the sender reads back a shared attachment (SPEC.md §3.11)."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,6 +18,7 @@ from app.usecases.get_attachment import load_for_sender
 @dataclass
 class DownloadedFile:
     """An open stored file; the caller streams it and closes it."""
+
     file: BinaryIO
     size: int
     file_name: str
@@ -33,8 +35,9 @@ def open_stored(storage: AttachmentStorage, attachment_id: uuid.UUID, row: dict)
     return DownloadedFile(handle, row["attachment_size"], row["file_name"])
 
 
-def download_attachment(db: Database, storage: AttachmentStorage, caller: Caller,
-                        attachment_id: uuid.UUID) -> DownloadedFile:
+def download_attachment(
+    db: Database, storage: AttachmentStorage, caller: Caller, attachment_id: uuid.UUID
+) -> DownloadedFile:
     """Checks 2001, 4001, 2019, 2020, 2016."""
     with db.transaction() as conn:
         row = load_for_sender(conn, caller, attachment_id)

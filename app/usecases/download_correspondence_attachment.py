@@ -2,10 +2,11 @@
 
 Every download writes an AttachmentsDownloaded status (and the `attachmentdownloaded` event).
 """
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.db.pool import Database
 from app.db.repositories import correspondences as correspondence_repo
@@ -23,9 +24,14 @@ from app.usecases.download_attachment import DownloadedFile, open_stored
 PURGED = frozenset({S.PurgedByAltinn, S.PurgedByRecipient})
 
 
-def download_correspondence_attachment(db: Database, storage: AttachmentStorage, caller: Caller,
-                                       correspondence_id: uuid.UUID, attachment_id: uuid.UUID,
-                                       record: bool = True) -> DownloadedFile:
+def download_correspondence_attachment(
+    db: Database,
+    storage: AttachmentStorage,
+    caller: Caller,
+    correspondence_id: uuid.UUID,
+    attachment_id: uuid.UUID,
+    record: bool = True,
+) -> DownloadedFile:
     """Checks 1001 (missing, not the recipient, not available), 2001, 2019, 2020, 4006.
 
     `record=False` (a HEAD request) checks and opens without writing AttachmentsDownloaded."""
@@ -40,10 +46,12 @@ def download_correspondence_attachment(db: Database, storage: AttachmentStorage,
         row = repo.get_attachment(conn, attachment_id) if link is not None else None
         if row is None:
             raise CorrespondenceError(2001)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if A.Purged in row["ever"]:
             raise CorrespondenceError(2019)
-        if A.Expired in row["ever"] or (link["expiration_time"] is not None and link["expiration_time"] <= now):
+        if A.Expired in row["ever"] or (
+            link["expiration_time"] is not None and link["expiration_time"] <= now
+        ):
             raise CorrespondenceError(2020)
         if caller.party_urn is None:
             raise CorrespondenceError(4006)
@@ -51,9 +59,18 @@ def download_correspondence_attachment(db: Database, storage: AttachmentStorage,
         try:
             if not record:
                 return downloaded
-            lifecycle_repo.add_statuses(conn, [(correspondence_id, int(S.AttachmentsDownloaded),
-                                                f"Attachment {attachment_id} has been downloaded", now,
-                                                caller.party_urn)])
+            lifecycle_repo.add_statuses(
+                conn,
+                [
+                    (
+                        correspondence_id,
+                        int(S.AttachmentsDownloaded),
+                        f"Attachment {attachment_id} has been downloaded",
+                        now,
+                        caller.party_urn,
+                    )
+                ],
+            )
             lifecycle_repo.add_events(conn, [("attachmentdownloaded", correspondence_id, corr["recipient"])])
         except BaseException:
             downloaded.file.close()

@@ -5,9 +5,10 @@ scope) to its own subject only. The endpoint is checked against the SSRF rules h
 delivery. The subscription starts `pending`; its validation event is its first delivery, and a 2xx
 answer to it makes it `active` (a worker sends it, never the request thread).
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from app.db.pool import Database
@@ -26,13 +27,16 @@ class SubscriptionProblem(Exception):
         self.detail = detail
 
 
-def create_subscription(db: Database, caller: Caller, body: dict[str, Any], settings: EventSettings) -> dict[str, Any]:
+def create_subscription(
+    db: Database, caller: Caller, body: dict[str, Any], settings: EventSettings
+) -> dict[str, Any]:
     end_point, resource_filter = body["end_point"], body["resource_filter"]
     type_filter, subject_filter = body.get("type_filter"), body.get("subject_filter")
     if not resource_filter.startswith(RESOURCE_PREFIX) or len(resource_filter) == len(RESOURCE_PREFIX):
         raise SubscriptionProblem(400, f"resourceFilter must be {RESOURCE_PREFIX}<resourceId>")
-    if type_filter is not None and (not type_filter.startswith(TYPE_PREFIX)
-                                    or type_filter[len(TYPE_PREFIX):] not in NAMES):
+    if type_filter is not None and (
+        not type_filter.startswith(TYPE_PREFIX) or type_filter[len(TYPE_PREFIX) :] not in NAMES
+    ):
         raise SubscriptionProblem(400, f"typeFilter must be {TYPE_PREFIX}<event name> (SPEC.md §5.8)")
     party = caller.party_urn
     if party is None:
@@ -43,9 +47,12 @@ def create_subscription(db: Database, caller: Caller, body: dict[str, Any], sett
         raise SubscriptionProblem(400, f"endPoint refused: {exc}") from exc
     secret = new_secret()
     with db.transaction() as conn:
-        resource = registry_repo.get_resource(conn, resource_filter[len(RESOURCE_PREFIX):])
-        owns = (resource is not None and caller.organization is not None
-                and resource.owner_org_number == caller.organization)
+        resource = registry_repo.get_resource(conn, resource_filter[len(RESOURCE_PREFIX) :])
+        owns = (
+            resource is not None
+            and caller.organization is not None
+            and resource.owner_org_number == caller.organization
+        )
         if caller.has_scope(WRITE_SCOPE) and owns:
             created_by = "sender"
         elif caller.has_scope(READ_SCOPE) and resource is not None:
@@ -53,15 +60,28 @@ def create_subscription(db: Database, caller: Caller, body: dict[str, Any], sett
                 raise SubscriptionProblem(403, "A recipient subscribes only to its own subject.")
             subject_filter, created_by = party, "recipient"
         else:
-            raise SubscriptionProblem(403, "Only the resource's owner (write scope) or a recipient (read scope, "
-                                           "its own subject) may subscribe to this resource.")
+            raise SubscriptionProblem(
+                403,
+                "Only the resource's owner (write scope) or a recipient (read scope, "
+                "its own subject) may subscribe to this resource.",
+            )
         if repo.count_subscriptions(conn, party) >= settings.max_subscriptions_per_consumer:
             raise SubscriptionProblem(409, "Too many subscriptions for this party.")
         subscription_id = repo.create_subscription(
-            conn, end_point=end_point, resource_filter=resource_filter, type_filter=type_filter,
-            subject_filter=subject_filter, consumer=party, created_by=created_by, secret=secret)
-        repo.add_validation(conn, subscription_id, validation_event(subscription_id, settings.base_url,
-                                                                    datetime.now(timezone.utc)))
+            conn,
+            end_point=end_point,
+            resource_filter=resource_filter,
+            type_filter=type_filter,
+            subject_filter=subject_filter,
+            consumer=party,
+            created_by=created_by,
+            secret=secret,
+        )
+        repo.add_validation(
+            conn,
+            subscription_id,
+            validation_event(subscription_id, settings.base_url, datetime.now(UTC)),
+        )
         row = repo.get_subscription(conn, subscription_id)
     answer = present(row)
     answer["secret"] = secret

@@ -4,10 +4,11 @@ The forwarding event is stored with the Forwarded(13) status row in one transact
 there is no composed-e-mail gateway here, so the forwarding counts as delivered at once, and the status
 Altinn writes when the e-mail is delivered is written right away (it shows in the details' history).
 """
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.db.pool import Database
 from app.db.repositories import correspondences as correspondence_repo
@@ -24,8 +25,9 @@ from app.usecases.get_correspondence import RECIPIENT, acting_as
 PURGED = {S.PurgedByAltinn, S.PurgedByRecipient}
 
 
-def forward_correspondence(db: Database, caller: Caller, correspondence_id: uuid.UUID, forward_to: str,
-                           forwarding_text: str | None) -> uuid.UUID:
+def forward_correspondence(
+    db: Database, caller: Caller, correspondence_id: uuid.UUID, forward_to: str, forwarding_text: str | None
+) -> uuid.UUID:
     """The id of the new forwarding event. Checks: 1001 (also for anyone but the recipient, and for a
     correspondence the recipient cannot see), then 3011, 3027, 1063, 1066, 1067, 1065, 1064, 4006."""
     with db.transaction() as conn:
@@ -38,21 +40,30 @@ def forward_correspondence(db: Database, caller: Caller, correspondence_id: uuid
         statuses = {s["status"] for s in row["statuses"]}
         if statuses & PURGED or highest_status(statuses) not in AVAILABLE_FOR_RECIPIENT:
             raise CorrespondenceError(1001)
-        code = forwarding_error(forward_to, forwarding_text, allow_forwarding=bool(row["allow_forwarding"]),
-                                has_been_read=S.Read in statuses)
+        code = forwarding_error(
+            forward_to,
+            forwarding_text,
+            allow_forwarding=bool(row["allow_forwarding"]),
+            has_been_read=S.Read in statuses,
+        )
         if code is not None:
             raise CorrespondenceError(code)
         if caller.party_urn is None:
             raise CorrespondenceError(4006)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         event = forwarding_repo.ForwardingEvent(
-            id=uuid7(), correspondence_id=correspondence_id, forwarded_on_date=now,
-            forwarded_by_party_urn=caller.party_urn, forwarded_to_email_address=forward_to,
-            forwarded_to_key=address_key(forward_to), forwarding_text=forwarding_text,
+            id=uuid7(),
+            correspondence_id=correspondence_id,
+            forwarded_on_date=now,
+            forwarded_by_party_urn=caller.party_urn,
+            forwarded_to_email_address=forward_to,
+            forwarded_to_key=address_key(forward_to),
+            forwarding_text=forwarding_text,
         )
         if not forwarding_repo.add_forwarding_event(conn, event):
             raise CorrespondenceError(1064)
-        lifecycle_repo.add_statuses(conn, [(correspondence_id, int(S.Forwarded), S.Forwarded.name, now,
-                                            caller.party_urn)])
+        lifecycle_repo.add_statuses(
+            conn, [(correspondence_id, int(S.Forwarded), S.Forwarded.name, now, caller.party_urn)]
+        )
         lifecycle_repo.add_events(conn, [("correspondenceforwarded", correspondence_id, row["recipient"])])
     return event.id

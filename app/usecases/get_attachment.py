@@ -1,4 +1,5 @@
 """GET /attachment/{id} and /details: the sender's view of a shared attachment (SPEC.md §3.11)."""
+
 from __future__ import annotations
 
 import uuid
@@ -14,8 +15,9 @@ from app.domain.errors import CorrespondenceError
 from app.security.identity import Caller
 
 
-def load_for_sender(conn: psycopg.Connection, caller: Caller, attachment_id: uuid.UUID,
-                    *, lock: bool = False) -> dict[str, Any]:
+def load_for_sender(
+    conn: psycopg.Connection, caller: Caller, attachment_id: uuid.UUID, *, lock: bool = False
+) -> dict[str, Any]:
     """The attachment row (404/2001 when missing), if the caller's organization sent it (else 401/4001)."""
     row = repo.get_attachment(conn, attachment_id, lock=lock)
     if row is None:

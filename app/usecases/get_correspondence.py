@@ -2,19 +2,25 @@
 
 A caller who is neither gets 404/1001, as for a correspondence that does not exist.
 """
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.db.pool import Database
 from app.db.repositories import correspondences as correspondence_repo
 from app.db.repositories import lifecycle as lifecycle_repo
 from app.db.repositories import notifications as notification_repo
-from app.domain.attachment_rules import data_type
 from app.domain.access import is_recipient, is_sender
-from app.domain.correspondence import AVAILABLE_FOR_RECIPIENT, AVAILABLE_FOR_SENDER, StatusEntry, current_status
+from app.domain.attachment_rules import data_type
+from app.domain.correspondence import (
+    AVAILABLE_FOR_RECIPIENT,
+    AVAILABLE_FOR_SENDER,
+    StatusEntry,
+    current_status,
+)
 from app.domain.enums import CorrespondenceStatus as S
 from app.domain.errors import CorrespondenceError
 from app.security.identity import READ_SCOPE, WRITE_SCOPE, Caller
@@ -47,34 +53,46 @@ def get_details(db: Database, caller: Caller, correspondence_id: uuid.UUID) -> d
     with db.transaction() as conn:
         row, role = _load(conn, caller, correspondence_id, fetch_debounce=None)
     view = _view(row, role)
-    history = sorted(row["statuses"] + row["fetched"], key=lambda s: (s["status_changed"], s["status"], s["id"]))
+    history = sorted(
+        row["statuses"] + row["fetched"], key=lambda s: (s["status_changed"], s["status"], s["id"])
+    )
     view["status_history"] = [
         {"status": s["status"], "status_text": s["status_text"], "status_changed": s["status_changed"]}
-        for s in history if role == RECIPIENT or s["status"] in AVAILABLE_FOR_SENDER
+        for s in history
+        if role == RECIPIENT or s["status"] in AVAILABLE_FOR_SENDER
     ]
     view["system_label"] = "Default"
     return view
 
 
-def _load(conn: Any, caller: Caller, correspondence_id: uuid.UUID,
-          fetch_debounce: timedelta | None) -> tuple[dict[str, Any], str]:
+def _load(
+    conn: Any, caller: Caller, correspondence_id: uuid.UUID, fetch_debounce: timedelta | None
+) -> tuple[dict[str, Any], str]:
     row = correspondence_repo.get_correspondence(conn, correspondence_id)
     if row is None:
         raise CorrespondenceError(1001)
     role = acting_as(caller, row["sender"], row["recipient"])
     if role == RECIPIENT:
-        current = current_status([StatusEntry(s["status"], s["status_text"], s["status_changed"])
-                                  for s in row["statuses"]])
+        current = current_status(
+            [StatusEntry(s["status"], s["status_text"], s["status_changed"]) for s in row["statuses"]]
+        )
         if current is None or current.status not in AVAILABLE_FOR_RECIPIENT:
             raise CorrespondenceError(1001)
-        fetched = lifecycle_repo.add_fetched(conn, correspondence_id, caller.party_urn, datetime.now(timezone.utc),
-                                             debounce=fetch_debounce)
+        fetched = lifecycle_repo.add_fetched(
+            conn, correspondence_id, caller.party_urn, datetime.now(UTC), debounce=fetch_debounce
+        )
         if fetched is not None:
             row["fetched"].append(fetched)
     row["notifications"] = [
-        {"notification_order_id": o["notification_order_id"], "order_id": o["id"], "is_reminder": o["is_reminder"],
-         "status": o["status"], "notification_channel": o["notification_channel"],
-         "requested_send_time": o["requested_send_time"], "addresses": o["addresses"]}
+        {
+            "notification_order_id": o["notification_order_id"],
+            "order_id": o["id"],
+            "is_reminder": o["is_reminder"],
+            "status": o["status"],
+            "notification_channel": o["notification_channel"],
+            "requested_send_time": o["requested_send_time"],
+            "addresses": o["addresses"],
+        }
         for o in notification_repo.orders_for(conn, [correspondence_id]).get(correspondence_id, [])
     ]
     return row, role
@@ -117,7 +135,13 @@ def _view(row: dict[str, Any], role: str) -> dict[str, Any]:
 
 
 def _placeholder_content() -> dict[str, Any]:
-    return {"language": "no", "message_title": "", "message_summary": "", "message_body": "", "attachments": []}
+    return {
+        "language": "no",
+        "message_title": "",
+        "message_summary": "",
+        "message_body": "",
+        "attachments": [],
+    }
 
 
 def _content(row: dict[str, Any]) -> dict[str, Any]:
@@ -134,12 +158,20 @@ def _content(row: dict[str, Any]) -> dict[str, Any]:
         "message_body": body,
         "attachments": [
             {
-                "id": a["id"], "file_name": a["file_name"], "display_name": a["display_name"],
-                "is_encrypted": a["is_encrypted"], "checksum": a["checksum"],
-                "senders_reference": a["senders_reference"], "expiration_in_days": None,
-                "data_location_type": a["data_location_type"], "created": a["created"],
-                "status": a["status"], "status_text": a["status_text"], "status_changed": a["status_changed"],
-                "data_type": data_type(a["file_name"]), "expiration_time": a["expiration_time"],
+                "id": a["id"],
+                "file_name": a["file_name"],
+                "display_name": a["display_name"],
+                "is_encrypted": a["is_encrypted"],
+                "checksum": a["checksum"],
+                "senders_reference": a["senders_reference"],
+                "expiration_in_days": None,
+                "data_location_type": a["data_location_type"],
+                "created": a["created"],
+                "status": a["status"],
+                "status_text": a["status_text"],
+                "status_changed": a["status_changed"],
+                "data_type": data_type(a["file_name"]),
+                "expiration_time": a["expiration_time"],
             }
             for a in row["attachments"]
         ],

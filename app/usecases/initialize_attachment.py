@@ -1,8 +1,9 @@
 """POST /attachment: create a shared attachment (status Initialized) to upload and link later (SPEC.md §3.11)."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from app.db.pool import Database
@@ -19,7 +20,9 @@ GENERIC_ACCESS_RESOURCE = "GenericAccessResource"
 ATTACHMENT_RESOURCE_TYPES = frozenset({CORRESPONDENCE_SERVICE, GENERIC_ACCESS_RESOURCE})
 
 
-def initialize_attachment(db: Database, caller: Caller, request: dict[str, Any], *, production: bool) -> uuid.UUID:
+def initialize_attachment(
+    db: Database, caller: Caller, request: dict[str, Any], *, production: bool
+) -> uuid.UUID:
     """Checks in the contract's order: 1036, 4001, 4009, 4006, file name (2010…2021), 2017."""
     with db.transaction() as conn:
         resource = registry_repo.get_resource(conn, strip_resource_prefix(request["resource_id"]))
@@ -33,7 +36,7 @@ def initialize_attachment(db: Database, caller: Caller, request: dict[str, Any],
             raise CorrespondenceError(4006)
         check_file_name(request.get("file_name"))
         check_expiration(request.get("expiration_in_days"), production)
-        row = new_attachment_row(request, resource, datetime.now(timezone.utc))
+        row = new_attachment_row(request, resource, datetime.now(UTC))
         repo.insert_attachments(conn, [row], caller.party_urn)
     return row.id
 
@@ -51,8 +54,11 @@ def new_attachment_row(entry: dict[str, Any], resource: Resource, now: datetime)
         senders_reference=entry["senders_reference"],
         sender=ORG_URN + resource.owner_org_number,
         service_owner_id=resource.owner_org_number,
-        data_location_type=int(AttachmentDataLocationType.ExternalStorage if external
-                               else AttachmentDataLocationType.AltinnCorrespondenceAttachment),
+        data_location_type=int(
+            AttachmentDataLocationType.ExternalStorage
+            if external
+            else AttachmentDataLocationType.AltinnCorrespondenceAttachment
+        ),
         expiration_in_days=entry.get("expiration_in_days"),
         created=now,
     )

@@ -4,11 +4,12 @@ The Initialize is stored once (its shared row) with one thin correspondence per 
 transaction. Takes the loaded request (snake_case dict from the schema) and the caller; returns
 plain values. Raises CorrespondenceError for every numbered rule.
 """
+
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import psycopg
@@ -25,8 +26,14 @@ from app.domain.registry import Resource, strip_resource_prefix
 from app.security.identity import Caller
 from app.usecases.replayable_requests import RequestKey, complete_request
 
-__all__ = ["InitializeOptions", "InitializeResult", "InitializedCorrespondence", "NewAttachment",
-           "NewAttachmentUploads", "initialize_correspondences"]
+__all__ = [
+    "InitializeOptions",
+    "InitializeResult",
+    "InitializedCorrespondence",
+    "NewAttachment",
+    "NewAttachmentUploads",
+    "initialize_correspondences",
+]
 
 
 @dataclass(frozen=True)
@@ -45,13 +52,22 @@ class InitializeResult:
 
     def as_record(self) -> dict[str, Any]:
         """Plain JSON, kept for replays of the request (Idempotency-Key)."""
-        return {"correspondences": [[str(c.correspondence_id), c.status, c.recipient] for c in self.correspondences],
-                "attachment_ids": [str(i) for i in self.attachment_ids]}
+        return {
+            "correspondences": [
+                [str(c.correspondence_id), c.status, c.recipient] for c in self.correspondences
+            ],
+            "attachment_ids": [str(i) for i in self.attachment_ids],
+        }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> InitializeResult:
-        return cls(correspondences=[InitializedCorrespondence(uuid.UUID(i), s, r) for i, s, r in record["correspondences"]],
-                   attachment_ids=[uuid.UUID(i) for i in record["attachment_ids"]], awaiting_orders=[])
+        return cls(
+            correspondences=[
+                InitializedCorrespondence(uuid.UUID(i), s, r) for i, s, r in record["correspondences"]
+            ],
+            attachment_ids=[uuid.UUID(i) for i in record["attachment_ids"]],
+            awaiting_orders=[],
+        )
 
 
 @dataclass(frozen=True)
@@ -92,7 +108,7 @@ def initialize_correspondences(
 
     # 22. Create and upload the new attachments (their rows stay if this fails), 23. then the rows.
     new = uploads.store(list(valid.new_attachment_entries), valid.resource)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with db.transaction() as conn:
         current = attachment_repo.get_attachments(conn, [a.id for a in valid.existing_attachments])
         if any(a.current_status != AttachmentStatus.Published for a in current.values()):
@@ -104,14 +120,21 @@ def initialize_correspondences(
         return _completed(conn, _result(rows, new), options)
 
 
-def _completed(conn: psycopg.Connection, result: InitializeResult, options: InitializeOptions) -> InitializeResult:
+def _completed(
+    conn: psycopg.Connection, result: InitializeResult, options: InitializeOptions
+) -> InitializeResult:
     if options.request_key is not None:
         complete_request(conn, options.request_key, result.as_record())
     return result
 
 
-def load_facts(conn: psycopg.Connection, caller: Caller, request: dict[str, Any], options: InitializeOptions,
-               uploads: NewAttachmentUploads | None) -> InitializeFacts:
+def load_facts(
+    conn: psycopg.Connection,
+    caller: Caller,
+    request: dict[str, Any],
+    options: InitializeOptions,
+    uploads: NewAttachmentUploads | None,
+) -> InitializeFacts:
     """Everything the rule ladder reads from storage, in as few statements as it takes."""
     corr = request["correspondence"]
     key = request.get("idempotent_key")
@@ -119,14 +142,17 @@ def load_facts(conn: psycopg.Connection, caller: Caller, request: dict[str, Any]
     notification = corr.get("notification")
     normalized = rules.normalized_recipients(request)
     found = registry_repo.initialize_lookups(
-        conn, resource_id=strip_resource_prefix(corr["resource_id"]), urns=normalized,
+        conn,
+        resource_id=strip_resource_prefix(corr["resource_id"]),
+        urns=normalized,
         key=key if len(request["recipients"]) == 1 else None,
         template=notification["notification_template"] if notification else None,
-        language=rules.language_of(corr["content"].get("language")))
+        language=rules.language_of(corr["content"].get("language")),
+    )
     return InitializeFacts(
         caller_organization=caller.organization,
         caller_party_urn=caller.party_urn,
-        now=datetime.now(timezone.utc),
+        now=datetime.now(UTC),
         resource=found["resource"],
         idempotency_key_exists=found["key_exists"],
         parties=found["parties"],
@@ -140,7 +166,9 @@ def load_facts(conn: psycopg.Connection, caller: Caller, request: dict[str, Any]
     )
 
 
-def _insert(conn: psycopg.Connection, rows: NewInitialization, caller: Caller, options: InitializeOptions) -> None:
+def _insert(
+    conn: psycopg.Connection, rows: NewInitialization, caller: Caller, options: InitializeOptions
+) -> None:
     try:  # no savepoint needed: a duplicate key ends the whole transaction anyway
         correspondence_repo.insert_initialization(conn, rows, caller.party_urn, options.request_id)
     except psycopg.errors.UniqueViolation as exc:
@@ -152,7 +180,9 @@ def _insert(conn: psycopg.Connection, rows: NewInitialization, caller: Caller, o
 def _result(rows: NewInitialization, new: list[NewAttachment]) -> InitializeResult:
     valid: ValidInitialize = rows.valid
     return InitializeResult(
-        correspondences=[InitializedCorrespondence(c.id, c.status, c.recipient) for c in rows.correspondences],
+        correspondences=[
+            InitializedCorrespondence(c.id, c.status, c.recipient) for c in rows.correspondences
+        ],
         attachment_ids=list(dict.fromkeys([a.id for a in new] + [a.id for a in valid.existing_attachments])),
         awaiting_orders=rows.awaiting_orders,
     )

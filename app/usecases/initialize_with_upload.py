@@ -6,10 +6,11 @@ matching 1005, sizes 2004, expiration 2017) and, at step 22, creating each attac
 streaming its file to storage (UploadProcessing → Published, or Failed). A failing upload leaves
 the attachment rows behind and creates no correspondence.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from app.db.pool import Database
@@ -37,21 +38,35 @@ from app.usecases.upload_attachment import receive, start_upload
 @dataclass(frozen=True)
 class IncomingFile:
     """One file part: its filename, its size, and a seekable stream of its bytes."""
+
     file_name: str
     size: int
     stream: BinaryIO
 
 
-def initialize_with_upload(db: Database, storage: AttachmentStorage, caller: Caller, request: dict[str, Any],
-                           files: list[IncomingFile], options: InitializeOptions,
-                           *, production: bool) -> InitializeResult:
+def initialize_with_upload(
+    db: Database,
+    storage: AttachmentStorage,
+    caller: Caller,
+    request: dict[str, Any],
+    files: list[IncomingFile],
+    options: InitializeOptions,
+    *,
+    production: bool,
+) -> InitializeResult:
     uploads = _Uploads(db, storage, caller, files, production)
     return initialize_correspondences(db, caller, request, options, uploads=uploads)
 
 
 class _Uploads:
-    def __init__(self, db: Database, storage: AttachmentStorage, caller: Caller, files: list[IncomingFile],
-                 production: bool) -> None:
+    def __init__(
+        self,
+        db: Database,
+        storage: AttachmentStorage,
+        caller: Caller,
+        files: list[IncomingFile],
+        production: bool,
+    ) -> None:
         self.db = db
         self.storage = storage
         self.party_urn = caller.party_urn
@@ -72,7 +87,7 @@ class _Uploads:
             check_expiration(entry.get("expiration_in_days"), self.production)
 
     def store(self, entries: list[dict[str, Any]], resource: Resource) -> list[NewAttachment]:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         rows = [new_attachment_row(entry, resource, now) for entry in entries]
         if rows:
             with self.db.transaction() as conn:
@@ -81,6 +96,14 @@ class _Uploads:
             incoming = self.files[index]
             incoming.stream.seek(0)
             start_upload(self.db, row.id, self.party_urn)
-            receive(self.db, self.storage, row.id, row.checksum, iter_chunks(incoming.stream),
-                    MULTIPART_MAX_FILE_BYTES, self.party_urn, expected_size=incoming.size)
+            receive(
+                self.db,
+                self.storage,
+                row.id,
+                row.checksum,
+                iter_chunks(incoming.stream),
+                MULTIPART_MAX_FILE_BYTES,
+                self.party_urn,
+                expected_size=incoming.size,
+            )
         return [NewAttachment(row.id, row.expiration_in_days, published=True) for row in rows]

@@ -3,10 +3,11 @@
 Run-once: due rows are taken with SKIP LOCKED and removed in the same transaction that writes
 the statuses; a unique index allows one Published row per correspondence.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from app.db.pool import Database
 from app.db.repositories import correspondences as correspondence_repo
@@ -36,11 +37,16 @@ def publish_due(db: Database, limit: int = 20) -> PublishResult:
         ids = [d["id"] for d in due]
         statuses = correspondence_repo.status_sets(conn, ids)
         attachments = lifecycle_repo.attachment_states(conn, ids)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         status_rows, events, published, failed, waiting = [], [], [], [], []
         for d in due:
-            decision = decide_publication(statuses.get(d["id"], set()), attachments.get(d["id"], []),
-                                          d["recipient"], d["recipient_reserved"], d["ignore_reservation"])
+            decision = decide_publication(
+                statuses.get(d["id"], set()),
+                attachments.get(d["id"], []),
+                d["recipient"],
+                d["recipient_reserved"],
+                d["ignore_reservation"],
+            )
             if decision.action == FAIL:
                 status_rows.append((d["id"], int(S.Failed), decision.reason, now, None))
                 events.append(("correspondencepublishfailed", d["id"], d["recipient"]))
@@ -48,7 +54,9 @@ def publish_due(db: Database, limit: int = 20) -> PublishResult:
             elif decision.action == PUBLISH:
                 if decision.write_ready_for_publish:
                     status_rows.append((d["id"], int(S.ReadyForPublish), "ReadyForPublish", now, None))
-                status_rows.append((d["id"], int(S.Published), "Published", now + timedelta(microseconds=1), None))
+                status_rows.append(
+                    (d["id"], int(S.Published), "Published", now + timedelta(microseconds=1), None)
+                )
                 events.append(("correspondencepublished", d["id"], d["recipient"]))
                 published.append(d["id"])
             elif decision.action != DONE:
@@ -90,7 +98,7 @@ def expire_attachments(db: Database, storage: AttachmentStorage, limit: int = 50
     """The expire-attachment job: Expired status, then the file is deleted (after commit)."""
     with db.transaction() as conn:
         ids = lifecycle_repo.take_expired_attachments(conn, limit)
-        lifecycle_repo.expire_attachments(conn, ids, datetime.now(timezone.utc))
+        lifecycle_repo.expire_attachments(conn, ids, datetime.now(UTC))
     for attachment_id in ids:
         storage.delete(str(attachment_id))
     return len(ids)

@@ -1,8 +1,9 @@
 """DELETE /attachment/{id}: the sender removes a shared attachment that nothing uses (SPEC.md §3.11)."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.db.pool import Database
 from app.db.repositories import shared_attachments as repo
@@ -15,7 +16,9 @@ from app.usecases.get_attachment import load_for_sender
 PURGED_TEXT = "Attachment has been purged"
 
 
-def purge_attachment(db: Database, storage: AttachmentStorage, caller: Caller, attachment_id: uuid.UUID) -> None:
+def purge_attachment(
+    db: Database, storage: AttachmentStorage, caller: Caller, attachment_id: uuid.UUID
+) -> None:
     """Checks 2001, 4001, 2006, 2018, 2007, 4006; writes Purged, then deletes the stored bytes."""
     with db.transaction() as conn:
         row = load_for_sender(conn, caller, attachment_id, lock=True)
@@ -27,5 +30,5 @@ def purge_attachment(db: Database, storage: AttachmentStorage, caller: Caller, a
             raise CorrespondenceError(2007)
         if caller.party_urn is None:
             raise CorrespondenceError(4006)
-        repo.add_status(conn, attachment_id, A.Purged, PURGED_TEXT, datetime.now(timezone.utc), caller.party_urn)
+        repo.add_status(conn, attachment_id, A.Purged, PURGED_TEXT, datetime.now(UTC), caller.party_urn)
     storage.delete(str(attachment_id))

@@ -5,10 +5,11 @@ checks and its Fetched row (15 s debounce), then Read with its event when never 
 (SPEC.md §3.1, §1.3). Only the recipient reads: anyone else, the sender too, gets 404/1001
 (DESIGN.md §4).
 """
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.db.pool import Database
 from app.db.repositories import correspondences as correspondence_repo
@@ -40,6 +41,8 @@ def _mark_read(db: Database, caller: Caller, correspondence_id: uuid.UUID) -> No
             raise CorrespondenceError(1001)  # purged since the overview above
         if S.Read in statuses:
             return
-        now = datetime.now(timezone.utc)
-        lifecycle_repo.add_statuses(conn, [(correspondence_id, int(S.Read), S.Read.name, now, caller.party_urn)])
+        now = datetime.now(UTC)
+        lifecycle_repo.add_statuses(
+            conn, [(correspondence_id, int(S.Read), S.Read.name, now, caller.party_urn)]
+        )
         lifecycle_repo.add_events(conn, [("correspondencereceiverread", correspondence_id, row["recipient"])])

@@ -1,8 +1,9 @@
 """Recipient actions: mark as read, confirm (SPEC.md §3.7), and purge by sender or recipient (§3.8)."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from app.db.pool import Database
@@ -29,31 +30,56 @@ def _as_recipient(conn: Any, caller: Caller, correspondence_id: uuid.UUID) -> tu
 
 
 def mark_as_read(db: Database, caller: Caller, correspondence_id: uuid.UUID) -> uuid.UUID:
-    return _recipient_status(db, caller, correspondence_id, S.Read, not_fetched=1024, already=1040,
-                             event="correspondencereceiverread")
+    return _recipient_status(
+        db,
+        caller,
+        correspondence_id,
+        S.Read,
+        not_fetched=1024,
+        already=1040,
+        event="correspondencereceiverread",
+    )
 
 
 def confirm(db: Database, caller: Caller, correspondence_id: uuid.UUID) -> uuid.UUID:
-    return _recipient_status(db, caller, correspondence_id, S.Confirmed, not_fetched=1025, already=1041,
-                             event="correspondencereceiverconfirmed")
+    return _recipient_status(
+        db,
+        caller,
+        correspondence_id,
+        S.Confirmed,
+        not_fetched=1025,
+        already=1041,
+        event="correspondencereceiverconfirmed",
+    )
 
 
-def _recipient_status(db: Database, caller: Caller, correspondence_id: uuid.UUID, status: S, *,
-                      not_fetched: int, already: int, event: str) -> uuid.UUID:
+def _recipient_status(
+    db: Database,
+    caller: Caller,
+    correspondence_id: uuid.UUID,
+    status: S,
+    *,
+    not_fetched: int,
+    already: int,
+    event: str,
+) -> uuid.UUID:
     with db.transaction() as conn:
         row, statuses = _as_recipient(conn, caller, correspondence_id)
         if not lifecycle_repo.ever_fetched(conn, correspondence_id):
             raise CorrespondenceError(not_fetched)
         if status in statuses:
             raise CorrespondenceError(already)
-        now = datetime.now(timezone.utc)
-        lifecycle_repo.add_statuses(conn, [(correspondence_id, int(status), status.name, now, caller.party_urn)])
+        now = datetime.now(UTC)
+        lifecycle_repo.add_statuses(
+            conn, [(correspondence_id, int(status), status.name, now, caller.party_urn)]
+        )
         lifecycle_repo.add_events(conn, [(event, correspondence_id, row["recipient"])])
     return correspondence_id
 
 
-def purge(db: Database, caller: Caller, correspondence_id: uuid.UUID,
-          storage: AttachmentStorage | None = None) -> uuid.UUID:
+def purge(
+    db: Database, caller: Caller, correspondence_id: uuid.UUID, storage: AttachmentStorage | None = None
+) -> uuid.UUID:
     """Purge as sender or recipient; attachments no other live correspondence uses are purged too,
     and their files deleted (after commit, so a rollback never loses a file still referenced)."""
     with db.transaction() as conn:
@@ -75,8 +101,10 @@ def purge(db: Database, caller: Caller, correspondence_id: uuid.UUID,
             if row["is_confirmation_needed"] and S.Confirmed not in statuses:
                 raise CorrespondenceError(1026)
             status = S.PurgedByRecipient
-        now = datetime.now(timezone.utc)
-        lifecycle_repo.add_statuses(conn, [(correspondence_id, int(status), status.name, now, caller.party_urn)])
+        now = datetime.now(UTC)
+        lifecycle_repo.add_statuses(
+            conn, [(correspondence_id, int(status), status.name, now, caller.party_urn)]
+        )
         # Its publish job, shared with the other recipients, finds it purged and leaves it be.
         unused = lifecycle_repo.unused_attachment_ids(conn, correspondence_id)
         lifecycle_repo.purge_attachments(conn, unused, caller.party_urn, now)

@@ -1,12 +1,14 @@
 """Replayable retries of Initialize (the `Idempotency-Key` header): claim the key before the
 request is processed, give back the stored result of a repeat, release the key when the request
 fails. The result itself is stored by Initialize, in its own transaction (`complete_request`)."""
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, BinaryIO, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO
 
 import psycopg
 
@@ -26,13 +28,17 @@ def fingerprint_of_body(body: bytes) -> bytes:
     return hashlib.sha256(body).digest()
 
 
-def fingerprint_of_form(fields: Iterable[tuple[str, str]], files: Iterable[tuple[str, str, BinaryIO]]) -> bytes:
+def fingerprint_of_form(
+    fields: Iterable[tuple[str, str]], files: Iterable[tuple[str, str, BinaryIO]]
+) -> bytes:
     """A multipart request: its text fields in order, then each file part (name, filename, bytes)."""
     digest = hashlib.sha256()
     for name, value in fields:
         digest.update(b"f\x00" + name.encode() + b"\x00" + value.encode("utf-8", "surrogatepass") + b"\x00")
     for name, file_name, stream in files:
-        digest.update(b"p\x00" + name.encode() + b"\x00" + file_name.encode("utf-8", "surrogatepass") + b"\x00")
+        digest.update(
+            b"p\x00" + name.encode() + b"\x00" + file_name.encode("utf-8", "surrogatepass") + b"\x00"
+        )
         stream.seek(0)
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
@@ -47,7 +53,7 @@ def begin(db: Database, key: RequestKey, retention: timedelta) -> dict[str, Any]
         stored = repo.claim(conn, key.sender, key.key, key.fingerprint)
         if stored is None:
             return None
-        action = decide(stored, key.fingerprint, datetime.now(timezone.utc), retention)
+        action = decide(stored, key.fingerprint, datetime.now(UTC), retention)
         if action == PROCEED:
             repo.restart(conn, key.sender, key.key, key.fingerprint)
             return None

@@ -1,4 +1,5 @@
 """GET /correspondence: ids of the caller's correspondences for one resource (SPEC.md §3.6)."""
+
 from __future__ import annotations
 
 import uuid
@@ -49,24 +50,43 @@ def search_correspondences(db: Database, caller: Caller, query: SearchQuery) -> 
         resource = registry_repo.get_resource(conn, resource_id)
         wants_sender = query.role in (SENDER_ROLE, BOTH_ROLES)
         wants_recipient = query.role in (RECIPIENT_ROLE, BOTH_ROLES)
-        sender_access = (resource is not None and caller.organization == resource.owner_org_number
-                         and party == ORG_URN + caller.organization)
+        sender_access = (
+            resource is not None
+            and caller.organization == resource.owner_org_number
+            and party == ORG_URN + caller.organization
+        )
         recipient_access = party in {caller.party_urn, caller.organization_urn}
         # A person on their own behalf may search in any role: as a sender they simply find nothing.
         own_person = caller.pid is not None and party == PERSON_URN + caller.pid
-        if not own_person and ((wants_sender and not sender_access and not wants_recipient) or (
-                wants_recipient and not recipient_access and not wants_sender) or not (
-                sender_access or recipient_access)):
+        if not own_person and (
+            (wants_sender and not sender_access and not wants_recipient)
+            or (wants_recipient and not recipient_access and not wants_sender)
+            or not (sender_access or recipient_access)
+        ):
             raise CorrespondenceError(4001)
         as_recipient, as_sender = wants_recipient and recipient_access, wants_sender and sender_access
         if not (as_recipient or as_sender):
             return []
         if query.idempotent_key is not None:
-            return search_repo.by_idempotency_key(conn, query.idempotent_key, resource_id=resource_id, party=party,
-                                                  as_recipient=as_recipient, as_sender=as_sender)
+            return search_repo.by_idempotency_key(
+                conn,
+                query.idempotent_key,
+                resource_id=resource_id,
+                party=party,
+                as_recipient=as_recipient,
+                as_sender=as_sender,
+            )
         return search_repo.search(
-            conn, resource_id=resource_id, party=party, as_recipient=as_recipient,
-            as_sender=as_sender, date_from=query.date_from, date_to=query.date_to,
-            status=query.status, senders_reference=query.senders_reference,
-            altinn2_correspondence_id=query.altinn2_correspondence_id, offset=query.offset,
-            limit=min(query.limit, MAX_RESULTS))
+            conn,
+            resource_id=resource_id,
+            party=party,
+            as_recipient=as_recipient,
+            as_sender=as_sender,
+            date_from=query.date_from,
+            date_to=query.date_to,
+            status=query.status,
+            senders_reference=query.senders_reference,
+            altinn2_correspondence_id=query.altinn2_correspondence_id,
+            offset=query.offset,
+            limit=min(query.limit, MAX_RESULTS),
+        )

@@ -4,14 +4,16 @@ Status history of one upload: UploadProcessing (before any byte is stored), then
 malware scanner here), or Failed with the reason. Bytes go straight from the request stream to
 storage in chunks while the MD5 is computed; no database connection is held while they flow.
 """
+
 from __future__ import annotations
 
 import hashlib
 import itertools
 import logging
 import uuid
-from datetime import datetime, timezone
-from typing import Any, BinaryIO, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
 
 from app.db.pool import Database
 from app.db.repositories import shared_attachments as repo
@@ -42,8 +44,14 @@ class _TooSlow(Exception):
     pass
 
 
-def upload_attachment(db: Database, storage: AttachmentStorage, caller: Caller, attachment_id: uuid.UUID,
-                      body: BinaryIO, content_length: int | None) -> dict[str, Any]:
+def upload_attachment(
+    db: Database,
+    storage: AttachmentStorage,
+    caller: Caller,
+    attachment_id: uuid.UUID,
+    body: BinaryIO,
+    content_length: int | None,
+) -> dict[str, Any]:
     """Checks 2001, 4001, 2004, 2005, 2006, 2003, 4006; then stores the body (2022, 2004, 2002, 2008)."""
     chunks = iter_chunks(body)
     if content_length is None:  # chunked or unannounced: an empty body is still 2004, before anything starts
@@ -67,9 +75,19 @@ def upload_attachment(db: Database, storage: AttachmentStorage, caller: Caller, 
             raise CorrespondenceError(2003)
         if caller.party_urn is None:
             raise CorrespondenceError(4006)
-        repo.add_status(conn, attachment_id, A.UploadProcessing, A.UploadProcessing.name, _now(), caller.party_urn)
-    receive(db, storage, attachment_id, row["checksum"], chunks, STREAM_MAX_FILE_BYTES, caller.party_urn,
-            expected_size=content_length)
+        repo.add_status(
+            conn, attachment_id, A.UploadProcessing, A.UploadProcessing.name, _now(), caller.party_urn
+        )
+    receive(
+        db,
+        storage,
+        attachment_id,
+        row["checksum"],
+        chunks,
+        STREAM_MAX_FILE_BYTES,
+        caller.party_urn,
+        expected_size=content_length,
+    )
     return get_attachment_overview(db, caller, attachment_id)
 
 
@@ -79,8 +97,16 @@ def start_upload(db: Database, attachment_id: uuid.UUID, party_urn: str | None) 
         repo.add_status(conn, attachment_id, A.UploadProcessing, A.UploadProcessing.name, _now(), party_urn)
 
 
-def receive(db: Database, storage: AttachmentStorage, attachment_id: uuid.UUID, expected_checksum: str | None,
-            chunks: Iterable[bytes], limit: int, party_urn: str | None, expected_size: int | None = None) -> None:
+def receive(
+    db: Database,
+    storage: AttachmentStorage,
+    attachment_id: uuid.UUID,
+    expected_checksum: str | None,
+    chunks: Iterable[bytes],
+    limit: int,
+    party_urn: str | None,
+    expected_size: int | None = None,
+) -> None:
     """Stream `chunks` into storage, check size and checksum, then mark the attachment Published.
 
     `expected_size` (the Content-Length) must arrive in full: servers that terminate the input
@@ -168,4 +194,4 @@ def _fail(db: Database, attachment_id: uuid.UUID, reason: str, party_urn: str | 
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -1,4 +1,5 @@
 """`Prefer: wait=N` on Initialize: wait until the workers recorded every order, or N seconds pass."""
+
 from __future__ import annotations
 
 import time
@@ -11,8 +12,13 @@ from app.db.repositories import notifications as notification_repo
 MAX_WAIT_SECONDS = 30.0
 
 
-def wait_for_orders(db: Database, awaiting: list[uuid.UUID], all_ids: list[uuid.UUID], seconds: float,
-                    poll_interval: float = 0.05) -> dict[uuid.UUID, list[dict[str, Any]] | None]:
+def wait_for_orders(
+    db: Database,
+    awaiting: list[uuid.UUID],
+    all_ids: list[uuid.UUID],
+    seconds: float,
+    poll_interval: float = 0.05,
+) -> dict[uuid.UUID, list[dict[str, Any]] | None]:
     """Per correspondence: its recorded orders, [] when it has none to create, None when still pending."""
     deadline = time.monotonic() + min(seconds, MAX_WAIT_SECONDS)
     pending = set(awaiting)

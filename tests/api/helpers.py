@@ -1,9 +1,11 @@
 """Small helpers shared by the HTTP-level tests of Initialize (SPEC.md §3.2, §7.4)."""
+
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 URL = "/correspondence/api/v1/correspondence"
 
@@ -99,8 +101,14 @@ def count_rows_for(db: Any, table: str, column: str, ids: Iterable[str]) -> int:
     return int(row["n"])
 
 
-def insert_attachment(db: Any, *, sender_org: str = "991825827", status: int = 2, size: int = 1000,
-                      resource_id: str = "test-service") -> str:
+def insert_attachment(
+    db: Any,
+    *,
+    sender_org: str = "991825827",
+    status: int = 2,
+    size: int = 1000,
+    resource_id: str = "test-service",
+) -> str:
     """A shared attachment row with one status row (2 = Published), as `/attachment` would leave it."""
     attachment_id = str(uuid.uuid4())
     with db.transaction() as conn:
@@ -108,7 +116,13 @@ def insert_attachment(db: Any, *, sender_org: str = "991825827", status: int = 2
             """INSERT INTO attachments (id, resource_id, file_name, senders_reference, sender, attachment_size,
                                         created, service_owner_id)
                VALUES (%s, %s, 'vedlegg.pdf', 'v-1', %s, %s, now(), %s)""",
-            (attachment_id, resource_id, f"urn:altinn:organization:identifier-no:{sender_org}", size, sender_org),
+            (
+                attachment_id,
+                resource_id,
+                f"urn:altinn:organization:identifier-no:{sender_org}",
+                size,
+                sender_org,
+            ),
         )
         conn.execute(
             """INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed)
@@ -126,8 +140,11 @@ def relayed(db: Any, *ids: Any, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         with db.transaction() as conn:
-            left = conn.execute("SELECT count(*) AS n FROM notification_outbox WHERE correspondence_id = ANY(%s::uuid[]) "
-                                "AND dispatched_at IS NULL", ([str(i) for i in ids],)).fetchone()["n"]
+            left = conn.execute(
+                "SELECT count(*) AS n FROM notification_outbox WHERE correspondence_id = ANY(%s::uuid[]) "
+                "AND dispatched_at IS NULL",
+                ([str(i) for i in ids],),
+            ).fetchone()["n"]
         if not left:
             return
         assert time.monotonic() < deadline, f"{left} outbox rows never relayed"

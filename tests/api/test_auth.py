@@ -1,4 +1,5 @@
 """Authentication, scope policy and content negotiation of Initialize (SPEC.md §2.5, §3.1; DESIGN.md §4)."""
+
 from __future__ import annotations
 
 import base64
@@ -28,8 +29,13 @@ def bearer(token: str) -> dict[str, str]:
 def claims(org: str = SENDER_ORG, ttl: int = 600) -> dict[str, Any]:
     now = int(time.time())
     return {
-        "iss": DEV_ISSUER, "iat": now, "nbf": now, "exp": now + ttl, "jti": str(uuid.uuid4()),
-        "scope": WRITE, "urn:altinn:orgNumber": org,
+        "iss": DEV_ISSUER,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
+        "jti": str(uuid.uuid4()),
+        "scope": WRITE,
+        "urn:altinn:orgNumber": org,
         "consumer": json.dumps({"authority": "iso6523-actorid-upis", "ID": f"0192:{org}"}),
     }
 
@@ -40,8 +46,9 @@ def b64url(data: bytes) -> str:
 
 def hs256_token(payload: dict[str, Any], secret: bytes) -> str:
     """HS256 by hand: PyJWT refuses a PEM key as an HMAC secret, an attacker would not."""
-    signing_input = ".".join([b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()),
-                              b64url(json.dumps(payload).encode())])
+    signing_input = ".".join(
+        [b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()), b64url(json.dumps(payload).encode())]
+    )
     signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{b64url(signature)}"
 
@@ -86,7 +93,8 @@ def test_alg_none_token(client):
 
 def test_hs256_token_signed_with_public_key_pem(client, tokens):
     pem = tokens.key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     assert_unauthorized(post(client, initialize_request(), bearer(hs256_token(claims(), pem))))
 
 
@@ -113,8 +121,9 @@ def test_read_scope_only_is_forbidden(client, tokens):
 
 def test_maskinporten_consumer_claim_only_is_accepted(client, tokens):
     consumer = json.dumps({"authority": "iso6523-actorid-upis", "ID": f"0192:{SENDER_ORG}"})
-    token = mint_token(tokens.key, issuer=DEV_ISSUER, scopes=[WRITE], org=None, ttl_seconds=600,
-                       extra={"consumer": consumer})
+    token = mint_token(
+        tokens.key, issuer=DEV_ISSUER, scopes=[WRITE], org=None, ttl_seconds=600, extra={"consumer": consumer}
+    )
     assert "urn:altinn:orgNumber" not in jwt.decode(token, options={"verify_signature": False})
     body = ok(post(client, initialize_request(), bearer(token)))
     assert len(body["correspondences"]) == 1

@@ -1,4 +1,5 @@
 """/docs renders with no network: Swagger UI's files are served by the app, from a pinned package."""
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,11 @@ def test_docs_page_names_only_local_assets(client):
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     urls = asset_urls(html)
-    assert {u.rsplit("/", 1)[-1] for u in urls} >= {"swagger-ui.css", "swagger-ui-bundle.js",
-                                                   "swagger-ui-standalone-preset.js"}
+    assert {u.rsplit("/", 1)[-1] for u in urls} >= {
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
+    }
     assert not [u for u in urls if re.match(r"(?i)(https?:)?//", u)], urls
     assert not re.search(r"(?i)https?://", html), "the page itself names no remote address"
     assert '"validatorUrl": null' in html  # no badge fetched from validator.swagger.io
@@ -41,7 +45,10 @@ def test_every_asset_the_page_names_is_served_here(client):
         assert resp.status_code == 200, url
         assert len(resp.data) > 1000, url
         assert "max-age=86400" in resp.headers["Cache-Control"], url
-    assert client.get("/docs/assets/swagger-ui-bundle.js").mimetype in ("text/javascript", "application/javascript")
+    assert client.get("/docs/assets/swagger-ui-bundle.js").mimetype in (
+        "text/javascript",
+        "application/javascript",
+    )
     assert client.get("/docs/assets/swagger-ui.css").mimetype == "text/css"
 
 

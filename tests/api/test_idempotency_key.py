@@ -1,4 +1,5 @@
 """Replayable retries: the `Idempotency-Key` request header on Initialize (JSON and multipart)."""
+
 from __future__ import annotations
 
 import io
@@ -6,11 +7,20 @@ import json
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.domain.idempotency import IN_FLIGHT, MISMATCH, PROCEED, REPLAY, InvalidKey, StoredKey, decide, parse_key
+from app.domain.idempotency import (
+    IN_FLIGHT,
+    MISMATCH,
+    PROCEED,
+    REPLAY,
+    InvalidKey,
+    StoredKey,
+    decide,
+    parse_key,
+)
 from tests.api.helpers import assert_error, count_all_tables, ok, org_urn, post
 from tests.conftest import OTHER_ORG
 from tests.factories import ORG_RECIPIENT, initialize_request
@@ -51,7 +61,9 @@ def test_a_repeat_while_the_first_is_in_flight_is_409(app, sender, db):
     first: dict = {}
     with db.transaction() as conn:
         conn.execute("LOCK TABLE correspondences IN SHARE MODE")  # the first request's INSERT waits
-        thread = threading.Thread(target=lambda: first.update(resp=send(app.test_client(), body, sender, key)))
+        thread = threading.Thread(
+            target=lambda: first.update(resp=send(app.test_client(), body, sender, key))
+        )
         thread.start()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -92,16 +104,24 @@ def test_an_unusable_key_is_a_validation_problem(client, sender):
 
 def test_multipart_initialize_replays_too(client, sender, db):
     key = str(uuid.uuid4())
-    form = {"correspondence.resourceId": "test-service", "correspondence.sendersReference": "m-1",
-            "correspondence.content.language": "nb", "correspondence.content.messageTitle": "Tittel",
-            "correspondence.content.messageBody": "Tekst", "recipients": ORG_RECIPIENT,
-            "correspondence.content.attachments[0].fileName": "a.txt",
-            "correspondence.content.attachments[0].sendersReference": "a"}
+    form = {
+        "correspondence.resourceId": "test-service",
+        "correspondence.sendersReference": "m-1",
+        "correspondence.content.language": "nb",
+        "correspondence.content.messageTitle": "Tittel",
+        "correspondence.content.messageBody": "Tekst",
+        "recipients": ORG_RECIPIENT,
+        "correspondence.content.attachments[0].fileName": "a.txt",
+        "correspondence.content.attachments[0].sendersReference": "a",
+    }
 
     def upload(data: bytes):
-        return client.post(f"{URL}/upload", headers={**sender, "Idempotency-Key": key},
-                           data={**form, "attachments": (io.BytesIO(data), "a.txt")},
-                           content_type="multipart/form-data")
+        return client.post(
+            f"{URL}/upload",
+            headers={**sender, "Idempotency-Key": key},
+            data={**form, "attachments": (io.BytesIO(data), "a.txt")},
+            content_type="multipart/form-data",
+        )
 
     first = upload(b"hello")
     assert first.status_code == 200, first.get_json()
@@ -118,7 +138,9 @@ def test_forgotten_keys_are_removed_by_the_retention_job(client, sender, db):
     key = str(uuid.uuid4())
     ok(send(client, initialize_request([ORG_RECIPIENT]), sender, key))
     with db.transaction() as conn:
-        conn.execute("UPDATE request_idempotency SET started = now() - interval '25 hours' WHERE key = %s", (key,))
+        conn.execute(
+            "UPDATE request_idempotency SET started = now() - interval '25 hours' WHERE key = %s", (key,)
+        )
     assert forget_expired(db, timedelta(hours=24)) >= 1
     with db.transaction() as conn:
         assert conn.execute("SELECT 1 FROM request_idempotency WHERE key = %s", (key,)).fetchone() is None
@@ -126,18 +148,21 @@ def test_forgotten_keys_are_removed_by_the_retention_job(client, sender, db):
 
 # ---- the pure rules -------------------------------------------------------------------------
 
-T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
 DAY = timedelta(hours=24)
 
 
-@pytest.mark.parametrize("stored, fingerprint, now, expected", [
-    (StoredKey(b"a", T0, T0), b"a", T0 + timedelta(minutes=1), REPLAY),
-    (StoredKey(b"a", T0, T0), b"b", T0 + timedelta(minutes=1), MISMATCH),
-    (StoredKey(b"a", T0, None), b"a", T0 + timedelta(minutes=1), IN_FLIGHT),
-    (StoredKey(b"a", T0, None), b"b", T0 + timedelta(minutes=1), MISMATCH),
-    (StoredKey(b"a", T0, None), b"a", T0 + timedelta(minutes=11), PROCEED),  # died in flight
-    (StoredKey(b"a", T0, T0), b"b", T0 + DAY + timedelta(seconds=1), PROCEED),  # forgotten
-])
+@pytest.mark.parametrize(
+    "stored, fingerprint, now, expected",
+    [
+        (StoredKey(b"a", T0, T0), b"a", T0 + timedelta(minutes=1), REPLAY),
+        (StoredKey(b"a", T0, T0), b"b", T0 + timedelta(minutes=1), MISMATCH),
+        (StoredKey(b"a", T0, None), b"a", T0 + timedelta(minutes=1), IN_FLIGHT),
+        (StoredKey(b"a", T0, None), b"b", T0 + timedelta(minutes=1), MISMATCH),
+        (StoredKey(b"a", T0, None), b"a", T0 + timedelta(minutes=11), PROCEED),  # died in flight
+        (StoredKey(b"a", T0, T0), b"b", T0 + DAY + timedelta(seconds=1), PROCEED),  # forgotten
+    ],
+)
 def test_decide(stored, fingerprint, now, expected):
     assert decide(stored, fingerprint, now, DAY) == expected
 

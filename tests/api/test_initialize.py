@@ -1,4 +1,5 @@
 """Happy paths of POST /correspondence/api/v1/correspondence and what they store (SPEC.md §3.2–§3.5, §7)."""
+
 from __future__ import annotations
 
 import copy
@@ -6,7 +7,6 @@ import threading
 import time
 import uuid
 from typing import Any
-
 
 from tests.api.helpers import (
     FULL_NOTIFICATION,
@@ -64,13 +64,23 @@ def test_spec_example_with_pascal_case_keys(client, sender):
 
 
 def test_recipients_are_normalized_and_kept_in_request_order(client, sender):
-    given = ["08900499559", "0192:313721779", "urn:altinn:person:idporten-email:Ola@Example.com",
-             "urn:altinn:person:legacy-selfidentified:olanordmann", NO_CONTACT_PERSON, "18865196381"]
+    given = [
+        "08900499559",
+        "0192:313721779",
+        "urn:altinn:person:idporten-email:Ola@Example.com",
+        "urn:altinn:person:legacy-selfidentified:olanordmann",
+        NO_CONTACT_PERSON,
+        "18865196381",
+    ]
     body = ok(post(client, initialize_request(given), sender))
     assert [c["recipient"] for c in body["correspondences"]] == [
-        PERSON_RECIPIENT, ORG_RECIPIENT, "urn:altinn:person:idporten-email:ola@example.com",
-        "urn:altinn:person:legacy-selfidentified:olanordmann", NO_CONTACT_PERSON,
-        "urn:altinn:person:identifier-no:18865196381"]
+        PERSON_RECIPIENT,
+        ORG_RECIPIENT,
+        "urn:altinn:person:idporten-email:ola@example.com",
+        "urn:altinn:person:legacy-selfidentified:olanordmann",
+        NO_CONTACT_PERSON,
+        "urn:altinn:person:identifier-no:18865196381",
+    ]
     for correspondence_id, entry in zip(ids_of(body), body["correspondences"]):
         assert details(client, correspondence_id, sender).get_json()["recipient"] == entry["recipient"]
 
@@ -83,8 +93,9 @@ def test_500_recipients_in_one_request(client, sender, db):
     assert len(set(ids)) == 500
     assert count_rows_for(db, "correspondences", "id", ids) == 500
     with db.transaction() as conn:  # what they share is stored once
-        shared = conn.execute("SELECT DISTINCT initialization_id FROM correspondences WHERE id = ANY(%s::uuid[])",
-                              (ids,)).fetchall()
+        shared = conn.execute(
+            "SELECT DISTINCT initialization_id FROM correspondences WHERE id = ANY(%s::uuid[])", (ids,)
+        ).fetchall()
     assert len(shared) == 1
     # Initialized + ReadyForPublish for each.
     assert count_rows_for(db, "correspondence_statuses", "correspondence_id", ids) == 1000
@@ -94,18 +105,26 @@ def test_500_recipients_in_one_request(client, sender, db):
 
 
 def test_enums_by_number(client, sender):
-    notification = dict(FULL_NOTIFICATION, notificationTemplate=0, notificationChannel=3,
-                        emailContentType=1, reminderNotificationChannel=1)
+    notification = dict(
+        FULL_NOTIFICATION,
+        notificationTemplate=0,
+        notificationChannel=3,
+        emailContentType=1,
+        reminderNotificationChannel=1,
+    )
     refs = [{"referenceType": 0, "referenceValue": "sak-1"}, {"referenceType": 4, "referenceValue": "p-1"}]
     body = ok(post(client, initialize_request(notification=notification, externalReferences=refs), sender))
     shown = details(client, ids_of(body)[0], sender).get_json()
     assert shown["externalReferences"] == [
         {"referenceValue": "sak-1", "referenceType": "Generic"},
-        {"referenceValue": "p-1", "referenceType": "DialogportenProcessId"}]
+        {"referenceValue": "p-1", "referenceType": "DialogportenProcessId"},
+    ]
 
 
 def test_enum_names_are_case_insensitive(client, sender):
-    notification = dict(FULL_NOTIFICATION, notificationTemplate="custommessage", notificationChannel="SMSPREFERRED")
+    notification = dict(
+        FULL_NOTIFICATION, notificationTemplate="custommessage", notificationChannel="SMSPREFERRED"
+    )
     ok(post(client, initialize_request(notification=notification), sender))
 
 
@@ -141,12 +160,14 @@ def test_upper_cased_notification_keys_are_validated(client, sender):
 
 def test_recipient_name_placeholder_is_replaced_per_recipient(client, sender):
     unknown = org_urn(310000001)
-    body = with_content(initialize_request([ORG_RECIPIENT, PERSON_RECIPIENT, unknown]),
-                        messageTitle="Til {{recipientName}}", messageBody="Hei {{recipientName}}!")
+    body = with_content(
+        initialize_request([ORG_RECIPIENT, PERSON_RECIPIENT, unknown]),
+        messageTitle="Til {{recipientName}}",
+        messageBody="Hei {{recipientName}}!",
+    )
     answer = ok(post(client, body, sender))
     titles = [details(client, i, sender).get_json()["content"] for i in ids_of(answer)]
-    assert [t["messageTitle"] for t in titles] == [
-        "Til Testbedrift AS", "Til Kari Nordmann", "Til 310000001"]
+    assert [t["messageTitle"] for t in titles] == ["Til Testbedrift AS", "Til Kari Nordmann", "Til 310000001"]
     assert titles[1]["messageBody"] == "Hei Kari Nordmann!"
 
 
@@ -156,9 +177,12 @@ def test_recipient_name_placeholder_is_replaced_per_recipient(client, sender):
 def test_late_notification_failure_leaves_no_row(client, sender, db):
     recipients = [org_urn(300000000 + i) for i in range(50)]
     notification = dict(FULL_NOTIFICATION, notificationChannel="Sms", smsBody=None)
-    body = initialize_request(recipients, notification=notification,
-                              replyOptions=[{"linkURL": "https://example.com", "linkText": "Svar"}],
-                              externalReferences=[{"referenceType": "Generic", "referenceValue": "x"}])
+    body = initialize_request(
+        recipients,
+        notification=notification,
+        replyOptions=[{"linkURL": "https://example.com", "linkText": "Svar"}],
+        externalReferences=[{"referenceType": "Generic", "referenceValue": "x"}],
+    )
     before = count_all_tables(db)
     assert_error(post(client, body, sender), 400, 3004)
     assert count_all_tables(db) == before
@@ -183,7 +207,9 @@ def test_duplicate_key_arriving_during_the_insert_is_1034_and_leaves_no_row(app,
     try:
         with db.transaction() as conn:
             conn.execute("INSERT INTO idempotency_keys (id, idempotency_type) VALUES (%s, 0)", (key,))
-            worker = threading.Thread(target=lambda: result.update(resp=post(app.test_client(), body, sender)))
+            worker = threading.Thread(
+                target=lambda: result.update(resp=post(app.test_client(), body, sender))
+            )
             worker.start()
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and worker.is_alive():
@@ -227,8 +253,8 @@ def test_existing_attachment_is_linked_to_every_recipient(client, sender, db):
     for correspondence_id in ids_of(answer):
         attachments = details(client, correspondence_id, sender).get_json()["content"]["attachments"]
         assert [(a["id"], a["fileName"], a["dataType"]) for a in attachments] == [
-            (attachment_id, "vedlegg.pdf", "application/pdf")]
-
+            (attachment_id, "vedlegg.pdf", "application/pdf")
+        ]
 
 
 # ---------------------------------------------------------------- overview / details

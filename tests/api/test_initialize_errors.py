@@ -3,6 +3,7 @@
 SPEC.md §3.2, §4.1–§4.4, §4.8, §4.10, §5.1–§5.2, §7.4. Each request is valid except for the one
 defect under test, so each test fails if its rule is missing (the next rule, if any, gives another code).
 """
+
 from __future__ import annotations
 
 import copy
@@ -52,19 +53,25 @@ def dialog_ref(value: str | None = None) -> dict[str, str]:
 
 def test_base_request_and_full_notification_are_accepted(client, sender):
     ok(post(client, initialize_request(notification=notification()), sender))
-    body = initialize_request(notification=notification(customRecipients=[{"emailAddress": "ola@example.no"}]))
+    body = initialize_request(
+        notification=notification(customRecipients=[{"emailAddress": "ola@example.no"}])
+    )
     ok(post(client, body, sender))
 
 
 # ---------------------------------------------------------------- 1xxx: correspondence rules
 
 
-@pytest.mark.parametrize("code, content", [
-    (1002, {"messageTitle": "# Overskrift"}),
-    (1003, {"messageBody": "<h1>Hei</h1>"}),
-    (1005, {"attachments": [{"fileName": "vedlegg.txt", "sendersReference": "v-1"}]}),
-    (1023, {"language": "de"}),
-], ids=["1002-title-not-plain", "1003-body-html", "1005-attachments-on-json", "1023-language"])
+@pytest.mark.parametrize(
+    "code, content",
+    [
+        (1002, {"messageTitle": "# Overskrift"}),
+        (1003, {"messageBody": "<h1>Hei</h1>"}),
+        (1005, {"attachments": [{"fileName": "vedlegg.txt", "sendersReference": "v-1"}]}),
+        (1023, {"language": "de"}),
+    ],
+    ids=["1002-title-not-plain", "1003-body-html", "1005-attachments-on-json", "1023-language"],
+)
 def test_content_rules(client, sender, code, content):
     assert_error(post(client, with_content(initialize_request(), **content), sender), 400, code)
 
@@ -113,7 +120,9 @@ def test_1008_due_date_in_the_past(client, sender):
 
 
 def test_1009_due_date_before_publish_time(client, sender):
-    body = initialize_request(requestedPublishTime=iso(timedelta(days=10)), dueDateTime=iso(timedelta(days=5)))
+    body = initialize_request(
+        requestedPublishTime=iso(timedelta(days=10)), dueDateTime=iso(timedelta(days=5))
+    )
     assert_error(post(client, body, sender), 400, 1009)
 
 
@@ -141,7 +150,9 @@ def test_1030_single_reserved_person(client, sender):
 def test_1030_reserved_among_several_gets_status_reserved(client, sender):
     body = ok(post(client, initialize_request([RESERVED_PERSON, PERSON_RECIPIENT]), sender))
     assert [(c["recipient"], c["status"]) for c in body["correspondences"]] == [
-        (RESERVED_PERSON, "Reserved"), (PERSON_RECIPIENT, "ReadyForPublish")]
+        (RESERVED_PERSON, "Reserved"),
+        (PERSON_RECIPIENT, "ReadyForPublish"),
+    ]
 
 
 def test_1030_not_raised_when_reservation_is_ignored(client, sender):
@@ -197,14 +208,19 @@ def test_1048_dialog_id_must_be_a_guid(client, sender):
 
 
 def test_1051_transmission_with_reply_options(client, sender):
-    body = initialize_request(externalReferences=[dialog_ref()],
-                              replyOptions=[{"linkURL": "https://example.com", "linkText": "Svar"}])
+    body = initialize_request(
+        externalReferences=[dialog_ref()],
+        replyOptions=[{"linkURL": "https://example.com", "linkText": "Svar"}],
+    )
     assert_error(post(client, body, sender), 400, 1051)
 
 
 def test_1052_two_transmission_types(client, sender):
-    refs = [dialog_ref(), {"referenceType": TRANSMISSION_TYPE, "referenceValue": "Information"},
-            {"referenceType": TRANSMISSION_TYPE, "referenceValue": "Alert"}]
+    refs = [
+        dialog_ref(),
+        {"referenceType": TRANSMISSION_TYPE, "referenceValue": "Information"},
+        {"referenceType": TRANSMISSION_TYPE, "referenceValue": "Alert"},
+    ]
     assert_error(post(client, initialize_request(externalReferences=refs), sender), 400, 1052)
 
 
@@ -250,8 +266,10 @@ def test_3001_template_missing_for_language(client, sender, db):
         conn.execute("DELETE FROM notification_templates WHERE template = 1 AND language = 'en'")
     assert saved
     try:
-        body = with_content(initialize_request(notification=notification(
-            notificationTemplate="GenericAltinnMessage")), language="en")
+        body = with_content(
+            initialize_request(notification=notification(notificationTemplate="GenericAltinnMessage")),
+            language="en",
+        )
         assert_error(post(client, body, sender), 404, 3001)
     finally:
         with db.transaction() as conn:
@@ -265,36 +283,46 @@ def test_3001_template_missing_for_language(client, sender, db):
     ok(post(client, body, sender))
 
 
-@pytest.mark.parametrize("code, changes", [
-    (3002, {"notificationChannel": "Email", "emailBody": None}),
-    (3003, {"notificationChannel": "Email", "reminderEmailSubject": ""}),
-    (3004, {"notificationChannel": "Sms", "smsBody": None}),
-    (3005, {"notificationChannel": "Sms", "reminderSmsBody": None}),
-    (3006, {"notificationChannel": "EmailPreferred", "smsBody": ""}),
-    (3007, {"notificationChannel": "SmsPreferred", "reminderEmailBody": None}),
-    (3024, {"notificationChannel": "EmailAndSms", "emailSubject": None}),
-    (3025, {"notificationChannel": "EmailAndSms", "reminderSmsBody": None}),
-], ids=lambda v: str(v) if isinstance(v, int) else None)
+@pytest.mark.parametrize(
+    "code, changes",
+    [
+        (3002, {"notificationChannel": "Email", "emailBody": None}),
+        (3003, {"notificationChannel": "Email", "reminderEmailSubject": ""}),
+        (3004, {"notificationChannel": "Sms", "smsBody": None}),
+        (3005, {"notificationChannel": "Sms", "reminderSmsBody": None}),
+        (3006, {"notificationChannel": "EmailPreferred", "smsBody": ""}),
+        (3007, {"notificationChannel": "SmsPreferred", "reminderEmailBody": None}),
+        (3024, {"notificationChannel": "EmailAndSms", "emailSubject": None}),
+        (3025, {"notificationChannel": "EmailAndSms", "reminderSmsBody": None}),
+    ],
+    ids=lambda v: str(v) if isinstance(v, int) else None,
+)
 def test_notification_content_rules(client, sender, code, changes):
     body = initialize_request(notification=notification(**changes))
     assert_error(post(client, body, sender), 400, code)
 
 
-@pytest.mark.parametrize("code, recipient, changes", [
-    (3011, {"emailAddress": "not-an-email"}, {}),
-    (3012, {"mobileNumber": "12345678"}, {}),
-    (3015, {"emailAddress": "ola@example.no"}, {"emailBody": "Hei $recipientName$"}),
-    (3018, {"emailAddress": "ola@example.no", "mobileNumber": "+4798765432"}, {}),
-    (3019, {"isReserved": False}, {}),
-], ids=["3011", "3012", "3015", "3018", "3019"])
+@pytest.mark.parametrize(
+    "code, recipient, changes",
+    [
+        (3011, {"emailAddress": "not-an-email"}, {}),
+        (3012, {"mobileNumber": "12345678"}, {}),
+        (3015, {"emailAddress": "ola@example.no"}, {"emailBody": "Hei $recipientName$"}),
+        (3018, {"emailAddress": "ola@example.no", "mobileNumber": "+4798765432"}, {}),
+        (3019, {"isReserved": False}, {}),
+    ],
+    ids=["3011", "3012", "3015", "3018", "3019"],
+)
 def test_custom_recipient_rules(client, sender, code, recipient, changes):
     body = initialize_request(notification=notification(customRecipients=[recipient], **changes))
     assert_error(post(client, body, sender), 400, code)
 
 
 def test_3017_custom_recipient_with_several_recipients(client, sender):
-    body = initialize_request([ORG_RECIPIENT, PERSON_RECIPIENT], notification=notification(
-        customRecipients=[{"emailAddress": "ola@example.no"}]))
+    body = initialize_request(
+        [ORG_RECIPIENT, PERSON_RECIPIENT],
+        notification=notification(customRecipients=[{"emailAddress": "ola@example.no"}]),
+    )
     assert_error(post(client, body, sender), 400, 3017)
 
 
@@ -327,12 +355,16 @@ def test_4010_unsupported_resource_type(client, sender, resource):
 
 
 def test_empty_recipients(client, sender):
-    assert_validation(post(client, initialize_request([]), sender), "Recipients can not be empty", "Recipients")
+    assert_validation(
+        post(client, initialize_request([]), sender), "Recipients can not be empty", "Recipients"
+    )
 
 
 def test_more_than_500_recipients(client, sender):
     body = initialize_request([org_urn(100000000 + i) for i in range(501)])
-    assert_validation(post(client, body, sender), "Recipients can contain at most 500 recipients", "Recipients")
+    assert_validation(
+        post(client, body, sender), "Recipients can contain at most 500 recipients", "Recipients"
+    )
 
 
 def test_plain_nine_digit_org_recipient(client, sender):

@@ -1,4 +1,5 @@
 """OpenAPI document, Swagger UI and /health (DESIGN.md §2)."""
+
 from __future__ import annotations
 
 
@@ -6,11 +7,15 @@ def test_openapi_documents_the_endpoints(client):
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
     paths = spec["paths"]
-    for path in ("/correspondence/api/v1/correspondence",
-                 "/correspondence/api/v1/correspondence/{correspondence_id}",
-                 "/correspondence/api/v1/correspondence/{correspondence_id}/details"):
+    for path in (
+        "/correspondence/api/v1/correspondence",
+        "/correspondence/api/v1/correspondence/{correspondence_id}",
+        "/correspondence/api/v1/correspondence/{correspondence_id}/details",
+    ):
         assert path in paths, sorted(paths)
-    request = paths["/correspondence/api/v1/correspondence"]["post"]["requestBody"]["content"]["application/json"]
+    request = paths["/correspondence/api/v1/correspondence"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]
     assert "$ref" in request["schema"] or "properties" in request["schema"]
     assert "bearerAuth" in spec["components"]["securitySchemes"]
 

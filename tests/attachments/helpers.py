@@ -1,4 +1,5 @@
 """Helpers for the attachment tests: shared attachments, uploads, multipart Initialize, storage checks."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,9 @@ def new_attachment(client, headers, **fields: Any) -> str:
 
 
 def upload(client, headers, attachment_id: str, data: bytes, content_type: str = "application/octet-stream"):
-    return client.post(f"{ATTACHMENT_URL}/{attachment_id}/upload", data=data, headers=headers,
-                       content_type=content_type)
+    return client.post(
+        f"{ATTACHMENT_URL}/{attachment_id}/upload", data=data, headers=headers, content_type=content_type
+    )
 
 
 def uploaded_attachment(client, headers, data: bytes = b"hei", **fields: Any) -> str:
@@ -48,16 +50,21 @@ def md5(data: bytes) -> str:
 
 def attachment_statuses(db, attachment_id: str) -> list[tuple[int, str]]:
     with db.transaction() as conn:
-        rows = conn.execute("SELECT status, status_text FROM attachment_statuses WHERE attachment_id = %s "
-                            "ORDER BY status_changed, id", (uuid.UUID(attachment_id),)).fetchall()
+        rows = conn.execute(
+            "SELECT status, status_text FROM attachment_statuses WHERE attachment_id = %s "
+            "ORDER BY status_changed, id",
+            (uuid.UUID(attachment_id),),
+        ).fetchall()
     return [(r["status"], r["status_text"]) for r in rows]
 
 
 def add_attachment_status(db, attachment_id: str, status: int, text: str) -> None:
     with db.transaction() as conn:
-        conn.execute("""INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed)
+        conn.execute(
+            """INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed)
                         VALUES (gen_random_uuid(), %s, %s, %s, now() + interval '1 second')""",
-                     (uuid.UUID(attachment_id), status, text))
+            (uuid.UUID(attachment_id), status, text),
+        )
 
 
 def storage_dir(app) -> Path:
@@ -74,8 +81,11 @@ def stored(app, attachment_id: str) -> bool:
     return (storage_dir(app) / attachment_id).exists()
 
 
-def form_fields(recipients: list[str] | None = None, attachments: list[dict[str, Any]] | None = None,
-                **correspondence: str) -> list[tuple[str, str]]:
+def form_fields(
+    recipients: list[str] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
+    **correspondence: str,
+) -> list[tuple[str, str]]:
     """Form fields of a valid multipart Initialize (dotted names, as the original binds them)."""
     fields = [
         ("correspondence.resourceId", "test-service"),
@@ -91,8 +101,13 @@ def form_fields(recipients: list[str] | None = None, attachments: list[dict[str,
     return fields
 
 
-def post_multipart(client, headers, fields: list[tuple[str, str]], files: list[tuple[str, bytes]],
-                   part_name: str = "attachments"):
+def post_multipart(
+    client,
+    headers,
+    fields: list[tuple[str, str]],
+    files: list[tuple[str, bytes]],
+    part_name: str = "attachments",
+):
     data = MultiDict(fields)
     for file_name, content in files:
         data.add(part_name, (io.BytesIO(content), file_name))

@@ -1,5 +1,6 @@
 """What Altinn's own clients send to the attachment endpoints (issue 10): an upload without a media
 type, file names with control characters, and a 204 that carries no Content-Type."""
+
 from __future__ import annotations
 
 import pytest
@@ -47,8 +48,9 @@ def test_upload_with_an_empty_content_type_stores_the_bytes(client, sender, app)
     assert resp.get_json()["status"] == "Published" and stored(app, attachment_id)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/json",
-                                          "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/json", "application/x-www-form-urlencoded"]
+)
 def test_upload_with_another_media_type_is_415_problem_details(client, sender, db, content_type):
     attachment_id = new_attachment(client, sender)
     resp = client.post(_upload_url(attachment_id), data=b"hello", headers=sender, content_type=content_type)
@@ -59,8 +61,12 @@ def test_upload_with_another_media_type_is_415_problem_details(client, sender, d
 
 def test_upload_octet_stream_with_parameters_is_accepted(client, sender):
     attachment_id = new_attachment(client, sender)
-    resp = client.post(_upload_url(attachment_id), data=b"x", headers=sender,
-                       content_type="application/octet-stream; charset=binary")
+    resp = client.post(
+        _upload_url(attachment_id),
+        data=b"x",
+        headers=sender,
+        content_type="application/octet-stream; charset=binary",
+    )
     assert resp.status_code == 200, resp.get_json()
 
 
@@ -99,8 +105,9 @@ def test_control_characters_in_an_attachment_file_name_are_2012(client, sender, 
 
 
 def test_nul_in_the_file_name_still_comes_after_the_earlier_checks(client, sender, tokens):
-    assert_error(initialize_attachment(client, sender, fileName="a\x00.txt", resourceId="no-such-service"),
-                 400, 1036)
+    assert_error(
+        initialize_attachment(client, sender, fileName="a\x00.txt", resourceId="no-such-service"), 400, 1036
+    )
     other = tokens.headers(org="310654329")
     assert_error(initialize_attachment(client, other, fileName="a\x00.txt"), 401, 4001)
     assert_error(initialize_attachment(client, sender, fileName="a\x00.exe"), 400, 2013)  # extension first

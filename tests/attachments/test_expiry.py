@@ -1,4 +1,5 @@
 """The expire-attachment job (SPEC.md §1.7, §4.7): Expired only when every live link has expired."""
+
 from __future__ import annotations
 
 from app.domain.enums import AttachmentStatus as A
@@ -18,10 +19,12 @@ def link(client, sender, attachment_id: str) -> str:
 
 def expire_links(db, attachment_id: str, correspondence_id: str | None = None) -> None:
     with db.transaction() as conn:
-        conn.execute("""UPDATE initialization_attachments ca SET expiration_time = now() - interval '1 minute'
+        conn.execute(
+            """UPDATE initialization_attachments ca SET expiration_time = now() - interval '1 minute'
                         FROM correspondences c WHERE c.initialization_id = ca.initialization_id
                         AND ca.attachment_id = %s AND (%s::uuid IS NULL OR c.id = %s::uuid)""",
-                     (attachment_id, correspondence_id, correspondence_id))
+            (attachment_id, correspondence_id, correspondence_id),
+        )
 
 
 def test_attachment_expires_when_every_link_has_expired(client, sender, tokens, db, app):
@@ -37,8 +40,9 @@ def test_attachment_expires_when_every_link_has_expired(client, sender, tokens, 
     assert attachment_statuses(db, attachment)[-1] == (A.Expired, "The attachment has expired")
     assert not stored(app, attachment)
     me = recipient_headers(tokens)
-    download = client.get(f"/correspondence/api/v1/correspondence/{second}/attachment/{attachment}/download",
-                          headers=me)
+    download = client.get(
+        f"/correspondence/api/v1/correspondence/{second}/attachment/{attachment}/download", headers=me
+    )
     assert_error(download, 400, 2020)
 
 

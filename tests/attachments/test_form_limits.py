@@ -1,4 +1,5 @@
 """Multipart Initialize under hostile forms (issue 11): linear binding, bounded parts and text sizes."""
+
 from __future__ import annotations
 
 import io
@@ -40,8 +41,9 @@ def test_dictionary_keys_bind_in_one_pass_and_stay_case_insensitive():
 def test_many_dictionary_fields_are_a_400_on_the_map_cap(client, sender, db):
     fields = form_fields() + [(f"correspondence.propertyList.k{n}", "v") for n in range(MAX_FORM_PARTS - 10)]
     before = count_all_tables(db)
-    assert_validation(post_multipart(client, sender, fields, []), f"at most {MAX_PROPERTIES}",
-                      "Correspondence.PropertyList")
+    assert_validation(
+        post_multipart(client, sender, fields, []), f"at most {MAX_PROPERTIES}", "Correspondence.PropertyList"
+    )
     assert count_all_tables(db) == before
 
 
@@ -71,7 +73,11 @@ def test_file_bytes_do_not_count_as_text_wherever_the_file_comes(client, sender)
 
 
 def test_list_caps_apply_to_forms_too(client, sender):
-    fields = form_fields() + [(f"correspondence.replyOptions[{n}].linkURL", "https://a.no")
-                              for n in range(MAX_REPLY_OPTIONS + 1)]
-    assert_validation(post_multipart(client, sender, fields, []), f"at most {MAX_REPLY_OPTIONS}",
-                      "Correspondence.ReplyOptions")
+    fields = form_fields() + [
+        (f"correspondence.replyOptions[{n}].linkURL", "https://a.no") for n in range(MAX_REPLY_OPTIONS + 1)
+    ]
+    assert_validation(
+        post_multipart(client, sender, fields, []),
+        f"at most {MAX_REPLY_OPTIONS}",
+        "Correspondence.ReplyOptions",
+    )

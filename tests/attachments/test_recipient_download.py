@@ -1,4 +1,5 @@
 """GET /correspondence/{id}/attachment/{attachmentId}/download for the recipient (SPEC.md §3.9)."""
+
 from __future__ import annotations
 
 import uuid
@@ -47,7 +48,9 @@ def test_download_streams_the_file_and_records_it(client, sender, db, me):
     view = details(client, cid, me).get_json()
     assert view["status"] == "AttachmentsDownloaded"
     assert [h["statusText"] for h in view["statusHistory"] if h["status"] == "AttachmentsDownloaded"] == [
-        f"Attachment {pdf} has been downloaded", f"Attachment {txt} has been downloaded"]
+        f"Attachment {pdf} has been downloaded",
+        f"Attachment {txt} has been downloaded",
+    ]
 
 
 def test_non_ascii_file_names_get_an_rfc_5987_name(client, sender, db, me):
@@ -60,19 +63,21 @@ def test_non_ascii_file_names_get_an_rfc_5987_name(client, sender, db, me):
 
 def test_not_available_before_publish_nor_to_others(client, sender, db, me, tokens):
     cid, [attachment] = send(client, sender, [("a.txt", b"x")], requestedPublishTime="2099-01-01T00:00:00Z")
-    assert_error(client.get(url(cid, attachment), headers=me), 404, 1001)   # not published
+    assert_error(client.get(url(cid, attachment), headers=me), 404, 1001)  # not published
     other_person = tokens.headers(org=None, pid="07827199405", scopes=(READ,))
     assert_error(client.get(url(cid, attachment), headers=other_person), 404, 1001)
     assert_error(client.get(url(str(uuid.uuid4()), attachment), headers=me), 404, 1001)
-    assert client.get(url(cid, attachment), headers=sender).status_code == 403   # sender token: no read scope
+    assert client.get(url(cid, attachment), headers=sender).status_code == 403  # sender token: no read scope
     assert client.get(url(cid, attachment)).status_code == 401
 
 
 def test_only_the_recipient_downloads(client, sender, db, me, tokens):
     cid, [attachment] = send(client, sender, [("a.txt", b"x")])
     publish_now(db)
-    for someone_else in (tokens.headers(org=None, pid="07827199405", scopes=(READ,)),
-                         tokens.headers(scopes=(READ,))):  # the sender's organization with a read token
+    for someone_else in (
+        tokens.headers(org=None, pid="07827199405", scopes=(READ,)),
+        tokens.headers(scopes=(READ,)),
+    ):  # the sender's organization with a read token
         assert_error(client.get(url(cid, attachment), headers=someone_else), 404, 1001)
     assert client.get(url(cid, attachment), headers=me).status_code == 200
 
@@ -94,8 +99,11 @@ def test_link_expiration_time_passed_is_2020(client, sender, db, me):
     cid, [attachment] = send(client, sender, [("a.txt", b"x")])
     publish_now(db)
     with db.transaction() as conn:
-        conn.execute("UPDATE initialization_attachments SET expiration_time = now() - interval '1 minute' "
-                     "WHERE attachment_id = %s", (uuid.UUID(attachment),))
+        conn.execute(
+            "UPDATE initialization_attachments SET expiration_time = now() - interval '1 minute' "
+            "WHERE attachment_id = %s",
+            (uuid.UUID(attachment),),
+        )
     assert_error(client.get(url(cid, attachment), headers=me), 400, 2020)
 
 

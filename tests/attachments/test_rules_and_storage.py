@@ -1,4 +1,5 @@
 """The local folder storage. (The pure attachment rules are tested in tests/unit/test_attachment_rules.py.)"""
+
 from __future__ import annotations
 
 import pytest

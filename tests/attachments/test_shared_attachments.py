@@ -1,4 +1,5 @@
 """The attachment controller (SPEC.md §3.11): initialize, upload, overview, details, purge, download."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,7 +31,9 @@ def other_sender(tokens):
 
 
 def test_initialize_upload_and_read_back(client, sender, db, app):
-    attachment_id = new_attachment(client, sender, displayName="Vedlegg", expirationInDays=30, isEncrypted=True)
+    attachment_id = new_attachment(
+        client, sender, displayName="Vedlegg", expirationInDays=30, isEncrypted=True
+    )
     uuid.UUID(attachment_id)
     assert attachment_statuses(db, attachment_id) == [(A.Initialized, "Initialized")]
 
@@ -38,16 +41,36 @@ def test_initialize_upload_and_read_back(client, sender, db, app):
     assert body["status"] == "Published" and body["statusText"] == "Published"
     assert body["checksum"] == md5(b"hello world")  # computed when none was given
     assert attachment_statuses(db, attachment_id) == [
-        (A.Initialized, "Initialized"), (A.UploadProcessing, "UploadProcessing"), (A.Published, "Published")]
+        (A.Initialized, "Initialized"),
+        (A.UploadProcessing, "UploadProcessing"),
+        (A.Published, "Published"),
+    ]
     assert stored(app, attachment_id)
 
     overview = ok(client.get(f"{ATTACHMENT_URL}/{attachment_id}", headers=sender))
-    assert list(overview) == ["attachmentId", "resourceId", "sender", "fileName", "displayName", "isEncrypted",
-                              "checksum", "sendersReference", "expirationInDays", "status", "statusText",
-                              "statusChanged", "correspondenceIds", "dataType"]
+    assert list(overview) == [
+        "attachmentId",
+        "resourceId",
+        "sender",
+        "fileName",
+        "displayName",
+        "isEncrypted",
+        "checksum",
+        "sendersReference",
+        "expirationInDays",
+        "status",
+        "statusText",
+        "statusChanged",
+        "correspondenceIds",
+        "dataType",
+    ]
     assert overview["attachmentId"] == attachment_id and overview["resourceId"] == "test-service"
     assert overview["sender"] == "urn:altinn:organization:identifier-no:991825827"
-    assert (overview["fileName"], overview["displayName"], overview["expirationInDays"]) == ("vedlegg.txt", "Vedlegg", 30)
+    assert (overview["fileName"], overview["displayName"], overview["expirationInDays"]) == (
+        "vedlegg.txt",
+        "Vedlegg",
+        30,
+    )
     assert (overview["dataType"], overview["correspondenceIds"]) == ("text/plain", [])
 
     details = ok(client.get(f"{ATTACHMENT_URL}/{attachment_id}/details", headers=sender))
@@ -63,7 +86,11 @@ def test_initialize_upload_and_read_back(client, sender, db, app):
 def test_details_fall_back_to_file_name_and_empty_checksum(client, sender):
     attachment_id = new_attachment(client, sender)
     details = ok(client.get(f"{ATTACHMENT_URL}/{attachment_id}/details", headers=sender))
-    assert (details["displayName"], details["checksum"], details["status"]) == ("vedlegg.txt", "", "Initialized")
+    assert (details["displayName"], details["checksum"], details["status"]) == (
+        "vedlegg.txt",
+        "",
+        "Initialized",
+    )
     overview = ok(client.get(f"{ATTACHMENT_URL}/{attachment_id}", headers=sender))
     assert (overview["displayName"], overview["checksum"]) == (None, None)
 
@@ -73,18 +100,22 @@ def test_generic_access_resources_and_urn_prefixed_ids_are_accepted(client, send
     ok(initialize_attachment(client, sender, resourceId="urn:altinn:resource:test-service"))
 
 
-@pytest.mark.parametrize("fields, status, code", [
-    ({"resourceId": "no-such-service"}, 400, 1036),
-    ({"resourceId": "other-owner-service"}, 401, 4001),
-    ({"resourceId": "app-resource"}, 400, 4009),
-    ({"fileName": None}, 400, 2010),
-    ({"fileName": "  "}, 400, 2010),
-    ({"fileName": "x" * 252 + ".txt"}, 400, 2011),
-    ({"fileName": "program.exe"}, 400, 2013),
-    ({"fileName": "a:b.txt"}, 400, 2012),
-    ({"fileName": "PRN.pdf"}, 400, 2021),
-    ({"expirationInDays": 0}, 400, 2017),
-], ids=["1036", "4001", "4009", "2010-null", "2010-blank", "2011", "2013", "2012", "2021", "2017"])
+@pytest.mark.parametrize(
+    "fields, status, code",
+    [
+        ({"resourceId": "no-such-service"}, 400, 1036),
+        ({"resourceId": "other-owner-service"}, 401, 4001),
+        ({"resourceId": "app-resource"}, 400, 4009),
+        ({"fileName": None}, 400, 2010),
+        ({"fileName": "  "}, 400, 2010),
+        ({"fileName": "x" * 252 + ".txt"}, 400, 2011),
+        ({"fileName": "program.exe"}, 400, 2013),
+        ({"fileName": "a:b.txt"}, 400, 2012),
+        ({"fileName": "PRN.pdf"}, 400, 2021),
+        ({"expirationInDays": 0}, 400, 2017),
+    ],
+    ids=["1036", "4001", "4009", "2010-null", "2010-blank", "2011", "2013", "2012", "2021", "2017"],
+)
 def test_initialize_errors(client, sender, fields, status, code):
     assert_error(initialize_attachment(client, sender, **fields), status, code)
 
@@ -101,7 +132,9 @@ def test_expiration_needs_14_days_in_production(client, sender, app, settings, m
 def test_initialize_model_validation(client, sender):
     assert_validation(initialize_attachment(client, sender, sendersReference=None), path="SendersReference")
     assert_validation(initialize_attachment(client, sender, checksum="ABC"), "length of 32 characters")
-    assert_validation(initialize_attachment(client, sender, resourceId="a:b:c"), "Invalid Resource identifier")
+    assert_validation(
+        initialize_attachment(client, sender, resourceId="a:b:c"), "Invalid Resource identifier"
+    )
     resp = client.post(ATTACHMENT_URL, data="{", headers=sender, content_type="application/json")
     assert_validation(resp)
     assert client.post(ATTACHMENT_URL, data="x", headers=sender, content_type="text/plain").status_code == 415
@@ -130,7 +163,9 @@ def test_upload_errors(client, sender, other_sender, db, app):
 
 
 def test_upload_refused_once_linked_to_a_correspondence(client, sender):
-    attachment_id = insert_attachment(client.application.extensions["correspondence"].db)  # Published, never uploaded
+    attachment_id = insert_attachment(
+        client.application.extensions["correspondence"].db
+    )  # Published, never uploaded
     body = initialize_request()
     body["existingAttachments"] = [attachment_id]
     ok(post(client, body, sender))
@@ -210,10 +245,15 @@ def test_purge_refused_when_expired_or_linked(client, sender, db):
 def test_sender_download_errors(client, sender, other_sender, db):
     url = f"{ATTACHMENT_URL}/{{}}/download"
     assert_error(client.get(url.format(uuid.uuid4()), headers=sender), 404, 2001)
-    assert_error(client.get(url.format(new_attachment(client, sender)), headers=sender), 404, 2001)  # no bytes yet
+    assert_error(
+        client.get(url.format(new_attachment(client, sender)), headers=sender), 404, 2001
+    )  # no bytes yet
     uploaded = uploaded_attachment(client, sender)
     assert_error(client.get(url.format(uploaded), headers=other_sender), 401, 4001)
-    assert client.get(url.format(uploaded), headers={**sender, "Accept": "application/octet-stream"}).status_code == 200
+    assert (
+        client.get(url.format(uploaded), headers={**sender, "Accept": "application/octet-stream"}).status_code
+        == 200
+    )
 
     purged = uploaded_attachment(client, sender)
     add_attachment_status(db, purged, A.Purged, "Purged")

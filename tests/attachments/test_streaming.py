@@ -1,4 +1,5 @@
 """Uploads and downloads stream: bounded memory, whole files or none (SPEC.md §1.4, §3.11)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,8 +27,9 @@ class PatternStream:
     short of `total` it just ends (a Content-Length larger than the bytes sent).
     """
 
-    def __init__(self, total: int, fail_after: int | None = None, error: BaseException | None = None,
-                 short_by: int = 0) -> None:
+    def __init__(
+        self, total: int, fail_after: int | None = None, error: BaseException | None = None, short_by: int = 0
+    ) -> None:
         self.total, self.fail_after, self.error, self.short_by = total, fail_after, error, short_by
         self.position = 0
         self.sha256 = hashlib.sha256()
@@ -50,15 +52,20 @@ class PatternStream:
             return b""
         block = hashlib.sha256(str(self.position // BLOCK).encode()).digest() * (BLOCK // 32)
         offset = self.position % BLOCK
-        chunk = block[offset:offset + size]
+        chunk = block[offset : offset + size]
         self.position += len(chunk)
         self.sha256.update(chunk)
         return chunk
 
 
 def stream_upload(client, headers, attachment_id: str, body: PatternStream):
-    return client.post(f"{ATTACHMENT_URL}/{attachment_id}/upload", input_stream=body, content_length=body.total,
-                       content_type="application/octet-stream", headers=headers)
+    return client.post(
+        f"{ATTACHMENT_URL}/{attachment_id}/upload",
+        input_stream=body,
+        content_length=body.total,
+        content_type="application/octet-stream",
+        headers=headers,
+    )
 
 
 def test_20_mb_round_trip_with_bounded_memory(client, sender, app):
@@ -121,9 +128,14 @@ def test_short_body_behind_a_server_that_terminates_input_is_interrupted_too(cli
     """gunicorn sets wsgi.input_terminated and just ends the stream when the client goes away."""
     attachment_id = new_attachment(client, sender)
     body = PatternStream(2 * MB, short_by=MB)
-    response = client.post(f"{ATTACHMENT_URL}/{attachment_id}/upload", input_stream=body,
-                           content_length=body.total, content_type="application/octet-stream", headers=sender,
-                           environ_overrides={"wsgi.input_terminated": True})
+    response = client.post(
+        f"{ATTACHMENT_URL}/{attachment_id}/upload",
+        input_stream=body,
+        content_length=body.total,
+        content_type="application/octet-stream",
+        headers=sender,
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     _assert_interrupted(db, app, attachment_id, response)
 
 
@@ -132,7 +144,9 @@ def test_data_arriving_too_slowly_is_408(client, sender, db, app):
     body = PatternStream(2 * MB, fail_after=BLOCK, error=TimeoutError("timed out"))
     assert_error(stream_upload(client, sender, attachment_id, body), 408, 2022)
     assert attachment_statuses(db, attachment_id)[-1] == (
-        A.Failed, "Upload request timed out due to data arriving too slowly")
+        A.Failed,
+        "Upload request timed out due to data arriving too slowly",
+    )
     assert not stored(app, attachment_id) and leftovers(app) == []
 
 
@@ -147,10 +161,13 @@ def test_content_length_above_50_gb_is_2004_before_reading(client, sender, db):
 def test_body_without_content_length_is_streamed_too(client, sender, db):
     attachment_id = new_attachment(client, sender)
     body = PatternStream(300 * 1024)
-    response = client.post(f"{ATTACHMENT_URL}/{attachment_id}/upload", input_stream=body,
-                           content_type="application/octet-stream", headers=sender,
-                           environ_overrides={"wsgi.input_terminated": True,
-                                              "HTTP_TRANSFER_ENCODING": "chunked"})
+    response = client.post(
+        f"{ATTACHMENT_URL}/{attachment_id}/upload",
+        input_stream=body,
+        content_type="application/octet-stream",
+        headers=sender,
+        environ_overrides={"wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"},
+    )
     assert ok(response)["status"] == "Published"
     download = client.get(f"{ATTACHMENT_URL}/{attachment_id}/download", headers=sender)
     assert hashlib.sha256(download.data).hexdigest() == body.sha256.hexdigest()

@@ -1,5 +1,6 @@
 """The client library against the real service: the session's app under a real HTTP server (werkzeug,
 threaded) on a free loopback port, behind a fault injector that can refuse, delay or lose answers."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,9 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -20,7 +22,6 @@ except ImportError:  # the README's test command installs the service only: use 
     sys.path.insert(0, str(CLIENT_DIR))
 
 from correspondence_client import CorrespondenceClient, RetryPolicy  # noqa: E402
-
 from tests.lifecycle.helpers import publish_now  # noqa: E402,F401  (re-exported for the tests)
 from tests.workers.conftest import use_gateway, worker  # noqa: E402,F401  (fixtures)
 
@@ -156,5 +157,7 @@ def count_by_recipient(db, senders_reference_prefix: str) -> dict[str, int]:
     with db.transaction() as conn:
         rows = conn.execute(
             "SELECT c.recipient, count(*) AS n FROM correspondences c JOIN initializations i ON i.id = c.initialization_id "
-            "WHERE i.senders_reference LIKE %s GROUP BY c.recipient", (senders_reference_prefix + "%",)).fetchall()
+            "WHERE i.senders_reference LIKE %s GROUP BY c.recipient",
+            (senders_reference_prefix + "%",),
+        ).fetchall()
     return {r["recipient"]: r["n"] for r in rows}

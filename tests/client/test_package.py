@@ -1,5 +1,6 @@
 """The client package stands alone: installable with pip, importing nothing of the service; and its
 recipient rules are the service's (compared here, in the tests, with app.domain.recipients)."""
+
 from __future__ import annotations
 
 import ast
@@ -9,9 +10,9 @@ import subprocess
 import sys
 
 import pytest
-from correspondence_client import is_valid_ssn, parse_recipient
 
 from app.domain import recipients as server
+from correspondence_client import is_valid_ssn, parse_recipient
 from tests.client.conftest import CLIENT_DIR
 
 PACKAGE = CLIENT_DIR / "correspondence_client"
@@ -32,17 +33,33 @@ def test_imports_nothing_of_the_service():
 def test_installs_with_pip_and_imports_alone(tmp_path):
     source, target = tmp_path / "src", tmp_path / "site"  # a copy: the build leaves build/ behind
     shutil.copytree(CLIENT_DIR, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
-                    str(source)], check=True, capture_output=True, timeout=180)
-    code = ("import sys, correspondence_client as c; from correspondence_client.bulk import send; "
-            "assert 'app' not in sys.modules and 'flask' not in sys.modules; print(c.__file__)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    code = (
+        "import sys, correspondence_client as c; from correspondence_client.bulk import send; "
+        "assert 'app' not in sys.modules and 'flask' not in sys.modules; print(c.__file__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
     assert done.stdout.strip().startswith(str(target))
 
 
-SYNTHETIC = {"fødselsnummer": "089004995", "D-number (day + 40)": "410190123",
-             "H-number (month + 40)": "014590123", "Tenor (month + 80)": "268180990"}
+SYNTHETIC = {
+    "fødselsnummer": "089004995",
+    "D-number (day + 40)": "410190123",
+    "H-number (month + 40)": "014590123",
+    "Tenor (month + 80)": "268180990",
+}
 
 
 @pytest.mark.parametrize("base", SYNTHETIC.values(), ids=SYNTHETIC.keys())
@@ -55,18 +72,30 @@ def test_synthetic_numbers_pass_with_their_check_digits_as_in_the_service(base):
 
 def test_ssn_check_agrees_with_the_service_on_random_numbers():
     rng = random.Random(15)
-    numbers = [f"{rng.randrange(10 ** 11):011d}" for _ in range(20000)]
+    numbers = [f"{rng.randrange(10**11):011d}" for _ in range(20000)]
     assert [n for n in numbers if is_valid_ssn(n) != server.is_valid_ssn(n)] == []
     assert sum(map(is_valid_ssn, numbers)) > 100  # valid ones are among them (about 1 in 121)
 
 
-@pytest.mark.parametrize("value", [
-    "urn:altinn:organization:identifier-no:313721779", "0192:313721779", "08900499559", "08900499558",
-    "urn:altinn:person:identifier-no:08900499559", "urn:altinn:person:identifier-no:08900499558",
-    "urn:altinn:person:idporten-email:Ola@Example.com", "urn:altinn:person:idporten-email:ola",
-    "urn:altinn:person:legacy-selfidentified:OlaNordmann", "URN:ALTINN:ORGANIZATION:IDENTIFIER-NO:313721779",
-    "1234:313721779", "31372177", "abc", "urn:altinn:person:identifier-no:0890049955",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "urn:altinn:organization:identifier-no:313721779",
+        "0192:313721779",
+        "08900499559",
+        "08900499558",
+        "urn:altinn:person:identifier-no:08900499559",
+        "urn:altinn:person:identifier-no:08900499558",
+        "urn:altinn:person:idporten-email:Ola@Example.com",
+        "urn:altinn:person:idporten-email:ola",
+        "urn:altinn:person:legacy-selfidentified:OlaNordmann",
+        "URN:ALTINN:ORGANIZATION:IDENTIFIER-NO:313721779",
+        "1234:313721779",
+        "31372177",
+        "abc",
+        "urn:altinn:person:identifier-no:0890049955",
+    ],
+)
 def test_recipient_rules_and_normalization_are_the_services(value):
     parsed = parse_recipient(value)
     accepted = server.validate_recipient(value) is None

@@ -1,6 +1,7 @@
 """`correspondence send` against the service over real HTTP: chunks of ≤ 500, the result CSV, bad rows
 before anything is sent, and runs that resume (after a 503 storm, lost answers, a kill) sending nothing
 twice."""
+
 from __future__ import annotations
 
 import csv
@@ -40,16 +41,22 @@ def write_csv(path: Path, rows: list[list[str]], header: list[str] | None = None
 
 
 def write_message(path: Path, reference: str, **correspondence) -> Path:
-    body = {"resourceId": "test-service", "sendersReference": reference,
-            "content": {"language": "nb", "messageTitle": "Skatteoppgjør", "messageBody": "Ditt **oppgjør**"}}
+    body = {
+        "resourceId": "test-service",
+        "sendersReference": reference,
+        "content": {"language": "nb", "messageTitle": "Skatteoppgjør", "messageBody": "Ditt **oppgjør**"},
+    }
     body.update(correspondence)
     path.write_text(json.dumps({"correspondence": body}), encoding="utf-8")
     return path
 
 
 def send(url: str, token: str, *args: str):
-    return CliRunner().invoke(main, ["send", "--url", url, "--token", token, "--settle", "0.1",
-                                     "--progress-interval", "0.2", *args], catch_exceptions=False)
+    return CliRunner().invoke(
+        main,
+        ["send", "--url", url, "--token", token, "--settle", "0.1", "--progress-interval", "0.2", *args],
+        catch_exceptions=False,
+    )
 
 
 def results(path: Path) -> list[dict[str, str]]:
@@ -91,8 +98,14 @@ def test_without_its_journal_a_run_again_still_sends_nothing_twice(service, toke
     numbers = [org(1500 + i) for i in range(3)]
     recipients = write_csv(tmp_path / "lost.csv", [[n] for n in numbers])
     reference = unique_reference("lost")
-    args = ["--recipients", str(recipients), "--message", str(write_message(tmp_path / "m.json", reference)),
-            "--chunk-size", "2"]
+    args = [
+        "--recipients",
+        str(recipients),
+        "--message",
+        str(write_message(tmp_path / "m.json", reference)),
+        "--chunk-size",
+        "2",
+    ]
     assert send(url, tokens.make(), *args).exit_code == 0
     (tmp_path / "lost.result.csv.journal").unlink()
     again = send(url, tokens.make(), *args)
@@ -105,8 +118,11 @@ def test_without_its_journal_a_run_again_still_sends_nothing_twice(service, toke
 def test_bad_rows_are_listed_with_their_lines_before_anything_is_sent(service, tokens, db, tmp_path):
     url, faults = service
     recipients = tmp_path / "bad.csv"
-    recipients.write_text("recipient;name\n313721779;Testbedrift\n08900499558;Feil kontrollsiffer\n\n"
-                          "0192:313721779;Dublett\n12345;Kort\n26818099001;Tenor\n", encoding="utf-8")
+    recipients.write_text(
+        "recipient;name\n313721779;Testbedrift\n08900499558;Feil kontrollsiffer\n\n"
+        "0192:313721779;Dublett\n12345;Kort\n26818099001;Tenor\n",
+        encoding="utf-8",
+    )
     reference = unique_reference("bad")
     message = write_message(tmp_path / "message.json", reference)
     run = send(url, tokens.make(), "--recipients", str(recipients), "--message", str(message))
@@ -116,17 +132,25 @@ def test_bad_rows_are_listed_with_their_lines_before_anything_is_sent(service, t
     assert "line 5: duplicate of line 2" in run.output and "line 6: '12345': 5 digits" in run.output
     assert faults.initializes == 0 and not (tmp_path / "bad.result.csv").exists()
 
-    skipped = send(url, tokens.make(), "--recipients", str(recipients), "--message", str(message),
-                   "--skip-invalid")
+    skipped = send(
+        url, tokens.make(), "--recipients", str(recipients), "--message", str(message), "--skip-invalid"
+    )
     assert skipped.exit_code == 0, skipped.output
     rows = {r["line"]: r for r in results(tmp_path / "bad.result.csv")}
     assert {line: r["outcome"] for line, r in rows.items()} == {
-        "2": "sent", "3": "invalid", "5": "invalid", "6": "invalid", "7": "sent"}
+        "2": "sent",
+        "3": "invalid",
+        "5": "invalid",
+        "6": "invalid",
+        "7": "sent",
+    }
     assert rows["5"]["error"].startswith("duplicate of line 2")
     assert count_by_recipient(db, reference) == {ORG_RECIPIENT: 1, RESERVED_PERSON: 1}
 
 
-def test_a_503_storm_stops_the_run_and_the_next_run_finishes_without_duplicates(service, tokens, db, tmp_path):
+def test_a_503_storm_stops_the_run_and_the_next_run_finishes_without_duplicates(
+    service, tokens, db, tmp_path
+):
     url, faults = service
     numbers = [org(2000 + i) for i in range(250)]
     recipients = write_csv(tmp_path / "storm.csv", [[n] for n in numbers])
@@ -134,7 +158,16 @@ def test_a_503_storm_stops_the_run_and_the_next_run_finishes_without_duplicates(
     message = write_message(tmp_path / "message.json", reference)
     faults.add(INITIALIZE, ("lose", 502))  # chunk 0: stored, answer lost → found by its reference
     faults.add(INITIALIZE, ("status", 503, 0), times=1000)
-    args = ["--recipients", str(recipients), "--message", str(message), "--chunk-size", "50", "--concurrency", "1"]
+    args = [
+        "--recipients",
+        str(recipients),
+        "--message",
+        str(message),
+        "--chunk-size",
+        "50",
+        "--concurrency",
+        "1",
+    ]
     run = send(url, tokens.make(), *args, "--max-attempts", "2", "--max-failed-chunks", "2")
     assert run.exit_code == 1, run.output
     assert "stopped after 2 failed requests" in run.output and "run the same command again" in run.output
@@ -162,11 +195,29 @@ def test_stopped_mid_run_the_next_run_sends_nothing_twice(service, tokens, db, t
     journal = tmp_path / "kill.result.csv.journal"
     faults.add(INITIALIZE, ("hold", 0.3), times=1000)  # stored at once, answered 0.3 s later
     token = tokens.make()
-    args = ["send", "--url", url, "--recipients", str(recipients), "--message", str(message), "--chunk-size", "100",
-            "--concurrency", "2", "--settle", "0.3"]
+    args = [
+        "send",
+        "--url",
+        url,
+        "--recipients",
+        str(recipients),
+        "--message",
+        str(message),
+        "--chunk-size",
+        "100",
+        "--concurrency",
+        "2",
+        "--settle",
+        "0.3",
+    ]
     with open(tmp_path / "first-run.log", "wb") as log:
-        first = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", *args], cwd=ROOT,
-                                 env=dict(os.environ, CORRESPONDENCE_TOKEN=token), stdout=log, stderr=log)
+        first = subprocess.Popen(
+            [sys.executable, "-c", "from app.cli import main; main()", *args],
+            cwd=ROOT,
+            env=dict(os.environ, CORRESPONDENCE_TOKEN=token),
+            stdout=log,
+            stderr=log,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and first.poll() is None:
             records = journal_records(journal) if journal.exists() else []
@@ -193,8 +244,9 @@ def test_stopped_mid_run_the_next_run_sends_nothing_twice(service, tokens, db, t
     counts = count_by_recipient(db, reference)
     assert len(counts) == 3000 and set(counts.values()) == {1}
     with db.transaction() as conn:
-        stored = conn.execute("SELECT count(*) AS n FROM initializations WHERE senders_reference LIKE %s",
-                              (reference + "%",)).fetchone()["n"]
+        stored = conn.execute(
+            "SELECT count(*) AS n FROM initializations WHERE senders_reference LIKE %s", (reference + "%",)
+        ).fetchone()["n"]
     assert stored == 30
     rows = results(tmp_path / "kill.result.csv")
     assert len(rows) == 3000 and {r["outcome"] for r in rows} == {"sent"}
@@ -203,8 +255,11 @@ def test_stopped_mid_run_the_next_run_sends_nothing_twice(service, tokens, db, t
 
 def test_placeholders_fill_each_recipients_message(service, tokens, db, tmp_path):
     url, faults = service
-    recipients = write_csv(tmp_path / "named.csv", [["313721779", "Testbedrift"], ["08900499559", "Kari"]],
-                           header=["recipient", "name"])
+    recipients = write_csv(
+        tmp_path / "named.csv",
+        [["313721779", "Testbedrift"], ["08900499559", "Kari"]],
+        header=["recipient", "name"],
+    )
     reference = unique_reference("named")
     message = write_message(tmp_path / "message.json", reference)
     data = json.loads(message.read_text())
@@ -214,33 +269,66 @@ def test_placeholders_fill_each_recipients_message(service, tokens, db, tmp_path
     assert run.exit_code == 0, run.output
     assert "one request per recipient" in run.output and faults.initializes == 2
     with db.transaction() as conn:
-        titles = {r["recipient"]: r["message_title"] for r in conn.execute(
-            "SELECT c.recipient, i.message_title FROM correspondences c JOIN initializations i "
-            "ON i.id = c.initialization_id WHERE i.senders_reference LIKE %s", (reference + "%",))}
-    assert titles == {ORG_RECIPIENT: "Hei Testbedrift", "urn:altinn:person:identifier-no:08900499559": "Hei Kari"}
-    again = send(url, tokens.make(), "--recipients", str(recipients), "--message", str(message), "--chunk-size", "1")
+        titles = {
+            r["recipient"]: r["message_title"]
+            for r in conn.execute(
+                "SELECT c.recipient, i.message_title FROM correspondences c JOIN initializations i "
+                "ON i.id = c.initialization_id WHERE i.senders_reference LIKE %s",
+                (reference + "%",),
+            )
+        }
+    assert titles == {
+        ORG_RECIPIENT: "Hei Testbedrift",
+        "urn:altinn:person:identifier-no:08900499559": "Hei Kari",
+    }
+    again = send(
+        url, tokens.make(), "--recipients", str(recipients), "--message", str(message), "--chunk-size", "1"
+    )
     assert again.exit_code == 0 and faults.initializes == 2
 
 
 def test_wait_follows_the_orders_to_a_summary(service, tokens, db, tmp_path, worker):
     url, _ = service
     unknown = [org(9000 + i) for i in range(2)]
-    recipients = write_csv(tmp_path / "notify.csv", [[ORG_RECIPIENT], [NO_CONTACT_PERSON], [RESERVED_PERSON],
-                                                     *[[n] for n in unknown]])
-    message = write_message(tmp_path / "message.json", unique_reference("wait"), notification={
-        "notificationChannel": "Email", "emailSubject": "Varsel", "emailBody": "Du har post",
-        "sendReminder": True, "reminderEmailSubject": "Påminnelse", "reminderEmailBody": "Husk posten"})
-    run = send(url, tokens.make(), "--recipients", str(recipients), "--message", str(message), "--wait",
-               "--poll-interval", "0.2", "--wait-timeout", "60")
+    recipients = write_csv(
+        tmp_path / "notify.csv",
+        [[ORG_RECIPIENT], [NO_CONTACT_PERSON], [RESERVED_PERSON], *[[n] for n in unknown]],
+    )
+    message = write_message(
+        tmp_path / "message.json",
+        unique_reference("wait"),
+        notification={
+            "notificationChannel": "Email",
+            "emailSubject": "Varsel",
+            "emailBody": "Du har post",
+            "sendReminder": True,
+            "reminderEmailSubject": "Påminnelse",
+            "reminderEmailBody": "Husk posten",
+        },
+    )
+    run = send(
+        url,
+        tokens.make(),
+        "--recipients",
+        str(recipients),
+        "--message",
+        str(message),
+        "--wait",
+        "--poll-interval",
+        "0.2",
+        "--wait-timeout",
+        "60",
+    )
     assert run.exit_code == 0, run.output
     assert "[notifications] 5/5 final (100%)" in run.output
-    table = run.output[run.output.index("notification orders"):]
+    table = run.output[run.output.index("notification orders") :]
     assert table.splitlines()[1:6] == [
         "  Success                      1         1         2",
         "  MissingContact               3         3         6",
         "  Failure                      0         0         0",
         "correspondences without orders (Reserved): 1",
-        "correspondences not final after 60 s: 0"]
+        "correspondences not final after 60 s: 0",
+    ]
     notified = {r["urn"]: r["notifications"] for r in results(tmp_path / "notify.result.csv")}
     assert notified[ORG_RECIPIENT] == "Success; reminder: Success"
     assert notified[RESERVED_PERSON] == "none (Reserved)"

@@ -3,6 +3,7 @@
 The run goes to a stand-in for the service (answers Initialize with new ids and search with none) so
 that 100,000 rows take seconds; every client-side part of a real run is there: the check pass
 (duplicates in SQLite), 200 requests with the search before each, the journal, the result CSV."""
+
 from __future__ import annotations
 
 import json
@@ -16,22 +17,35 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MEASURE = ("import resource, sys\nfrom app.cli import main\ntry:\n    main(sys.argv[1:])\n"
-           "except SystemExit as exit:\n    code = exit.code\n"
-           "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 'exit', code)\n")
+MEASURE = (
+    "import resource, sys\nfrom app.cli import main\ntry:\n    main(sys.argv[1:])\n"
+    "except SystemExit as exit:\n    code = exit.code\n"
+    "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 'exit', code)\n"
+)
 
 
 class StandIn(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802  search: nothing sent before
+    def do_GET(self) -> None:
         self._answer({"ids": []})
 
-    def do_POST(self) -> None:  # noqa: N802  Initialize
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self._answer({"correspondences": [
-            {"correspondenceId": str(uuid.uuid4()), "status": "ReadyForPublish", "recipient": r,
-             "notifications": None} for r in body["recipients"]], "attachmentIds": []})
+        self._answer(
+            {
+                "correspondences": [
+                    {
+                        "correspondenceId": str(uuid.uuid4()),
+                        "status": "ReadyForPublish",
+                        "recipient": r,
+                        "notifications": None,
+                    }
+                    for r in body["recipients"]
+                ],
+                "attachmentIds": [],
+            }
+        )
 
     def _answer(self, payload: dict) -> None:
         data = json.dumps(payload).encode()
@@ -61,11 +75,37 @@ def run(url: str, tmp_path: Path, rows: int) -> tuple[int, Path]:
         handle.write("recipient,name\n")
         handle.writelines(f"{800000000 + i},Firma {i}\n" for i in range(rows))
     message = tmp_path / "message.json"
-    message.write_text(json.dumps({"resourceId": "test-service", "sendersReference": "memory",
-                                   "content": {"messageTitle": "Hei", "messageBody": "Hei"}}))
-    done = subprocess.run([sys.executable, "-c", MEASURE, "send", "--url", url, "--token", "t",
-                           "--recipients", str(recipients), "--message", str(message), "--progress", "none"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    message.write_text(
+        json.dumps(
+            {
+                "resourceId": "test-service",
+                "sendersReference": "memory",
+                "content": {"messageTitle": "Hei", "messageBody": "Hei"},
+            }
+        )
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            MEASURE,
+            "send",
+            "--url",
+            url,
+            "--token",
+            "t",
+            "--recipients",
+            str(recipients),
+            "--message",
+            str(message),
+            "--progress",
+            "none",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     words = done.stdout.split()
     assert "maxrss_kb" in words, done.stdout + done.stderr
     assert words[words.index("exit") + 1] == "0", done.stdout + done.stderr

@@ -1,12 +1,13 @@
 """Migration 0005 carries rows written through the old schema (one row per recipient with its own
 content, references, reply options and attachment links) into the thin model, and every read
 answers as it did."""
+
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -23,7 +24,7 @@ from app.db.repositories.attachments import latest_expirations
 OLD_SCHEMA = ("0001_initial", "0002_notification_orders", "0003_lifecycle", "0004_attachment_expiry")
 SENDER = "urn:altinn:organization:identifier-no:991825827"
 RECIPIENT = "urn:altinn:organization:identifier-no:313721779"
-NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 @pytest.fixture()
@@ -61,10 +62,16 @@ def _fill_old_schema(conn: psycopg.Connection) -> dict[str, uuid.UUID]:
     ids = {"first": uuid.uuid4(), "second": uuid.uuid4(), "attachment": uuid.uuid4()}
     conn.execute("""INSERT INTO resources (id, service_owner_org_number, title) VALUES ('old-service', '991825827',
                     '{"nb": "Gammel tjeneste"}')""")
-    conn.execute("""INSERT INTO attachments (id, resource_id, file_name, senders_reference, sender, created)
-                    VALUES (%s, 'old-service', 'a.pdf', 'att-ref', %s, %s)""", (ids["attachment"], SENDER, NOW))
-    conn.execute("""INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed)
-                    VALUES (gen_random_uuid(), %s, 2, 'Published', %s)""", (ids["attachment"], NOW))
+    conn.execute(
+        """INSERT INTO attachments (id, resource_id, file_name, senders_reference, sender, created)
+                    VALUES (%s, 'old-service', 'a.pdf', 'att-ref', %s, %s)""",
+        (ids["attachment"], SENDER, NOW),
+    )
+    conn.execute(
+        """INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed)
+                    VALUES (gen_random_uuid(), %s, 2, 'Published', %s)""",
+        (ids["attachment"], NOW),
+    )
     for n, key in enumerate(("first", "second")):
         cid, content = ids[key], uuid.uuid4()
         conn.execute(
@@ -75,26 +82,50 @@ def _fill_old_schema(conn: psycopg.Connection) -> dict[str, uuid.UUID]:
                VALUES (%s, 'old-service', %s, 'urn:altinn:organization:identifier-no', %s, '991825827', 'old-ref',
                        'Avsender', %s, %s, '{"b": "2", "a": "1"}', true, true, false, true, %s,
                        '{"notification_template": 1, "send_reminder": true}', '{"whatever": "was sent"}')""",
-            (cid, RECIPIENT if n == 0 else "urn:altinn:person:identifier-no:08900499559", SENDER,
-             NOW, NOW + timedelta(days=3), NOW))
-        conn.execute("""INSERT INTO correspondence_contents (id, correspondence_id, language, message_title,
+            (
+                cid,
+                RECIPIENT if n == 0 else "urn:altinn:person:identifier-no:08900499559",
+                SENDER,
+                NOW,
+                NOW + timedelta(days=3),
+                NOW,
+            ),
+        )
+        conn.execute(
+            """INSERT INTO correspondence_contents (id, correspondence_id, language, message_title,
                             message_summary, message_body) VALUES (%s, %s, 'nn', %s, 'Samandrag', 'Brødtekst')""",
-                     (content, cid, f"Tittel til mottakar {n}"))
+            (content, cid, f"Tittel til mottakar {n}"),
+        )
         for status, text in ((0, "Initialized"), (1, "ReadyForPublish")):
-            conn.execute("""INSERT INTO correspondence_statuses (id, correspondence_id, status, status_text,
-                                status_changed) VALUES (gen_random_uuid(), %s, %s, %s, %s)""", (cid, status, text, NOW))
+            conn.execute(
+                """INSERT INTO correspondence_statuses (id, correspondence_id, status, status_text,
+                                status_changed) VALUES (gen_random_uuid(), %s, %s, %s, %s)""",
+                (cid, status, text, NOW),
+            )
         for i, (kind, value) in enumerate(((0, "sak-1"), (2, "ref-2"))):
-            conn.execute("""INSERT INTO external_references (id, correspondence_id, reference_type, reference_value)
-                            VALUES (%s, %s, %s, %s)""", (uuid.UUID(int=10 * n + i + 1), cid, kind, value))
+            conn.execute(
+                """INSERT INTO external_references (id, correspondence_id, reference_type, reference_value)
+                            VALUES (%s, %s, %s, %s)""",
+                (uuid.UUID(int=10 * n + i + 1), cid, kind, value),
+            )
         for i, (url, text) in enumerate((("https://a.example", "A"), ("https://b.example", None))):
-            conn.execute("""INSERT INTO reply_options (id, correspondence_id, link_url, link_text)
-                            VALUES (%s, %s, %s, %s)""", (uuid.UUID(int=10 * n + i + 1), cid, url, text))
-        conn.execute("""INSERT INTO correspondence_attachments (id, correspondence_content_id, attachment_id, created,
+            conn.execute(
+                """INSERT INTO reply_options (id, correspondence_id, link_url, link_text)
+                            VALUES (%s, %s, %s, %s)""",
+                (uuid.UUID(int=10 * n + i + 1), cid, url, text),
+            )
+        conn.execute(
+            """INSERT INTO correspondence_attachments (id, correspondence_content_id, attachment_id, created,
                             expiration_time) VALUES (gen_random_uuid(), %s, %s, %s, %s)""",
-                     (content, ids["attachment"], NOW, NOW + timedelta(days=30 + n)))
-        conn.execute("INSERT INTO notification_outbox (correspondence_id, created) VALUES (%s, %s)", (cid, NOW))
-    conn.execute("""INSERT INTO idempotency_keys (id, correspondence_id, idempotency_type) VALUES (%s, %s, 0)""",
-                 (uuid.uuid4(), ids["first"]))
+            (content, ids["attachment"], NOW, NOW + timedelta(days=30 + n)),
+        )
+        conn.execute(
+            "INSERT INTO notification_outbox (correspondence_id, created) VALUES (%s, %s)", (cid, NOW)
+        )
+    conn.execute(
+        """INSERT INTO idempotency_keys (id, correspondence_id, idempotency_type) VALUES (%s, %s, 0)""",
+        (uuid.uuid4(), ids["first"]),
+    )
     return ids
 
 
@@ -110,20 +141,32 @@ def test_old_rows_read_the_same_after_the_migration(old_database: str) -> None:
         second = correspondence_repo.get_correspondence(conn, ids["second"])
         assert first is not None and second is not None
         assert first["initialization_id"] != second["initialization_id"]  # old rows: one initialization each
-        assert (first["resource_id"], first["sender"], first["recipient"]) == ("old-service", SENDER, RECIPIENT)
+        assert (first["resource_id"], first["sender"], first["recipient"]) == (
+            "old-service",
+            SENDER,
+            RECIPIENT,
+        )
         assert (first["senders_reference"], first["message_sender"]) == ("old-ref", "Avsender")
         assert first["requested_publish_time"] == NOW and first["due_date_time"] == NOW + timedelta(days=3)
         assert first["ignore_reservation"] is True and first["is_confirmation_needed"] is True
         assert first["allow_forwarding"] is True and first["is_confidential"] is False
         assert list(first["property_list"]) == ["b", "a"]  # key order kept
         assert first["notification_request"] == {"notification_template": 1, "send_reminder": True}
-        assert (first["language"], first["message_title"], first["message_summary"], first["message_body"]) == (
-            "nn", "Tittel til mottakar 0", "Samandrag", "Brødtekst")
+        assert (
+            first["language"],
+            first["message_title"],
+            first["message_summary"],
+            first["message_body"],
+        ) == ("nn", "Tittel til mottakar 0", "Samandrag", "Brødtekst")
         assert second["message_title"] == "Tittel til mottakar 1"
-        assert first["external_references"] == [{"reference_type": 0, "reference_value": "sak-1"},
-                                                {"reference_type": 2, "reference_value": "ref-2"}]
-        assert first["reply_options"] == [{"link_url": "https://a.example", "link_text": "A"},
-                                          {"link_url": "https://b.example", "link_text": None}]
+        assert first["external_references"] == [
+            {"reference_type": 0, "reference_value": "sak-1"},
+            {"reference_type": 2, "reference_value": "ref-2"},
+        ]
+        assert first["reply_options"] == [
+            {"link_url": "https://a.example", "link_text": "A"},
+            {"link_url": "https://b.example", "link_text": None},
+        ]
         assert [a["id"] for a in first["attachments"]] == [ids["attachment"]]
         assert first["attachments"][0]["expiration_time"] == NOW + timedelta(days=30)
         assert [s["status"] for s in first["statuses"]] == [0, 1]
@@ -131,15 +174,35 @@ def test_old_rows_read_the_same_after_the_migration(old_database: str) -> None:
         # Order building, search, lifecycle and attachment reads see the same rows.
         [loaded] = notification_repo.load_for_orders(conn, [ids["first"]])
         assert loaded["message_title"] == "Tittel til mottakar 0" and loaded["resource_title"] == {
-            "nb": "Gammel tjeneste"}
-        assert set(search_repo.search(conn, resource_id="old-service", party=SENDER, as_recipient=False,
-                                      as_sender=True, date_from=None, date_to=None, status=None,
-                                      senders_reference="old-ref", offset=0, limit=10)) == {ids["first"], ids["second"]}
+            "nb": "Gammel tjeneste"
+        }
+        assert set(
+            search_repo.search(
+                conn,
+                resource_id="old-service",
+                party=SENDER,
+                as_recipient=False,
+                as_sender=True,
+                date_from=None,
+                date_to=None,
+                status=None,
+                senders_reference="old-ref",
+                offset=0,
+                limit=10,
+            )
+        ) == {ids["first"], ids["second"]}
         assert lifecycle_repo.lock_correspondence(conn, ids["second"])["sender"] == SENDER
         assert latest_expirations(conn, [ids["attachment"]]) == {ids["attachment"]: NOW + timedelta(days=31)}
-        assert notification_repo.incomplete_among(conn, [ids["first"], ids["second"]]) == {ids["first"], ids["second"]}
+        assert notification_repo.incomplete_among(conn, [ids["first"], ids["second"]]) == {
+            ids["first"],
+            ids["second"],
+        }
         # The raw request is gone with its column.
-        columns = {r["column_name"] for r in conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'correspondences'")}
+        columns = {
+            r["column_name"]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'correspondences'"
+            )
+        }
         assert "original_request" not in columns and "message_body" not in columns
         assert json.dumps(first, default=str)  # every value is plain data

@@ -1,12 +1,14 @@
 """A real subscriber on loopback: verifies every Standard Webhooks signature it gets, answers from a
 script, can hang, go down and come back on the same port."""
+
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -21,7 +23,7 @@ EVENTS_URL = "/events/api/v1/subscriptions"
 class Receiver:
     def __init__(self) -> None:
         self.secret: str | None = None
-        self.received: list[dict[str, Any]] = []   # every request: headers, event, status answered, valid
+        self.received: list[dict[str, Any]] = []  # every request: headers, event, status answered, valid
         self.answer: Callable[[dict[str, Any]], int] = lambda event: 200
         self.delay = 0.0
         self.lock = threading.Lock()
@@ -33,7 +35,7 @@ class Receiver:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 try:
@@ -45,8 +47,15 @@ class Receiver:
                     time.sleep(owner.delay)
                 status = owner.answer(event)
                 with owner.lock:
-                    owner.received.append({"headers": headers, "event": event, "status": status, "valid": valid,
-                                           "path": self.path})
+                    owner.received.append(
+                        {
+                            "headers": headers,
+                            "event": event,
+                            "status": status,
+                            "valid": valid,
+                            "path": self.path,
+                        }
+                    )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 if status in (301, 302, 307, 308):
@@ -73,8 +82,12 @@ class Receiver:
     def events(self, type_suffix: str | None = None, ok_only: bool = False) -> list[dict[str, Any]]:
         with self.lock:
             rows = list(self.received)
-        return [r for r in rows if (type_suffix is None or r["event"]["type"].endswith(type_suffix))
-                and (not ok_only or 200 <= r["status"] < 300)]
+        return [
+            r
+            for r in rows
+            if (type_suffix is None or r["event"]["type"].endswith(type_suffix))
+            and (not ok_only or 200 <= r["status"] < 300)
+        ]
 
 
 @pytest.fixture()
@@ -104,8 +117,11 @@ def deliver(db, budget: float = 10.0):
 
 
 def subscribe(client, headers, receiver: Receiver, resource: str = "test-service", **extra: Any) -> dict:
-    resp = client.post(EVENTS_URL, json={"endPoint": receiver.url, "resourceFilter": f"urn:altinn:resource:{resource}",
-                                         **extra}, headers=headers)
+    resp = client.post(
+        EVENTS_URL,
+        json={"endPoint": receiver.url, "resourceFilter": f"urn:altinn:resource:{resource}", **extra},
+        headers=headers,
+    )
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
     receiver.secret = body["secret"]

@@ -1,5 +1,6 @@
 """Delivery to a real receiver on loopback: CloudEvents fields, signatures, one outbox row per Initialize,
 receiver down then back, no duplicate after a 2xx, give-up, slow receivers, a SIGKILLed worker."""
+
 from __future__ import annotations
 
 import os
@@ -22,16 +23,19 @@ def outbox_rows(db, event_type: str, ids: list[str]) -> int:
             """SELECT count(*) AS n FROM correspondence_events e
                LEFT JOIN correspondences c ON c.initialization_id = e.initialization_id
                WHERE e.event_type = %s AND (e.correspondence_id = ANY(%s) OR c.id = ANY(%s))""",
-            (event_type, [uuid.UUID(i) for i in ids], [uuid.UUID(i) for i in ids])).fetchone()["n"]
+            (event_type, [uuid.UUID(i) for i in ids], [uuid.UUID(i) for i in ids]),
+        ).fetchone()["n"]
 
 
 def test_initialized_is_one_row_and_one_signed_cloudevent_per_correspondence(client, sender, receiver, db):
     subscribe_active(client, sender, receiver, db)
     ids = create(client, sender, [ORG_RECIPIENT, PERSON_RECIPIENT, THIRD])
     with db.transaction() as conn:
-        rows = conn.execute("""SELECT count(*) AS n FROM correspondence_events e JOIN correspondences c
+        rows = conn.execute(
+            """SELECT count(*) AS n FROM correspondence_events e JOIN correspondences c
                                ON c.initialization_id = e.initialization_id WHERE c.id = %s""",
-                            (uuid.UUID(ids[0]),)).fetchone()["n"]
+            (uuid.UUID(ids[0]),),
+        ).fetchone()["n"]
     assert rows == 1  # the thin write path: one row for the whole Initialize
     deliver(db)
     got = [r for r in receiver.events("correspondenceinitialized") if r["event"]["resourceinstance"] in ids]
@@ -51,14 +55,21 @@ def test_initialized_is_one_row_and_one_signed_cloudevent_per_correspondence(cli
 
 
 def test_published_events_filtered_by_type_and_subject(client, sender, tokens, receiver, db):
-    subscribe_active(client, sender, receiver, db, typeFilter="no.altinn.correspondence.correspondencepublished",
-                     subjectFilter=PERSON_RECIPIENT)
+    subscribe_active(
+        client,
+        sender,
+        receiver,
+        db,
+        typeFilter="no.altinn.correspondence.correspondencepublished",
+        subjectFilter=PERSON_RECIPIENT,
+    )
     ids = create(client, sender, [ORG_RECIPIENT, PERSON_RECIPIENT])
     publish_now(db)
     deliver(db)
     got = [r["event"] for r in receiver.events() if r["event"].get("resourceinstance") in ids]
     assert [(e["type"], e["resourceinstance"]) for e in got] == [
-        ("no.altinn.correspondence.correspondencepublished", ids[1])]
+        ("no.altinn.correspondence.correspondencepublished", ids[1])
+    ]
 
 
 def test_receiver_down_then_back_loses_nothing_and_2xx_is_never_repeated(client, sender, receiver, db):
@@ -68,14 +79,28 @@ def test_receiver_down_then_back_loses_nothing_and_2xx_is_never_repeated(client,
     deliver(db, budget=1.0)
     deliver(db, budget=1.0)
     with db.transaction() as conn:
-        pending = conn.execute("""SELECT count(*) AS n, min(attempts) AS a FROM event_deliveries
+        pending = conn.execute(
+            """SELECT count(*) AS n, min(attempts) AS a FROM event_deliveries
                                   WHERE delivered_at IS NULL AND failed_at IS NULL
-                                    AND payload->>'resourceinstance' = ANY(%s)""", (ids,)).fetchone()
+                                    AND payload->>'resourceinstance' = ANY(%s)""",
+            (ids,),
+        ).fetchone()
     assert pending["n"] == 2 and pending["a"] >= 1
     receiver.start()  # back on the same port
-    assert wait_until(lambda: (deliver(db, budget=1.0) and False) or len(
-        [r for r in receiver.events("correspondenceinitialized", ok_only=True)
-         if r["event"]["resourceinstance"] in ids]) == 2, 15)
+    assert wait_until(
+        lambda: (
+            (deliver(db, budget=1.0) and False)
+            or len(
+                [
+                    r
+                    for r in receiver.events("correspondenceinitialized", ok_only=True)
+                    if r["event"]["resourceinstance"] in ids
+                ]
+            )
+            == 2
+        ),
+        15,
+    )
     for _ in range(3):
         deliver(db, budget=0.5)
     got = [r for r in receiver.events("correspondenceinitialized") if r["event"]["resourceinstance"] in ids]
@@ -88,10 +113,16 @@ def test_gives_up_after_the_age_limit_and_shows_it(client, sender, receiver, db,
     receiver.answer = lambda event: 503
     create(client, sender, [ORG_RECIPIENT])
     monkeypatch.setenv("EVENTS_GIVE_UP_AFTER_HOURS", str(0.5 / 3600))
-    assert wait_until(lambda: (deliver(db, budget=0.5) and False) or client.get(
-        f"{EVENTS_URL}/{body['id']}", headers=sender).get_json()["deliveries"]["failed"] >= 1, 10)
+    assert wait_until(
+        lambda: (
+            (deliver(db, budget=0.5) and False)
+            or client.get(f"{EVENTS_URL}/{body['id']}", headers=sender).get_json()["deliveries"]["failed"]
+            >= 1
+        ),
+        10,
+    )
     metrics = client.get("/metrics").get_data(as_text=True)
-    assert "correspondence_event_deliveries{state=\"failed\"}" in metrics
+    assert 'correspondence_event_deliveries{state="failed"}' in metrics
 
 
 def test_a_slow_receiver_does_not_hold_up_the_others(client, sender, receiver, db, monkeypatch):
@@ -106,15 +137,20 @@ def test_a_slow_receiver_does_not_hold_up_the_others(client, sender, receiver, d
         started = time.monotonic()
         deliver(db, budget=0.1)
         deliver(db, budget=0.1)
-        fast = [r for r in receiver.events("correspondenceinitialized", ok_only=True)
-                if r["event"]["resourceinstance"] in ids]
+        fast = [
+            r
+            for r in receiver.events("correspondenceinitialized", ok_only=True)
+            if r["event"]["resourceinstance"] in ids
+        ]
         assert len(fast) == 3 and time.monotonic() - started < 4
     finally:
         slow.delay = 0
         slow.stop()
 
 
-def test_a_worker_killed_mid_delivery_loses_nothing(client, sender, receiver, db, database_url, redis_url, tmp_path):
+def test_a_worker_killed_mid_delivery_loses_nothing(
+    client, sender, receiver, db, database_url, redis_url, tmp_path
+):
     subscribe_active(client, sender, receiver, db)
     hang = threading.Event()
     first = threading.Event()
@@ -128,9 +164,13 @@ def test_a_worker_killed_mid_delivery_loses_nothing(client, sender, receiver, db
 
     receiver.answer = answer
     ids = create(client, sender, [ORG_RECIPIENT, PERSON_RECIPIENT, THIRD])
-    env = {"EVENTS_ALLOW_PRIVATE_ENDPOINTS": "true", "EVENTS_DELIVERY_LEASE_SECONDS": "2",
-           "EVENTS_SCAN_INTERVAL_SECONDS": "0.3", "EVENTS_RETRY_BASE_SECONDS": "0.2",
-           "EVENTS_TIMEOUT_SECONDS": "30"}
+    env = {
+        "EVENTS_ALLOW_PRIVATE_ENDPOINTS": "true",
+        "EVENTS_DELIVERY_LEASE_SECONDS": "2",
+        "EVENTS_SCAN_INTERVAL_SECONDS": "0.3",
+        "EVENTS_RETRY_BASE_SECONDS": "0.2",
+        "EVENTS_TIMEOUT_SECONDS": "30",
+    }
     worker = worker_process(database_url, redis_url, tmp_path, beat=True, **env)
     try:
         assert first.wait(30), "no delivery started"
@@ -140,12 +180,19 @@ def test_a_worker_killed_mid_delivery_loses_nothing(client, sender, receiver, db
         hang.set()
     second = worker_process(database_url, redis_url, tmp_path, beat=True, **env)
     try:
+
         def all_delivered() -> bool:
             with db.transaction() as conn:
-                return conn.execute("""SELECT count(*) AS n FROM event_deliveries WHERE delivered_at IS NOT NULL
+                return (
+                    conn.execute(
+                        """SELECT count(*) AS n FROM event_deliveries WHERE delivered_at IS NOT NULL
                                        AND payload->>'resourceinstance' = ANY(%s)
                                        AND event_type = 'no.altinn.correspondence.correspondenceinitialized'""",
-                                    (ids,)).fetchone()["n"] == 3
+                        (ids,),
+                    ).fetchone()["n"]
+                    == 3
+                )
+
         assert wait_until(all_delivered, 60), [p.read_text()[-1500:] for p in tmp_path.glob("worker-*.log")]
         seen = len(receiver.events("correspondenceinitialized"))
         time.sleep(1.5)  # the second worker's scans go on: nothing recorded 2xx is posted again
@@ -153,8 +200,11 @@ def test_a_worker_killed_mid_delivery_loses_nothing(client, sender, receiver, db
     finally:
         os.killpg(second.pid, signal.SIGTERM)
         second.wait(30)
-    ok = [r["event"]["resourceinstance"] for r in receiver.events("correspondenceinitialized", ok_only=True)
-          if r["event"]["resourceinstance"] in ids]
+    ok = [
+        r["event"]["resourceinstance"]
+        for r in receiver.events("correspondenceinitialized", ok_only=True)
+        if r["event"]["resourceinstance"] in ids
+    ]
     # At least once: a post answered 2xx whose worker died before recording it is sent again (receivers
     # de-duplicate by webhook-id); at most the posts in flight at the kill (the per-endpoint bound).
     assert sorted(set(ok)) == sorted(ids) and len(ok) <= len(ids) + 4

@@ -1,4 +1,5 @@
 """Subscriptions API (Altinn Events' shape), validation handshake, SSRF refusals (issue 13 items 2, 4)."""
+
 from __future__ import annotations
 
 import base64
@@ -38,13 +39,23 @@ def test_validation_not_answered_2xx_keeps_it_pending(client, sender, receiver, 
 
 
 def test_sender_only_for_own_resources_recipient_only_own_subject(client, sender, tokens, receiver, db):
-    resp = client.post(EVENTS_URL, json={"endPoint": receiver.url,
-                                         "resourceFilter": "urn:altinn:resource:other-owner-service"}, headers=sender)
+    resp = client.post(
+        EVENTS_URL,
+        json={"endPoint": receiver.url, "resourceFilter": "urn:altinn:resource:other-owner-service"},
+        headers=sender,
+    )
     assert resp.status_code == 403
     recipient = recipient_headers(tokens)
     other = f"urn:altinn:person:identifier-no:{PERSON_PID[:-1]}0"
-    resp = client.post(EVENTS_URL, json={"endPoint": receiver.url, "resourceFilter": "urn:altinn:resource:test-service",
-                                         "subjectFilter": other}, headers=recipient)
+    resp = client.post(
+        EVENTS_URL,
+        json={
+            "endPoint": receiver.url,
+            "resourceFilter": "urn:altinn:resource:test-service",
+            "subjectFilter": other,
+        },
+        headers=recipient,
+    )
     assert resp.status_code == 403
     mine = subscribe(client, recipient, receiver)
     assert mine["subjectFilter"] == f"urn:altinn:person:identifier-no:{PERSON_PID}"
@@ -57,26 +68,49 @@ def test_sender_only_for_own_resources_recipient_only_own_subject(client, sender
     assert client.get(EVENTS_URL).status_code == 401
 
 
-@pytest.mark.parametrize("body", [
-    {"endPoint": "http://example.com/hook", "resourceFilter": "test-service"},
-    {"endPoint": "http://example.com/hook", "resourceFilter": "urn:altinn:resource:test-service",
-     "typeFilter": "no.altinn.correspondence.nosuchevent"},
-    {"resourceFilter": "urn:altinn:resource:test-service"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"endPoint": "http://example.com/hook", "resourceFilter": "test-service"},
+        {
+            "endPoint": "http://example.com/hook",
+            "resourceFilter": "urn:altinn:resource:test-service",
+            "typeFilter": "no.altinn.correspondence.nosuchevent",
+        },
+        {"resourceFilter": "urn:altinn:resource:test-service"},
+    ],
+)
 def test_malformed_subscriptions_are_400(client, sender, body, events_env):
     assert client.post(EVENTS_URL, json=body, headers=sender).status_code == 400
 
 
-@pytest.mark.parametrize("end_point", [
-    "ftp://example.com/hook", "file:///etc/passwd", "gopher://127.0.0.1/", "http://127.0.0.1:9/hook",
-    "http://localhost/hook", "http://10.1.2.3/hook", "http://192.168.0.1/", "http://172.16.0.1/",
-    "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://[fe80::1]/", "http://0.0.0.0/",
-    "http://[::ffff:127.0.0.1]/", "http://100.64.0.1/", "http://user:pw@example.com/",
-])
+@pytest.mark.parametrize(
+    "end_point",
+    [
+        "ftp://example.com/hook",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1/",
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.1/",
+        "http://172.16.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://[fe80::1]/",
+        "http://0.0.0.0/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://100.64.0.1/",
+        "http://user:pw@example.com/",
+    ],
+)
 def test_ssrf_refused_at_subscribe(client, sender, end_point, monkeypatch):
     monkeypatch.delenv("EVENTS_ALLOW_PRIVATE_ENDPOINTS", raising=False)
-    resp = client.post(EVENTS_URL, json={"endPoint": end_point, "resourceFilter": "urn:altinn:resource:test-service"},
-                       headers=sender)
+    resp = client.post(
+        EVENTS_URL,
+        json={"endPoint": end_point, "resourceFilter": "urn:altinn:resource:test-service"},
+        headers=sender,
+    )
     assert resp.status_code == 400, end_point
     assert "endPoint" in resp.get_json()["detail"]
 
@@ -87,9 +121,15 @@ def test_ssrf_checked_on_every_resolved_address():
 
     with pytest.raises(EndpointRefused, match="private"):
         resolve_endpoint("https://hooks.example.com/x", allow_private=False, resolver=rebinding)
-    ok = resolve_endpoint("https://hooks.example.com/x?a=1", allow_private=False,
-                          resolver=lambda h, p: ["93.184.216.34"])
-    assert (ok.host, ok.port, ok.path, ok.addresses) == ("hooks.example.com", 443, "/x?a=1", ("93.184.216.34",))
+    ok = resolve_endpoint(
+        "https://hooks.example.com/x?a=1", allow_private=False, resolver=lambda h, p: ["93.184.216.34"]
+    )
+    assert (ok.host, ok.port, ok.path, ok.addresses) == (
+        "hooks.example.com",
+        443,
+        "/x?a=1",
+        ("93.184.216.34",),
+    )
 
 
 def test_ssrf_checked_again_at_delivery_and_redirects_not_followed(client, sender, receiver, db, monkeypatch):
@@ -107,6 +147,9 @@ def test_ssrf_checked_again_at_delivery_and_redirects_not_followed(client, sende
 
 def test_read_scope_caller_without_party_cannot_subscribe(client, tokens, receiver):
     headers = tokens.headers(org=None, pid=None, scopes=(READ,))
-    resp = client.post(EVENTS_URL, json={"endPoint": receiver.url, "resourceFilter": "urn:altinn:resource:test-service"},
-                       headers=headers)
+    resp = client.post(
+        EVENTS_URL,
+        json={"endPoint": receiver.url, "resourceFilter": "urn:altinn:resource:test-service"},
+        headers=headers,
+    )
     assert resp.status_code == 403

@@ -1,4 +1,5 @@
 """Helpers for lifecycle tests: create, publish, act as recipient."""
+
 from __future__ import annotations
 
 import uuid
@@ -28,8 +29,11 @@ def recipient_headers(tokens, pid: str = PERSON_PID) -> dict[str, str]:
 
 def statuses_of(db, cid: str) -> list[int]:
     with db.transaction() as conn:
-        rows = conn.execute("SELECT status FROM correspondence_statuses WHERE correspondence_id = %s "
-                            "ORDER BY status_changed, status", (uuid.UUID(cid),)).fetchall()
+        rows = conn.execute(
+            "SELECT status FROM correspondence_statuses WHERE correspondence_id = %s "
+            "ORDER BY status_changed, status",
+            (uuid.UUID(cid),),
+        ).fetchall()
     return [r["status"] for r in rows]
 
 

@@ -3,6 +3,7 @@
 As Altinn's controller (the overview handler with OnlyGettingContent): recipients only, the body as
 `text/plain; charset=utf-8`, a Fetched row (15 s debounce, as the overview) and Read when not yet read.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -22,14 +23,17 @@ def content(client, cid: str, headers: dict[str, str], **kwargs):
 
 def fetched_count(db, cid: str) -> int:
     with db.transaction() as conn:
-        return conn.execute("SELECT count(*) AS n FROM correspondence_fetched WHERE correspondence_id = %s",
-                            (uuid.UUID(cid),)).fetchone()["n"]
+        return conn.execute(
+            "SELECT count(*) AS n FROM correspondence_fetched WHERE correspondence_id = %s", (uuid.UUID(cid),)
+        ).fetchone()["n"]
 
 
 def events_of(db, cid: str) -> list[str]:
     with db.transaction() as conn:
-        rows = conn.execute("SELECT event_type FROM correspondence_events WHERE correspondence_id = %s ORDER BY id",
-                            (uuid.UUID(cid),)).fetchall()
+        rows = conn.execute(
+            "SELECT event_type FROM correspondence_events WHERE correspondence_id = %s ORDER BY id",
+            (uuid.UUID(cid),),
+        ).fetchall()
     return [r["event_type"] for r in rows]
 
 

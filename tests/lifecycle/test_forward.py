@@ -3,6 +3,7 @@
 Checks in the contract's order after 1001: 3011, 3027, 1063, 1066, 1067, 1065, 1064. The forwarding
 event is stored and shows in the details as a Forwarded status (no e-mail is sent here).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,14 +23,22 @@ PERSON_URN = f"urn:altinn:person:identifier-no:{PERSON_PID}"
 def forward(client, cid: str, headers: dict[str, str], body=None, **kwargs):
     payload = {"forwardTo": "ola@example.no", "forwardingText": "Se denne"} if body is None else body
     data = payload if isinstance(payload, (str, bytes)) else json.dumps(payload)
-    return client.post(f"{URL}/{cid}/forward", data=data, headers=headers,
-                       content_type=kwargs.pop("content_type", "application/json"), **kwargs)
+    return client.post(
+        f"{URL}/{cid}/forward",
+        data=data,
+        headers=headers,
+        content_type=kwargs.pop("content_type", "application/json"),
+        **kwargs,
+    )
 
 
 def events_of(db, cid: str) -> list[dict]:
     with db.transaction() as conn:
-        return conn.execute("SELECT * FROM correspondence_forwarding_events WHERE correspondence_id = %s "
-                            "ORDER BY forwarded_on_date", (uuid.UUID(cid),)).fetchall()
+        return conn.execute(
+            "SELECT * FROM correspondence_forwarding_events WHERE correspondence_id = %s "
+            "ORDER BY forwarded_on_date",
+            (uuid.UUID(cid),),
+        ).fetchall()
 
 
 def read_one(client, sender, tokens, db, allow: bool = True, read: bool = True) -> tuple[str, dict[str, str]]:
@@ -64,8 +73,13 @@ def test_forwarding_is_recorded_answered_with_its_id_and_shown_in_the_details(cl
 def test_names_are_case_insensitive_and_the_text_is_optional(client, sender, tokens, db):
     cid, me = read_one(client, sender, tokens, db)
     assert forward(client, cid, me, {"FORWARDTO": "kari@example.no"}).status_code == 200
-    assert forward(client, cid, me, {"ForwardTo": "per@example.no", "ForwardingText": None}).status_code == 200
-    assert forward(client, cid, me, {"forwardTo": "pål@eksempel.no", "forwardingText": "x" * 200}).status_code == 200
+    assert (
+        forward(client, cid, me, {"ForwardTo": "per@example.no", "ForwardingText": None}).status_code == 200
+    )
+    assert (
+        forward(client, cid, me, {"forwardTo": "pål@eksempel.no", "forwardingText": "x" * 200}).status_code
+        == 200
+    )
     assert [e["forwarding_text"] for e in events_of(db, cid)] == [None, None, "x" * 200]
     assert statuses_of(db, cid).count(S.Forwarded) == 3
 
@@ -90,7 +104,9 @@ def test_1065_before_it_has_been_read(client, sender, tokens, db):
     assert events_of(db, cid) == []
 
 
-@pytest.mark.parametrize("address", ["not-an-email", "a@b", "a b@example.no", "ola@example.no;kari@example.no"])
+@pytest.mark.parametrize(
+    "address", ["not-an-email", "a@b", "a b@example.no", "ola@example.no;kari@example.no"]
+)
 def test_3011_an_invalid_address(client, sender, tokens, db, address):
     cid, me = read_one(client, sender, tokens, db)
     assert_error(forward(client, cid, me, {"forwardTo": address}), 400, 3011)
@@ -105,21 +121,29 @@ def test_3027_an_address_over_1000_characters(client, sender, tokens, db):
 
 def test_1066_text_over_200_characters_and_1067_text_not_plain(client, sender, tokens, db):
     cid, me = read_one(client, sender, tokens, db)
-    assert_error(forward(client, cid, me, {"forwardTo": "ola@example.no", "forwardingText": "x" * 201}), 400, 1066)
+    assert_error(
+        forward(client, cid, me, {"forwardTo": "ola@example.no", "forwardingText": "x" * 201}), 400, 1066
+    )
     for text in ("# Overskrift", "<b>fet</b>"):
-        assert_error(forward(client, cid, me, {"forwardTo": "ola@example.no", "forwardingText": text}), 400, 1067)
+        assert_error(
+            forward(client, cid, me, {"forwardTo": "ola@example.no", "forwardingText": text}), 400, 1067
+        )
     assert events_of(db, cid) == []
 
 
 def test_checks_come_in_the_contracts_order(client, sender, tokens, db):
     not_allowed, me = read_one(client, sender, tokens, db, allow=False, read=False)
-    assert_error(forward(client, not_allowed, me, {"forwardTo": "bad"}), 400, 3011)   # 3011 before 1063
+    assert_error(forward(client, not_allowed, me, {"forwardTo": "bad"}), 400, 3011)  # 3011 before 1063
     assert_error(forward(client, not_allowed, me, {"forwardTo": "a" * 990 + "@example.no"}), 400, 3027)
-    assert_error(forward(client, not_allowed, me, {"forwardTo": "ola@example.no", "forwardingText": "x" * 201}),
-                 400, 1063)                                                                # 1063 before 1066
+    assert_error(
+        forward(client, not_allowed, me, {"forwardTo": "ola@example.no", "forwardingText": "x" * 201}),
+        400,
+        1063,
+    )  # 1063 before 1066
     unread, me = read_one(client, sender, tokens, db, read=False)
-    assert_error(forward(client, unread, me, {"forwardTo": "ola@example.no", "forwardingText": "# x"}),
-                 400, 1067)                                                                # 1067 before 1065
+    assert_error(
+        forward(client, unread, me, {"forwardTo": "ola@example.no", "forwardingText": "# x"}), 400, 1067
+    )  # 1067 before 1065
 
 
 def test_1001_unknown_unpublished_purged_or_not_the_recipient(client, sender, tokens, db):
@@ -143,7 +167,8 @@ def test_policy_and_body_problems(client, sender, tokens, db):
     assert_validation(forward(client, cid, me, "{"))
     for body in ({}, {"forwardTo": None}, {"forwardTo": ""}, {"forwardTo": "  "}, {"forwardTo": 5}):
         assert_validation(forward(client, cid, me, body), path="ForwardTo")
-    assert_validation(forward(client, cid, me, {"forwardTo": "ola@example.no", "forwardingText": 5}),
-                      path="ForwardingText")
+    assert_validation(
+        forward(client, cid, me, {"forwardTo": "ola@example.no", "forwardingText": 5}), path="ForwardingText"
+    )
     assert_validation(forward(client, cid, me, {"forwardTo": "ola@example.no", "forwardingText": "a\x00"}))
     assert events_of(db, cid) == []

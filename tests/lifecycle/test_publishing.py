@@ -1,11 +1,12 @@
 """Publishing at requestedPublishTime by real workers; run-once; due dates (SPEC.md §1.5–§1.6)."""
+
 from __future__ import annotations
 
 import os
 import signal
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from app.domain.enums import CorrespondenceStatus as S
 from app.usecases.publish_correspondences import check_due_dates, publish_due
@@ -19,18 +20,21 @@ WORKER_ENV = {"PUBLISH_SCAN_INTERVAL_SECONDS": "0.5"}
 
 def published_at(db, cid: str) -> datetime | None:
     with db.transaction() as conn:
-        row = conn.execute("SELECT status_changed FROM correspondence_statuses WHERE correspondence_id = %s "
-                           "AND status = 2", (cid,)).fetchone()
+        row = conn.execute(
+            "SELECT status_changed FROM correspondence_statuses WHERE correspondence_id = %s AND status = 2",
+            (cid,),
+        ).fetchone()
     return row["status_changed"] if row else None
 
 
-def test_published_within_seconds_after_its_time_and_not_before(client, sender, db, database_url, redis_url,
-                                                                tmp_path):
-    publish_time = datetime.now(timezone.utc) + timedelta(seconds=3)
+def test_published_within_seconds_after_its_time_and_not_before(
+    client, sender, db, database_url, redis_url, tmp_path
+):
+    publish_time = datetime.now(UTC) + timedelta(seconds=3)
     [cid] = create(client, sender, requestedPublishTime=publish_time.isoformat())
     worker = worker_process(database_url, redis_url, tmp_path, beat=True, **WORKER_ENV)
     try:
-        while datetime.now(timezone.utc) < publish_time - timedelta(milliseconds=300):
+        while datetime.now(UTC) < publish_time - timedelta(milliseconds=300):
             assert published_at(db, cid) is None, "published before its time"
             time.sleep(0.1)
         assert wait_until(lambda: published_at(db, cid) is not None, 15), "not published after its time"
@@ -42,9 +46,10 @@ def test_published_within_seconds_after_its_time_and_not_before(client, sender, 
     assert details(client, cid, sender).get_json()["status"] == "Published"
 
 
-def test_a_worker_restart_before_publish_time_does_not_lose_the_publish(client, sender, db, database_url,
-                                                                         redis_url, tmp_path):
-    publish_time = datetime.now(timezone.utc) + timedelta(seconds=4)
+def test_a_worker_restart_before_publish_time_does_not_lose_the_publish(
+    client, sender, db, database_url, redis_url, tmp_path
+):
+    publish_time = datetime.now(UTC) + timedelta(seconds=4)
     [cid] = create(client, sender, requestedPublishTime=publish_time.isoformat())
     first = worker_process(database_url, redis_url, tmp_path, beat=True, **WORKER_ENV)
     time.sleep(1.5)
@@ -61,8 +66,11 @@ def test_a_worker_restart_before_publish_time_does_not_lose_the_publish(client, 
 
 def test_two_workers_never_publish_the_same_correspondence_twice(client, sender, db):
     # 30 Initializes of 10 recipients: 30 publish jobs for the two workers to race for.
-    ids = [i for n in range(30) for i in create(client, sender, recipients=[org_urn(720000000 + 10 * n + i)
-                                                                           for i in range(10)])]
+    ids = [
+        i
+        for n in range(30)
+        for i in create(client, sender, recipients=[org_urn(720000000 + 10 * n + i) for i in range(10)])
+    ]
     results, barrier = [], threading.Barrier(2)
 
     def run():
@@ -79,8 +87,11 @@ def test_two_workers_never_publish_the_same_correspondence_twice(client, sender,
         t.join(60)
     assert sum(results) == 300
     with db.transaction() as conn:
-        counts = conn.execute("SELECT correspondence_id, count(*) AS n FROM correspondence_statuses "
-                              "WHERE correspondence_id = ANY(%s::uuid[]) AND status = 2 GROUP BY 1", (ids,)).fetchall()
+        counts = conn.execute(
+            "SELECT correspondence_id, count(*) AS n FROM correspondence_statuses "
+            "WHERE correspondence_id = ANY(%s::uuid[]) AND status = 2 GROUP BY 1",
+            (ids,),
+        ).fetchall()
     assert len(counts) == 300 and all(c["n"] == 1 for c in counts)
 
 
@@ -88,8 +99,11 @@ def test_publish_job_is_run_once_even_when_asked_again(client, sender, db):
     [cid] = create(client, sender)
     publish_now(db)
     with db.transaction() as conn:  # a stray second job for the same correspondence
-        conn.execute("INSERT INTO publication_queue (initialization_id, due_at) "
-                     "SELECT initialization_id, now() FROM correspondences WHERE id = %s", (cid,))
+        conn.execute(
+            "INSERT INTO publication_queue (initialization_id, due_at) "
+            "SELECT initialization_id, now() FROM correspondences WHERE id = %s",
+            (cid,),
+        )
     publish_now(db)
     assert statuses_of(db, cid).count(S.Published) == 1
 
@@ -105,12 +119,23 @@ def test_due_date_writes_events_but_changes_no_status(client, sender, db):
     publish_now(db)
     before = statuses_of(db, cid)
     with db.transaction() as conn:
-        conn.execute("UPDATE due_date_queue SET due_at = now() WHERE initialization_id = "
-                     "(SELECT initialization_id FROM correspondences WHERE id = %s)", (cid,))
+        conn.execute(
+            "UPDATE due_date_queue SET due_at = now() WHERE initialization_id = "
+            "(SELECT initialization_id FROM correspondences WHERE id = %s)",
+            (cid,),
+        )
     check_due_dates(db)
     assert statuses_of(db, cid) == before
     with db.transaction() as conn:
-        events = [r["event_type"] for r in conn.execute(
-            "SELECT event_type FROM correspondence_events WHERE correspondence_id = %s ORDER BY id", (cid,))]
-    assert events == ["correspondencepublished", "correspondencereceiverneverread",
-                      "correspondencereceiverneverconfirmed"]
+        events = [
+            r["event_type"]
+            for r in conn.execute(
+                "SELECT event_type FROM correspondence_events WHERE correspondence_id = %s ORDER BY id",
+                (cid,),
+            )
+        ]
+    assert events == [
+        "correspondencepublished",
+        "correspondencereceiverneverread",
+        "correspondencereceiverneverconfirmed",
+    ]

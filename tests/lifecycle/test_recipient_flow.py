@@ -1,4 +1,5 @@
 """Initialize → Published → fetch → read → confirm, and the rules of each step (SPEC.md §3.4–§3.8)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -90,19 +91,27 @@ def test_failed_attachment_fails_the_correspondence_at_publish(client, sender, d
     attachment = insert_attachment(db)
     [cid] = create(client, sender, recipients=[ORG_RECIPIENT])
     with db.transaction() as conn:  # link it, then the attachment fails (e.g. a malware hit)
-        conn.execute("""INSERT INTO initialization_attachments (initialization_id, attachment_id, created)
-                        SELECT initialization_id, %s, now() FROM correspondences WHERE id = %s""", (attachment, cid))
-        conn.execute("""INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed)
+        conn.execute(
+            """INSERT INTO initialization_attachments (initialization_id, attachment_id, created)
+                        SELECT initialization_id, %s, now() FROM correspondences WHERE id = %s""",
+            (attachment, cid),
+        )
+        conn.execute(
+            """INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed)
                         VALUES (gen_random_uuid(), %s, 4, 'Malware scan failed', now() + interval '1 second')""",
-                     (attachment,))
+            (attachment,),
+        )
     publish_now(db)
     assert details(client, cid, sender).get_json()["status"] == "Failed"
 
 
-def test_reminder_is_not_sent_for_a_correspondence_read_before_its_send_time(client, sender, tokens, db, use_gateway):
+def test_reminder_is_not_sent_for_a_correspondence_read_before_its_send_time(
+    client, sender, tokens, db, use_gateway
+):
     [cid] = create(client, sender, notification=FULL_NOTIFICATION)
     services = use_gateway()
     import uuid as _uuid
+
     relayed(db, cid)
     create_notification_orders(db, services.gateway, [_uuid.UUID(cid)], policy=services.order_policy)
     publish_now(db)
@@ -110,15 +119,23 @@ def test_reminder_is_not_sent_for_a_correspondence_read_before_its_send_time(cli
     overview(client, cid, me)
     action(client, cid, "markasread", me)
     with db.transaction() as conn:
-        conn.execute("UPDATE notification_orders SET requested_send_time = now() - interval '1 second' "
-                     "WHERE correspondence_id = %s", (cid,))
+        conn.execute(
+            "UPDATE notification_orders SET requested_send_time = now() - interval '1 second' "
+            "WHERE correspondence_id = %s",
+            (cid,),
+        )
     deliver_due_orders(db)
     shown = overview(client, cid, sender).get_json()["notifications"]
     assert sorted(n["isReminder"] for n in shown) == [False, True]
     with db.transaction() as conn:
-        rows = conn.execute("SELECT is_reminder, delivery_status FROM notification_orders WHERE correspondence_id = %s",
-                            (cid,)).fetchall()
-    assert {r["is_reminder"]: r["delivery_status"] for r in rows} == {False: "Sent", True: "SendConditionNotMet"}
+        rows = conn.execute(
+            "SELECT is_reminder, delivery_status FROM notification_orders WHERE correspondence_id = %s",
+            (cid,),
+        ).fetchall()
+    assert {r["is_reminder"]: r["delivery_status"] for r in rows} == {
+        False: "Sent",
+        True: "SendConditionNotMet",
+    }
 
 
 def test_overview_fetch_is_debounced_details_fetch_is_not(client, sender, tokens, db):
@@ -130,8 +147,9 @@ def test_overview_fetch_is_debounced_details_fetch_is_not(client, sender, tokens
     details(client, cid, me)
     details(client, cid, me)
     with db.transaction() as conn:
-        n = conn.execute("SELECT count(*) AS n FROM correspondence_fetched WHERE correspondence_id = %s",
-                         (cid,)).fetchone()["n"]
+        n = conn.execute(
+            "SELECT count(*) AS n FROM correspondence_fetched WHERE correspondence_id = %s", (cid,)
+        ).fetchone()["n"]
     assert n == 3
 
 

@@ -1,4 +1,5 @@
 """GET /correspondence: filters, roles, paging and its error codes (SPEC.md §3.6)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -22,7 +23,9 @@ def test_sender_sees_all_its_correspondences_recipient_only_published_ones(clien
     later = create(client, sender, sendersReference=reference, requestedPublishTime=iso(timedelta(days=1)))
     ids = search(client, sender, role="Sender", sendersReference=reference).get_json()["ids"]
     assert ids == later + published  # newest publish time first
-    mine = search(client, recipient_headers(tokens), role="recipient", sendersReference=reference).get_json()["ids"]
+    mine = search(client, recipient_headers(tokens), role="recipient", sendersReference=reference).get_json()[
+        "ids"
+    ]
     assert mine == published
 
 
@@ -39,8 +42,12 @@ def test_status_filter_dates_and_paging(client, sender, tokens, db):
     page1 = search(client, sender, role=1, sendersReference=reference, limit=1).get_json()["ids"]
     page2 = search(client, sender, role=1, sendersReference=reference, limit=1, offset=1).get_json()["ids"]
     assert len(page1) == len(page2) == 1 and set(page1 + page2) == set(ids)
-    assert search(client, sender, role=1, sendersReference=reference, **{"from": iso(timedelta(hours=1))}) \
-        .get_json()["ids"] == []
+    assert (
+        search(
+            client, sender, role=1, sendersReference=reference, **{"from": iso(timedelta(hours=1))}
+        ).get_json()["ids"]
+        == []
+    )
 
 
 def test_idempotent_key_finds_the_one_correspondence(client, sender):
@@ -57,29 +64,38 @@ def test_idempotent_key_finds_the_one_correspondence(client, sender):
 
 
 def test_search_error_codes(client, sender, tokens):
-    assert_error(search(client, sender, role="Sender", **{"from": iso(timedelta(days=2)), "to": iso(timedelta(days=1))}),
-                 400, 1027)
+    assert_error(
+        search(
+            client, sender, role="Sender", **{"from": iso(timedelta(days=2)), "to": iso(timedelta(days=1))}
+        ),
+        400,
+        1027,
+    )
     assert_error(search(client, sender, role="Sender", offset=-1), 400, 1028)
     assert_validation(search(client, sender, role="Nobody"), path="Role")
     assert_validation(client.get(URL, query_string={"role": "Sender"}, headers=sender), path="ResourceId")
     other = tokens.headers(org="310654329")
     assert_error(search(client, other, role="Sender", onBehalfOf="0192:991825827"), 401, 4001)
-    assert_error(search(client, recipient_headers(tokens), role="Recipient", onBehalfOf="07827199405"), 401, 4001)
+    assert_error(
+        search(client, recipient_headers(tokens), role="Recipient", onBehalfOf="07827199405"), 401, 4001
+    )
     no_party = tokens.headers(org=None, pid=None, scopes=("altinn:correspondence.read",), sub="x")
     assert_error(search(client, no_party, role="Recipient"), 401, 4006)
-    assert search(client, recipient_headers(tokens), role="Recipient", onBehalfOf=PERSON_PID).status_code == 200
+    assert (
+        search(client, recipient_headers(tokens), role="Recipient", onBehalfOf=PERSON_PID).status_code == 200
+    )
 
 
 MALFORMED_ON_BEHALF_OF = [
     "invalid",
-    "123456789",                                        # a plain organization number: not accepted
-    "12345678901",                                      # 11 digits failing mod-11
-    "urn:altinn:person:identifier-no:12345678901",      # the same as a URN
-    "0192:12345678",                                    # 8 digits
-    "urn:altinn:person:identifier-no:0890049955",       # 10 digits
+    "123456789",  # a plain organization number: not accepted
+    "12345678901",  # 11 digits failing mod-11
+    "urn:altinn:person:identifier-no:12345678901",  # the same as a URN
+    "0192:12345678",  # 8 digits
+    "urn:altinn:person:identifier-no:0890049955",  # 10 digits
     "urn:altinn:invalid:991825827",
-    "1234:991825827",                                   # another country code
-    " 0192:991825827",                                  # not trimmed
+    "1234:991825827",  # another country code
+    " 0192:991825827",  # not trimmed
 ]
 
 
@@ -94,11 +110,13 @@ def test_blank_on_behalf_of_is_absent(client, sender, tokens, db, blank):
     reference = f"blank-{iso(timedelta())}"
     ids = create(client, sender, sendersReference=reference)
     publish_now(db)
-    assert search(client, sender, role="Sender", sendersReference=reference, onBehalfOf=blank).get_json() \
-        == {"ids": ids}
+    assert search(client, sender, role="Sender", sendersReference=reference, onBehalfOf=blank).get_json() == {
+        "ids": ids
+    }
     me = recipient_headers(tokens)
-    assert search(client, me, role="Recipient", sendersReference=reference, onBehalfOf=blank).get_json() \
-        == {"ids": ids}
+    assert search(client, me, role="Recipient", sendersReference=reference, onBehalfOf=blank).get_json() == {
+        "ids": ids
+    }
 
 
 @pytest.mark.parametrize("role", ["Recipient", "Sender", "RecipientAndSender", "0", "1", "2"])
@@ -134,13 +152,16 @@ def test_altinn2_correspondence_id_filters_on_the_migrated_id(client, sender, db
     reference = f"altinn2-{iso(timedelta())}"
     first = create(client, sender, sendersReference=reference)
     second = create(client, sender, sendersReference=reference)
-    assert search(client, sender, role="Sender", sendersReference=reference, altinn2CorrespondenceId=4711) \
-        .get_json() == {"ids": []}  # nothing made here carries an Altinn 2 id
+    assert search(
+        client, sender, role="Sender", sendersReference=reference, altinn2CorrespondenceId=4711
+    ).get_json() == {"ids": []}  # nothing made here carries an Altinn 2 id
     with db.transaction() as conn:
         conn.execute("UPDATE correspondences SET altinn2_correspondence_id = 4711 WHERE id = %s", (first[0],))
-    assert search(client, sender, role="Sender", sendersReference=reference, altinn2CorrespondenceId=4711) \
-        .get_json() == {"ids": first}
+    assert search(
+        client, sender, role="Sender", sendersReference=reference, altinn2CorrespondenceId=4711
+    ).get_json() == {"ids": first}
     assert second[0] in search(client, sender, role="Sender", sendersReference=reference).get_json()["ids"]
     for bad in ("abc", "1.5", str(2**31)):
-        assert_validation(search(client, sender, role="Sender", altinn2CorrespondenceId=bad),
-                          path="Altinn2CorrespondenceId")
+        assert_validation(
+            search(client, sender, role="Sender", altinn2CorrespondenceId=bad), path="Altinn2CorrespondenceId"
+        )

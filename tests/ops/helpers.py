@@ -1,11 +1,12 @@
 """Capturing log records as the JSON lines the service writes."""
+
 from __future__ import annotations
 
 import io
 import json
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from app.logs import use_json
 

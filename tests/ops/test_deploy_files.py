@@ -1,4 +1,5 @@
 """The Procfile and docker-compose.yml name the same roles, and nothing starts before the migrations."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +11,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def procfile() -> dict[str, str]:
     lines = (ROOT / "Procfile").read_text().splitlines()
-    return {name.strip(): command.strip() for name, command in (line.split(":", 1) for line in lines if line.strip())}
+    return {
+        name.strip(): command.strip()
+        for name, command in (line.split(":", 1) for line in lines if line.strip())
+    }
 
 
 def test_the_procfile_migrates_on_release():

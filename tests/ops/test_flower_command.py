@@ -1,4 +1,5 @@
 """`correspondence flower`: the broker of the running stack without copying a URL; auth where it matters."""
+
 from __future__ import annotations
 
 import os
@@ -18,15 +19,24 @@ BIN = Path(sys.executable).parent / "correspondence"
 
 
 def flower_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("FLOWER_") and k not in ("REDIS_URL", "CORRESPONDENCE_ENV")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("FLOWER_") and k not in ("REDIS_URL", "CORRESPONDENCE_ENV")
+    }
     return {**env, "CORRESPONDENCE_DATA_DIR": str(data_dir), **extra}
 
 
 def start_flower(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([str(BIN), "flower", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(BIN), "flower", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
@@ -62,18 +72,28 @@ def test_flower_uses_the_broker_of_the_run_on_this_data_folder_and_its_api_answe
 
 
 def test_without_a_broker_it_says_what_to_do(tmp_path):
-    out = subprocess.run([str(BIN), "flower"], env=flower_env(tmp_path), capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [str(BIN), "flower"], env=flower_env(tmp_path), capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 1
     assert "no broker: set REDIS_URL, or start `correspondence run` first" in out.stderr
 
 
 def test_production_refuses_flower_without_authentication_and_keeps_its_api_closed(redis_url, tmp_path):
-    refused = subprocess.run([str(BIN), "flower"], capture_output=True, text=True, timeout=60,
-                             env=flower_env(tmp_path, REDIS_URL=redis_url, CORRESPONDENCE_ENV="production"))
+    refused = subprocess.run(
+        [str(BIN), "flower"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=flower_env(tmp_path, REDIS_URL=redis_url, CORRESPONDENCE_ENV="production"),
+    )
     assert refused.returncode == 1 and "FLOWER_BASIC_AUTH" in refused.stderr
 
-    proc, base = start_flower(flower_env(tmp_path, REDIS_URL=redis_url, CORRESPONDENCE_ENV="production",
-                                         FLOWER_BASIC_AUTH="ops:s3cret"))
+    proc, base = start_flower(
+        flower_env(
+            tmp_path, REDIS_URL=redis_url, CORRESPONDENCE_ENV="production", FLOWER_BASIC_AUTH="ops:s3cret"
+        )
+    )
     try:
         assert requests.get(base + "/api/workers", timeout=10).status_code == 401
         assert requests.get(base + "/api/workers", auth=("ops", "s3cret"), timeout=10).status_code == 200

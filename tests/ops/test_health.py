@@ -1,4 +1,5 @@
 """Liveness (the process is up) and readiness (database and broker answer)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -7,8 +8,11 @@ from dataclasses import replace
 def test_live_answers_without_touching_dependencies(settings):
     from app.web import create_app
 
-    app = create_app(replace(settings, redis_url="redis://127.0.0.1:1/0",
-                             database_url="postgresql://nobody@127.0.0.1:1/none"))
+    app = create_app(
+        replace(
+            settings, redis_url="redis://127.0.0.1:1/0", database_url="postgresql://nobody@127.0.0.1:1/none"
+        )
+    )
     resp = app.test_client().get("/health/live")
     assert resp.status_code == 200 and resp.get_json() == {"status": "Healthy"}
 

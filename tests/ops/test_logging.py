@@ -1,4 +1,5 @@
 """Structured logs: one JSON object per line with the request id, carried into the tasks a request causes."""
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,14 @@ def test_configure_logging_writes_json_lines_and_text_on_request():
         "log.info('hello %s', 'world', extra={'answer': 42})\n"
         "try:\n    1 / 0\nexcept ZeroDivisionError:\n    log.exception('failed')\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                         env={"PATH": "/usr/bin:/bin", "LOG_LEVEL": "INFO"})
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "LOG_LEVEL": "INFO"},
+    )
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stderr.splitlines()]  # every line is one JSON object
     assert len(lines) == 2
@@ -56,21 +63,35 @@ def test_configure_logging_writes_json_lines_and_text_on_request():
     assert hello["logger"] == "probe" and hello["level"] == "INFO"
     assert failed["level"] == "ERROR" and "ZeroDivisionError" in failed["exc_info"]
 
-    text = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, env={"PATH": "/usr/bin:/bin", "LOG_FORMAT": "text"})
+    text = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "LOG_FORMAT": "text"},
+    )
     assert text.returncode == 0 and "INFO probe: hello world" in text.stderr
 
 
 def test_request_id_of_initialize_is_in_the_log_of_the_task_it_causes(client, sender, worker):
     rid = f"ops-task-{uuid.uuid4().hex[:8]}"
     with json_lines("workers.tasks", "app.access") as lines:
-        answer = ok(post(client, initialize_request([ORG_RECIPIENT], notification=FULL_NOTIFICATION),
-                         {**sender, "X-Request-Id": rid, "Prefer": "wait=10"}))
+        answer = ok(
+            post(
+                client,
+                initialize_request([ORG_RECIPIENT], notification=FULL_NOTIFICATION),
+                {**sender, "X-Request-Id": rid, "Prefer": "wait=10"},
+            )
+        )
     assert answer["correspondences"][0]["notifications"], answer  # the task ran before the answer
-    task_lines = [entry for entry in lines
-                  if entry["logger"] == "workers.tasks" and entry["request_id"] == rid]
+    task_lines = [
+        entry for entry in lines if entry["logger"] == "workers.tasks" and entry["request_id"] == rid
+    ]
     assert [entry["message"] for entry in task_lines] == [
-        "task notifications.create_orders started", "task notifications.create_orders finished: SUCCESS"]
+        "task notifications.create_orders started",
+        "task notifications.create_orders finished: SUCCESS",
+    ]
     assert all(entry["task"] == "notifications.create_orders" and entry["task_id"] for entry in task_lines)
     assert task_lines[1]["state"] == "SUCCESS" and task_lines[1]["duration_ms"] >= 0
     access = [entry for entry in lines if entry["logger"] == "app.access" and entry["request_id"] == rid]

@@ -1,11 +1,12 @@
 """GET /metrics: request counts and latency by route and status, queue depths, orders, outbox backlog."""
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
@@ -22,8 +23,11 @@ def scrape(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     resp = client.get("/metrics")
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("text/plain; version=")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(resp.get_data(as_text=True)) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(resp.get_data(as_text=True))
+        for s in family.samples
+    }
 
 
 def value(samples, name: str, **labels: str) -> float | None:
@@ -65,20 +69,27 @@ def test_queue_depth_is_the_length_of_each_redis_queue(client, redis_url):
         client_redis.close()
 
 
-def test_orders_by_status_and_outbox_backlog_come_from_the_database(client, db, sender, without_session_relay):
+def test_orders_by_status_and_outbox_backlog_come_from_the_database(
+    client, db, sender, without_session_relay
+):
     # one correspondence whose orders no worker creates here (and no relay sends): the backlog has that row
     ok(post(client, initialize_request([ORG_RECIPIENT], notification=FULL_NOTIFICATION), sender))
     with db.transaction() as conn:
-        orders = {r["status"]: r["n"] for r in conn.execute(
-            "SELECT status, count(*) AS n FROM notification_orders GROUP BY status").fetchall()}
+        orders = {
+            r["status"]: r["n"]
+            for r in conn.execute(
+                "SELECT status, count(*) AS n FROM notification_orders GROUP BY status"
+            ).fetchall()
+        }
         backlog = conn.execute(
             """SELECT count(*) FILTER (WHERE dispatched_at IS NULL) AS undispatched,
                       count(*) FILTER (WHERE dispatched_at IS NOT NULL) AS dispatched,
                       min(created) AS oldest
-               FROM notification_outbox WHERE completed_at IS NULL""").fetchone()
-    before = datetime.now(timezone.utc)
+               FROM notification_outbox WHERE completed_at IS NULL"""
+        ).fetchone()
+    before = datetime.now(UTC)
     samples = scrape(client)
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     for status in ("Success", "MissingContact", "Failure"):
         assert value(samples, "correspondence_notification_orders", status=status) == orders.get(status, 0)
     assert value(samples, "correspondence_outbox_backlog", state="undispatched") == backlog["undispatched"]
@@ -111,15 +122,32 @@ def test_multiprocess_mode_sums_the_requests_of_all_processes(tmp_path, database
         "if __import__('sys').argv[1:] == ['scrape']:\n"
         "    print(client.get('/metrics').get_data(as_text=True))\n"
     )
-    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp_path), DATABASE_URL=database_url,
-               REDIS_URL=redis_url, CORRESPONDENCE_DATA_DIR=str(data_dir), LOG_LEVEL="WARNING")
+    env = dict(
+        os.environ,
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path),
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        CORRESPONDENCE_DATA_DIR=str(data_dir),
+        LOG_LEVEL="WARNING",
+    )
     for args in ([], ["scrape"]):  # two processes; the second scrapes
-        out = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, env=env, capture_output=True,
-                             text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-c", script, *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode == 0, out.stderr
     assert list(tmp_path.glob("counter_*.db")) and list(tmp_path.glob("histogram_*.db"))
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(out.stdout) for s in family.samples}
-    live = value(samples, "correspondence_http_requests_total", method="GET", route="/health/live", status="200")
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(out.stdout)
+        for s in family.samples
+    }
+    live = value(
+        samples, "correspondence_http_requests_total", method="GET", route="/health/live", status="200"
+    )
     assert live == 4
     assert value(samples, "correspondence_queue_depth", queue=QUEUES[0]) is not None

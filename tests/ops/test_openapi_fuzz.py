@@ -14,12 +14,14 @@ Bounded and repeatable: `MAX_EXAMPLES` per operation and phase, a fixed seed. Th
 loopback by werkzeug's server in a thread: schemathesis' in-process WSGI transport cannot send the
 probes of `ignored_auth` (it hands `max_redirects` to werkzeug's EnvironBuilder; schemathesis 4.32).
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -60,11 +62,17 @@ def schema_valid_data_passes_validation(ctx: Any, response: Any, case: Any) -> b
         return None
     if not isinstance(body, dict) or "errorCode" in body or not isinstance(body.get("errors"), dict):
         return None
-    unstated = {path: messages for path, messages in body["errors"].items()
-                if any(not message.startswith(NOT_STATABLE) for message in messages)}
+    unstated = {
+        path: messages
+        for path, messages in body["errors"].items()
+        if any(not message.startswith(NOT_STATABLE) for message in messages)
+    }
     if unstated:
-        raise Failure(operation=case.operation.label, title="Schema-valid data refused by validation",
-                      message=f"The OpenAPI does not state these constraints: {unstated}")
+        raise Failure(
+            operation=case.operation.label,
+            title="Schema-valid data refused by validation",
+            message=f"The OpenAPI does not state these constraints: {unstated}",
+        )
     return None
 
 
@@ -86,15 +94,21 @@ def base_url(app) -> Iterator[str]:
 
 def test_every_operation_passes_every_check(base_url, tokens) -> None:
     token = tokens.make(scopes=(WRITE, READ, CHECK_SCOPE), ttl=3600)
-    config = SchemathesisConfig.from_dict({
-        "seed": SEED,
-        "headers": {"Authorization": f"Bearer {token}"},
-        "generation": {"max-examples": MAX_EXAMPLES, "mode": "all", "database": "none"},
-        "checks": {"enabled": True, "positive_data_acceptance": {
-            "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "429"]}},
-        "phases": {"stateful": {"enabled": False}},  # no links between operations to follow
-        "cache": {"enabled": False},
-    })
+    config = SchemathesisConfig.from_dict(
+        {
+            "seed": SEED,
+            "headers": {"Authorization": f"Bearer {token}"},
+            "generation": {"max-examples": MAX_EXAMPLES, "mode": "all", "database": "none"},
+            "checks": {
+                "enabled": True,
+                "positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "429"]
+                },
+            },
+            "phases": {"stateful": {"enabled": False}},  # no links between operations to follow
+            "cache": {"enabled": False},
+        }
+    )
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", config=config)
     operations = {result.ok().label for result in schema.get_all_operations()}
     assert len(operations) >= 20, sorted(operations)
@@ -111,8 +125,10 @@ def test_every_operation_passes_every_check(base_url, tokens) -> None:
                     checks_run += 1
                     if check.failure_info is not None:
                         info = check.failure_info
-                        failures.append(f"{event.recorder.label} [{check.name}] {info.failure.title}\n"
-                                        f"{info.failure.message}\n{info.code_sample}")
+                        failures.append(
+                            f"{event.recorder.label} [{check.name}] {info.failure.title}\n"
+                            f"{info.failure.message}\n{info.code_sample}"
+                        )
         elif isinstance(event, events.NonFatalError):
             errors.append(f"{event.label}: {event.info.format()}")
         elif isinstance(event, events.FatalError):

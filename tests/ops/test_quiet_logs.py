@@ -1,5 +1,6 @@
 """A periodic scan that found nothing logs at DEBUG; one that did something, and every other task, at INFO.
 (The idle stack as a whole: tests/ops/test_run_stack.py.)"""
+
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,8 @@ import time
 from tests.api.helpers import ok, post
 from tests.factories import ORG_RECIPIENT, initialize_request
 from tests.ops.helpers import json_lines
-from workers.celery_app import QUEUE_MAINTENANCE, TASK_PUBLISH_DUE, app as celery_app
+from workers.celery_app import QUEUE_MAINTENANCE, TASK_PUBLISH_DUE
+from workers.celery_app import app as celery_app
 from workers.observability import found_nothing, scan_tasks
 
 CELERY_LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
@@ -16,13 +18,18 @@ CELERY_LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
 
 def _celery_lines() -> None:
     """What Celery itself logs at INFO around a scan (beat sends it, the worker gets it, it succeeds) and another task."""
-    logging.getLogger("celery.beat").info("Scheduler: Sending due task %s (%s)", "publish-due", TASK_PUBLISH_DUE)
-    logging.getLogger("celery.worker.strategy").info("Task %(name)s[%(id)s] received",
-                                                     {"name": TASK_PUBLISH_DUE, "id": "s1"})
-    logging.getLogger("celery.app.trace").info("Task %(name)s[%(id)s] succeeded",
-                                               {"name": TASK_PUBLISH_DUE, "id": "s1"})
-    logging.getLogger("celery.app.trace").info("Task %(name)s[%(id)s] succeeded",
-                                               {"name": "notifications.create_orders", "id": "o1"})
+    logging.getLogger("celery.beat").info(
+        "Scheduler: Sending due task %s (%s)", "publish-due", TASK_PUBLISH_DUE
+    )
+    logging.getLogger("celery.worker.strategy").info(
+        "Task %(name)s[%(id)s] received", {"name": TASK_PUBLISH_DUE, "id": "s1"}
+    )
+    logging.getLogger("celery.app.trace").info(
+        "Task %(name)s[%(id)s] succeeded", {"name": TASK_PUBLISH_DUE, "id": "s1"}
+    )
+    logging.getLogger("celery.app.trace").info(
+        "Task %(name)s[%(id)s] succeeded", {"name": "notifications.create_orders", "id": "o1"}
+    )
     logging.getLogger("celery.beat").info("beat: Starting...")
 
 
@@ -30,7 +37,9 @@ def test_celery_lines_about_scans_are_debug_and_the_rest_stay_info():
     with json_lines(*CELERY_LOGGERS, level=logging.INFO) as lines:
         _celery_lines()
     assert [(e["level"], e["message"]) for e in lines] == [
-        ("INFO", "Task notifications.create_orders[o1] succeeded"), ("INFO", "beat: Starting...")]
+        ("INFO", "Task notifications.create_orders[o1] succeeded"),
+        ("INFO", "beat: Starting..."),
+    ]
     with json_lines(*CELERY_LOGGERS, level=logging.DEBUG) as lines:  # LOG_LEVEL=DEBUG shows them all
         _celery_lines()
     assert [e["level"] for e in lines] == ["DEBUG", "DEBUG", "DEBUG", "INFO", "INFO"]
@@ -49,7 +58,8 @@ def _scan_lines(timeout: float = 20) -> list[dict]:
         written = logging.getLogger("workers.tasks").handlers[-1].stream  # json_lines' buffer
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not any(
-                result.id in line and "finished" in line for line in written.getvalue().splitlines()):
+            result.id in line and "finished" in line for line in written.getvalue().splitlines()
+        ):
             time.sleep(0.05)
     return [e for e in lines if e.get("task_id") == result.id]
 
@@ -60,7 +70,9 @@ def test_a_scan_logs_at_info_only_when_it_found_something(client, sender, worker
         if found_nothing(lines[-1]["result"]):
             break
     assert [(e["level"], e["message"]) for e in lines] == [
-        ("DEBUG", "task lifecycle.publish_due started"), ("DEBUG", "task lifecycle.publish_due finished: SUCCESS")]
+        ("DEBUG", "task lifecycle.publish_due started"),
+        ("DEBUG", "task lifecycle.publish_due finished: SUCCESS"),
+    ]
 
     ok(post(client, initialize_request([ORG_RECIPIENT]), sender))  # due at once
     lines = _scan_lines()

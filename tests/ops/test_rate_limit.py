@@ -1,4 +1,5 @@
 """Per-sender token bucket in Redis: 429 problem details with Retry-After; off unless configured."""
+
 from __future__ import annotations
 
 import time
@@ -111,5 +112,7 @@ def test_multipart_initialize_shares_the_senders_bucket(limited_app, tokens):
     sender = tokens.headers(org=SENDER_ORG)
     ok(post(client, initialize_request([ORG_RECIPIENT]), sender))
     ok(post(client, initialize_request([ORG_RECIPIENT]), sender))
-    refused = post_multipart(client, sender, form_fields([ORG_RECIPIENT], [entry("a.txt")]), [("a.txt", b"x")])
+    refused = post_multipart(
+        client, sender, form_fields([ORG_RECIPIENT], [entry("a.txt")]), [("a.txt", b"x")]
+    )
     assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"

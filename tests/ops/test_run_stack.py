@@ -1,6 +1,7 @@
 """`correspondence run` as a newcomer runs it (embedded PostgreSQL and Redis): quiet when idle, and
 nothing it started is left once it stops: on SIGHUP to its process group (the terminal closed), when
 it is killed outright, and when its parent dies; the next start cleans up what a crash left."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 import pytest
@@ -27,8 +28,12 @@ IDLE_SECONDS = 8
 
 
 def stack_env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "LOG_LEVEL", "LOG_FORMAT", "PORT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "LOG_LEVEL", "LOG_FORMAT", "PORT")
+    }
     env["CORRESPONDENCE_DATA_DIR"] = str(data_dir)
     return env
 
@@ -41,10 +46,21 @@ class Stack:
         self.port = port or free_port()
         cmd = [str(BIN), "run", "--port", str(self.port)]
         if under_parent:  # a parent that starts it and then dies
-            cmd = [sys.executable, "-c", "import subprocess, sys, time; subprocess.Popen(sys.argv[1:]); "
-                   "time.sleep(600)", *cmd]
-        self.proc = subprocess.Popen(cmd, env=stack_env(data_dir), cwd=data_dir.parent, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            cmd = [
+                sys.executable,
+                "-c",
+                "import subprocess, sys, time; subprocess.Popen(sys.argv[1:]); time.sleep(600)",
+                *cmd,
+            ]
+        self.proc = subprocess.Popen(
+            cmd,
+            env=stack_env(data_dir),
+            cwd=data_dir.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         self.lines: list[tuple[float, str]] = []
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -65,9 +81,14 @@ class Stack:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             text = self.output()
-            if ("worker@" in text and " ready." in text and "beat: Starting" in text
-                    and "outbox relay listening" in text and not port_free("127.0.0.1", self.port)
-                    and set(self.state().get("children", {})) == ROLES):
+            if (
+                "worker@" in text
+                and " ready." in text
+                and "beat: Starting" in text
+                and "outbox relay listening" in text
+                and not port_free("127.0.0.1", self.port)
+                and set(self.state().get("children", {})) == ROLES
+            ):
                 return
             if self.proc.poll() is not None and not self.state():
                 break
@@ -86,7 +107,9 @@ class Stack:
         postmaster = psutil.Process(int(pid_file.read_text().split("\n", 1)[0]))
         procs += [postmaster, *postmaster.children(recursive=True)]
         names = {" ".join(p.cmdline()[1:3]) for p in procs}
-        assert any("gunicorn" in n for n in names) and any("redis-server" in " ".join(p.cmdline()) for p in procs)
+        assert any("gunicorn" in n for n in names) and any(
+            "redis-server" in " ".join(p.cmdline()) for p in procs
+        )
         return procs
 
 
@@ -127,7 +150,11 @@ def stack(stack_dir):
 
 def test_an_idle_stack_is_quiet_at_the_default_level(stack):
     text = stack.output()
-    for needed in ("broker: redis://127.0.0.1:", "development signing key:", f"API on http://127.0.0.1:{stack.port}"):
+    for needed in (
+        "broker: redis://127.0.0.1:",
+        "development signing key:",
+        f"API on http://127.0.0.1:{stack.port}",
+    ):
         assert needed in text  # what a newcomer needs is said once, at INFO
     time.sleep(2)  # beat's first round and the worker's start-up lines
     start = time.monotonic()
@@ -165,9 +192,13 @@ def test_the_next_start_cleans_up_and_it_stops_when_its_parent_dies(stack_dir, s
     dead = json.loads((stack_dir / "run.json").read_text())["pid"]
     (stack_dir / "postgres" / ".handle_pids.json").write_text(json.dumps([dead]))
     port = free_port()
-    orphan = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
-                              env=dict(stack_env(stack_dir), CORRESPONDENCE_RUN_PID=str(dead)),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    orphan = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+        env=dict(stack_env(stack_dir), CORRESPONDENCE_RUN_PID=str(dead)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     running = None
     try:
         deadline = time.monotonic() + 10
@@ -192,8 +223,13 @@ def test_the_next_start_cleans_up_and_it_stops_when_its_parent_dies(stack_dir, s
 
 def test_a_port_held_by_someone_else_is_refused_with_what_to_do(tmp_path):
     data_dir = tmp_path / "data"
-    stranger = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "0"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    stranger = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 10
         port = None
@@ -202,8 +238,14 @@ def test_a_port_held_by_someone_else_is_refused_with_what_to_do(tmp_path):
                 if conn.status == psutil.CONN_LISTEN:
                     port = conn.laddr.port
             time.sleep(0.05)
-        out = subprocess.run([str(BIN), "run", "--port", str(port)], env=stack_env(data_dir), cwd=tmp_path,
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [str(BIN), "run", "--port", str(port)],
+            env=stack_env(data_dir),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode == 1
         assert f"port {port} on 127.0.0.1 is in use by pid {stranger.pid}" in out.stderr
         assert f"kill {stranger.pid}" in out.stderr and f"--port {port + 1}" in out.stderr
@@ -220,8 +262,17 @@ def test_a_second_run_on_a_live_runs_data_folder_is_refused(tmp_path):
     data_dir.mkdir()
     me = psutil.Process()  # stands in for the live run
     RunState(data_dir).write(pid=me.pid, started=me.create_time(), api="http://127.0.0.1:8080")
-    out = subprocess.run([str(BIN), "run", "--port", str(free_port())], env=stack_env(data_dir), cwd=tmp_path,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [str(BIN), "run", "--port", str(free_port())],
+        env=stack_env(data_dir),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 1
-    assert f"`correspondence run` is already running on this data folder ({data_dir}): pid {me.pid}" in out.stderr
+    assert (
+        f"`correspondence run` is already running on this data folder ({data_dir}): pid {me.pid}"
+        in out.stderr
+    )
     assert not (data_dir / "postgres").exists()  # nothing was started

@@ -4,6 +4,7 @@ Runs the app as the Procfile's `web` line does (gunicorn, gevent; one worker) on
 and sends raw bytes no HTTP client library would send; and one Initialize end to end over it (the
 gevent worker with psycopg and the pool).
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -29,11 +30,16 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(settings, tmp_path_factory) -> Iterator[tuple[str, int]]:
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-           "CORRESPONDENCE_DATA_DIR": str(settings.data_dir),
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("prometheus"))}
-    process = subprocess.Popen(procfile_web(port), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "CORRESPONDENCE_DATA_DIR": str(settings.data_dir),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("prometheus")),
+    }
+    process = subprocess.Popen(
+        procfile_web(port), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         for _ in range(300):  # the worker is up once /health/live answers
             try:
@@ -74,13 +80,16 @@ def _send(port: int, raw: bytes) -> tuple[int, dict[str, str], bytes]:
     return int(status_line.split()[1]), headers, body
 
 
-@pytest.mark.parametrize("raw,status", [
-    (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
-    (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),
-    (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: a\r\n" % n for n in range(150)) + b"\r\n", 431),
-    (b"THIS IS NOT HTTP\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n", 400),
-])
+@pytest.mark.parametrize(
+    "raw,status",
+    [
+        (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: a\r\n" % n for n in range(150)) + b"\r\n", 431),
+        (b"THIS IS NOT HTTP\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n", 400),
+    ],
+)
 def test_server_level_errors_are_problem_details(server, raw, status):
     answer, headers, body = _send(server[1], raw)
     assert answer == status, body
@@ -92,8 +101,13 @@ def test_server_level_errors_are_problem_details(server, raw, status):
 
 @pytest.mark.parametrize("chunks", [b"zz\r\nabc\r\n0\r\n\r\n", b"3\r\nabcXY0\r\n\r\n"])
 def test_a_broken_chunked_body_is_a_400_problem_when_the_app_reads_it(server, tokens, chunks):
-    raw = (b"POST /correspondence/api/v1/correspondence HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-           b"Authorization: Bearer " + tokens.make().encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
+    raw = (
+        b"POST /correspondence/api/v1/correspondence HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer "
+        + tokens.make().encode()
+        + b"\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunks
+    )
     status, headers, body = _send(server[1], raw)
     assert status == 400, body
     assert headers["content-type"] == "application/problem+json"
@@ -115,13 +129,21 @@ def test_an_initialize_and_its_details_over_the_procfile_web_server(app, server,
     host, port = server
     headers = {**tokens.headers(), "Content-Type": "application/json"}
     conn = http.client.HTTPConnection(host, port, timeout=30)
-    conn.request("POST", "/correspondence/api/v1/correspondence", body=json.dumps(initialize_request()), headers=headers)
+    conn.request(
+        "POST",
+        "/correspondence/api/v1/correspondence",
+        body=json.dumps(initialize_request()),
+        headers=headers,
+    )
     answer = conn.getresponse()
     body = json.loads(answer.read())
     assert answer.status == 200, body
     [created] = body["correspondences"]
     conn = http.client.HTTPConnection(host, port, timeout=30)
-    conn.request("GET", f"/correspondence/api/v1/correspondence/{created['correspondenceId']}/details",
-                 headers=tokens.headers())
+    conn.request(
+        "GET",
+        f"/correspondence/api/v1/correspondence/{created['correspondenceId']}/details",
+        headers=tokens.headers(),
+    )
     details = conn.getresponse()
     assert details.status == 200 and json.loads(details.read())["recipient"] == created["recipient"]

@@ -1,7 +1,8 @@
 """tests/unit needs no service: no database (but the one `db`-marked test), no broker, no app."""
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

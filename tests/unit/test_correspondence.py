@@ -1,7 +1,8 @@
 """Status rules of a correspondence (SPEC.md §1.3) and the notification send condition (§5.5)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,7 +20,7 @@ from app.domain.correspondence import (
 )
 from app.domain.enums import CorrespondenceStatus as S
 
-T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def history(*statuses: S) -> list[StatusEntry]:
@@ -28,10 +29,19 @@ def history(*statuses: S) -> list[StatusEntry]:
 
 
 def test_status_sets_of_spec_1_3() -> None:
-    assert AVAILABLE_FOR_RECIPIENT == {S.Published, S.Fetched, S.Read, S.Replied, S.Confirmed, S.Archived,
-                                       S.Reserved, S.AttachmentsDownloaded, S.Forwarded}
-    assert AVAILABLE_FOR_SENDER == set(S) - {S.Archived, S.PurgedByRecipient, S.PurgedByAltinn}
-    assert PURGEABLE_BY_SENDER == {S.Initialized, S.ReadyForPublish, S.Failed}
+    assert {
+        S.Published,
+        S.Fetched,
+        S.Read,
+        S.Replied,
+        S.Confirmed,
+        S.Archived,
+        S.Reserved,
+        S.AttachmentsDownloaded,
+        S.Forwarded,
+    } == AVAILABLE_FOR_RECIPIENT
+    assert set(S) - {S.Archived, S.PurgedByRecipient, S.PurgedByAltinn} == AVAILABLE_FOR_SENDER
+    assert {S.Initialized, S.ReadyForPublish, S.Failed} == PURGEABLE_BY_SENDER
 
 
 def test_current_status_is_the_highest_not_the_latest() -> None:
@@ -61,20 +71,23 @@ def test_the_later_of_two_entries_with_the_same_status_is_current() -> None:
     assert current_status([early, late]) is late
 
 
-@pytest.mark.parametrize(("statuses", "main", "reminder"), [
-    (set(), NEVER, NEVER),  # correspondence missing
-    (None, NEVER, NEVER),
-    ({S.Initialized}, NOT_YET, NOT_YET),
-    ({S.Initialized, S.ReadyForPublish}, NOT_YET, NOT_YET),
-    ({S.Initialized, S.ReadyForPublish, S.Published}, SEND, SEND),
-    ({S.Initialized, S.Published, S.Fetched}, SEND, SEND),
-    ({S.Initialized, S.Published, S.Read}, SEND, NEVER),  # the main endpoint ignores Read
-    ({S.Initialized, S.Published, S.Read, S.Confirmed}, SEND, NEVER),
-    ({S.Initialized, S.Failed}, NEVER, NEVER),
-    ({S.Initialized, S.Published, S.PurgedByRecipient}, NEVER, NEVER),
-    ({S.Initialized, S.PurgedByAltinn}, NEVER, NEVER),
-    ({S.Initialized, S.Published, S.Failed}, NEVER, NEVER),
-])
+@pytest.mark.parametrize(
+    ("statuses", "main", "reminder"),
+    [
+        (set(), NEVER, NEVER),  # correspondence missing
+        (None, NEVER, NEVER),
+        ({S.Initialized}, NOT_YET, NOT_YET),
+        ({S.Initialized, S.ReadyForPublish}, NOT_YET, NOT_YET),
+        ({S.Initialized, S.ReadyForPublish, S.Published}, SEND, SEND),
+        ({S.Initialized, S.Published, S.Fetched}, SEND, SEND),
+        ({S.Initialized, S.Published, S.Read}, SEND, NEVER),  # the main endpoint ignores Read
+        ({S.Initialized, S.Published, S.Read, S.Confirmed}, SEND, NEVER),
+        ({S.Initialized, S.Failed}, NEVER, NEVER),
+        ({S.Initialized, S.Published, S.PurgedByRecipient}, NEVER, NEVER),
+        ({S.Initialized, S.PurgedByAltinn}, NEVER, NEVER),
+        ({S.Initialized, S.Published, S.Failed}, NEVER, NEVER),
+    ],
+)
 def test_notification_condition_of_spec_5_5(statuses, main: str, reminder: str) -> None:
     statuses = None if statuses is None else {int(s) for s in statuses}
     assert notification_condition(statuses, is_reminder=False) == main

@@ -1,4 +1,5 @@
 """The two kinds of client errors (SPEC.md §4.10, §7.4)."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,13 +9,23 @@ from app.domain.errors import CATALOGUE, CorrespondenceError, ValidationProblem
 
 def test_numbered_error_carries_code_status_and_detail() -> None:
     exc = CorrespondenceError(1005)
-    assert (exc.code, exc.status, exc.detail) == (1005, 400, "Mismatch between uploaded files and attachment metadata")
+    assert (exc.code, exc.status, exc.detail) == (
+        1005,
+        400,
+        "Mismatch between uploaded files and attachment metadata",
+    )
     assert str(exc) == "1005: Mismatch between uploaded files and attachment metadata"
 
 
 def test_status_comes_from_the_catalogue() -> None:
     assert [CorrespondenceError(code).status for code in (1001, 1030, 1034, 2002, 2022, 4001)] == [
-        404, 422, 409, 502, 408, 401]
+        404,
+        422,
+        409,
+        502,
+        408,
+        401,
+    ]
 
 
 def test_parameters_fill_the_detail() -> None:

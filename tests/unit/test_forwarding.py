@@ -1,4 +1,5 @@
 """Rules of forwarding a correspondence by e-mail (SPEC.md §3.10), in the contract's order."""
+
 from __future__ import annotations
 
 import pytest
@@ -47,13 +48,16 @@ def test_1065_when_the_correspondence_has_never_been_read():
     assert error(has_been_read=False) == 1065
 
 
-@pytest.mark.parametrize("args, changes, expected", [
-    (("a" * 1001, None), {"allow_forwarding": False}, 3011),        # no '@': the address rule first
-    (("a" * 1000 + "@example.no", None), {"allow_forwarding": False}, 3027),
-    (("kari@example.no", "x" * 201), {"allow_forwarding": False}, 1063),
-    (("kari@example.no", "<b>" + "x" * 200 + "</b>"), {}, 1066),
-    (("kari@example.no", "# x"), {"has_been_read": False}, 1067),
-])
+@pytest.mark.parametrize(
+    "args, changes, expected",
+    [
+        (("a" * 1001, None), {"allow_forwarding": False}, 3011),  # no '@': the address rule first
+        (("a" * 1000 + "@example.no", None), {"allow_forwarding": False}, 3027),
+        (("kari@example.no", "x" * 201), {"allow_forwarding": False}, 1063),
+        (("kari@example.no", "<b>" + "x" * 200 + "</b>"), {}, 1066),
+        (("kari@example.no", "# x"), {"has_been_read": False}, 1067),
+    ],
+)
 def test_the_earlier_rule_answers(args, changes, expected):
     assert forwarding_error(*args, **{**OK, **changes}) == expected
 

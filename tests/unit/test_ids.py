@@ -1,4 +1,5 @@
 """UUIDv7 ids (RFC 9562 §5.7, monotonic by §6.2 method 1: a 12-bit counter in rand_a)."""
+
 from __future__ import annotations
 
 import uuid

@@ -3,6 +3,7 @@ every value a valid request carries, and the rows. Expected values are the contr
 
 Shares the request and facts builders of test_initialize_rules.py.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -12,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from app.domain.enums import AttachmentStatus, CorrespondenceStatus as S, ReferenceType
+from app.domain.enums import AttachmentStatus, ReferenceType
+from app.domain.enums import CorrespondenceStatus as S
 from app.domain.errors import CorrespondenceError
 from app.domain.initialize import NewAttachment, decide, is_https_url, new_rows, with_recipient_name
 from app.domain.registry import Party
@@ -57,6 +59,7 @@ def raised(req: dict[str, Any], f=None) -> CorrespondenceError:
 
 # ---- limits: the last value allowed passes, the first one beyond fails --------------------------
 
+
 def test_1038_counts_existing_and_new_attachments_together_up_to_100():
     decide(request(existing=ids(100)), facts(attachments=attachments(100)))
     req = request(existing=ids(100), content=content(attachments=[FILE]))
@@ -71,11 +74,16 @@ def test_a_repeated_existing_attachment_is_taken_once():
 
 
 def test_1069_allows_exactly_10_000_000_bytes_existing_plus_uploaded():
-    f = facts(attachments={ATTACHMENT: published(size=9_999_000)}, upload_sizes=[600, 400],
-              check_uploads=lambda e: None)
+    f = facts(
+        attachments={ATTACHMENT: published(size=9_999_000)},
+        upload_sizes=[600, 400],
+        check_uploads=lambda e: None,
+    )
     decide(request(existing=[ATTACHMENT], allowForwarding=True), f)
-    assert code_of(request(existing=[ATTACHMENT], allowForwarding=True),
-                   replace(f, upload_sizes=[600, 401])) == 1069
+    assert (
+        code_of(request(existing=[ATTACHMENT], allowForwarding=True), replace(f, upload_sizes=[600, 401]))
+        == 1069
+    )
     decide(request(existing=[ATTACHMENT]), replace(f, upload_sizes=[10_000_000]))  # no forwarding: no limit
 
 
@@ -95,8 +103,9 @@ def test_1068_only_for_an_auth_level_above_0():
 
 @pytest.mark.parametrize("hours, expected", [(5.99, 1055), (6.01, None), (-1, 1055)])
 def test_1055_when_the_latest_link_expires_within_six_hours(hours, expected):
-    f = facts(attachments={ATTACHMENT: published()},
-              latest_expirations={ATTACHMENT: NOW + timedelta(hours=hours)})
+    f = facts(
+        attachments={ATTACHMENT: published()}, latest_expirations={ATTACHMENT: NOW + timedelta(hours=hours)}
+    )
     if expected is None:
         decide(request(existing=[ATTACHMENT]), f)
     else:
@@ -104,8 +113,10 @@ def test_1055_when_the_latest_link_expires_within_six_hours(hours, expected):
 
 
 def test_1055_looks_at_every_existing_attachment():
-    f = facts(attachments=attachments(2), latest_expirations={uuid.UUID(int=1): None,
-                                                              uuid.UUID(int=2): NOW + timedelta(hours=1)})
+    f = facts(
+        attachments=attachments(2),
+        latest_expirations={uuid.UUID(int=1): None, uuid.UUID(int=2): NOW + timedelta(hours=1)},
+    )
     assert code_of(request(existing=ids(2)), f) == 1055
 
 
@@ -114,25 +125,33 @@ def test_dates_equal_to_now_or_to_the_publish_time_are_allowed():
     assert valid.due_date_time == NOW and valid.requested_publish_time == NOW
     valid = decide(request(dueDateTime=IN_DAYS(2), requestedPublishTime=IN_DAYS(2)), facts())
     assert valid.due_date_time == valid.requested_publish_time == NOW + timedelta(days=2)
-    assert code_of(request(dueDateTime=(NOW - timedelta(seconds=1)).isoformat(),
-                           requestedPublishTime=IN_DAYS(-2)), facts()) == 1008
+    assert (
+        code_of(
+            request(dueDateTime=(NOW - timedelta(seconds=1)).isoformat(), requestedPublishTime=IN_DAYS(-2)),
+            facts(),
+        )
+        == 1008
+    )
 
 
-@pytest.mark.parametrize("url, ok", [
-    ("https://a.no", True),
-    ("HTTPS://A.NO/x", True),
-    ("https://a.no/" + "x" * 242, True),   # 255 characters
-    ("https://a.no/" + "x" * 243, False),  # 256
-    ("http://a.no", False),
-    ("ftp://a.no", False),
-    ("https://", False),
-    ("https:///path", False),
-    ("https://a.no/a b", False),
-    ("https://a.no/a\tb", False),
-    ("https://[::1", False),  # not well-formed
-    ("", False),
-    (None, False),
-])
+@pytest.mark.parametrize(
+    "url, ok",
+    [
+        ("https://a.no", True),
+        ("HTTPS://A.NO/x", True),
+        ("https://a.no/" + "x" * 242, True),  # 255 characters
+        ("https://a.no/" + "x" * 243, False),  # 256
+        ("http://a.no", False),
+        ("ftp://a.no", False),
+        ("https://", False),
+        ("https:///path", False),
+        ("https://a.no/a b", False),
+        ("https://a.no/a\tb", False),
+        ("https://[::1", False),  # not well-formed
+        ("", False),
+        (None, False),
+    ],
+)
 def test_reply_option_urls_are_absolute_https_and_at_most_255_characters(url, ok):
     assert is_https_url(url) is ok
 
@@ -146,12 +165,18 @@ def test_1035_for_any_bad_reply_option_and_none_for_good_ones():
 
 # ---- conditions of single rules -----------------------------------------------------------------
 
+
 def test_an_altinn_app_resource_is_allowed_only_for_a_transmission_and_skips_confidentiality():
     generic = {"referenceType": "Generic", "referenceValue": "x"}
     assert code_of(request(externalReferences=[generic]), facts(resource=APP)) == 4010
     assert code_of(request(externalReferences=[DIALOG]), facts(resource=APP)) == 1054  # past 4010
-    assert code_of(request(externalReferences=[generic, DIALOG]),
-                   facts(resource=replace(APP, confidentiality="Confidential"))) == 1054
+    assert (
+        code_of(
+            request(externalReferences=[generic, DIALOG]),
+            facts(resource=replace(APP, confidentiality="Confidential")),
+        )
+        == 1054
+    )
     assert code_of(request(externalReferences=[DIALOG], isConfidential=True), facts(resource=APP)) == 1054
     assert code_of(request(externalReferences=[DIALOG], isConfidential=True), facts()) == 1061
 
@@ -210,13 +235,16 @@ def test_an_empty_message_sender_is_not_checked():
     assert decide(request(), facts()).message_sender is None
 
 
-@pytest.mark.parametrize("refs, extra, expected", [
-    ([TRANSMISSION, DIALOG], {}, 1054),           # one transmission type is allowed
-    ([DIALOG, TRANSMISSION], {}, 1054),
-    ([DIALOG, dict(DIALOG, referenceValue="x")], {}, 1048),  # every dialog id is checked
-    ([DIALOG], {"isConfirmationNeeded": True, "dueDateTime": IN_DAYS(1)}, 1051),
-    ([DIALOG], {"replyOptions": [{"linkURL": "https://a.no"}]}, 1051),
-])
+@pytest.mark.parametrize(
+    "refs, extra, expected",
+    [
+        ([TRANSMISSION, DIALOG], {}, 1054),  # one transmission type is allowed
+        ([DIALOG, TRANSMISSION], {}, 1054),
+        ([DIALOG, dict(DIALOG, referenceValue="x")], {}, 1048),  # every dialog id is checked
+        ([DIALOG], {"isConfirmationNeeded": True, "dueDateTime": IN_DAYS(1)}, 1051),
+        ([DIALOG], {"replyOptions": [{"linkURL": "https://a.no"}]}, 1051),
+    ],
+)
 def test_transmission_rules(refs, extra, expected):
     assert code_of(request(externalReferences=refs, **extra), facts()) == expected
 
@@ -244,55 +272,130 @@ def test_notification_needs_the_template_and_gets_the_recipient_count():
 
 # ---- the order of neighbouring rules: with both broken, the earlier one answers -----------------
 
+
 def _foreign_and_missing():
     return request(existing=ids(2)), facts(attachments={uuid.UUID(int=1): published(sender="urn:x:1")})
 
 
-@pytest.mark.parametrize("case, expected", [
-    (lambda: (request(key=str(uuid.uuid4())), facts(idempotency_key_exists=True, resource=None)), 1034),
-    (lambda: (request(), facts(resource=None, caller_organization="310654329")), 1036),
-    (lambda: (request(), facts(caller_organization="310654329", resource=APP, caller_party_urn=None)), 4001),
-    (lambda: (request(), facts(resource=APP, caller_party_urn=None)), 4010),
-    (lambda: (request(isConfidential=True), facts(caller_party_urn=None)), 4006),
-    (lambda: (request(allowForwarding=True),
-              facts(resource=replace(RESOURCE, confidentiality="Confidential", minimum_auth_level=3))), 1060),
-    (lambda: (request([ORG_RECIPIENT, "0192:313721779"], allowForwarding=True),
-              facts(resource=replace(RESOURCE, minimum_auth_level=3))), 1068),
-    (lambda: (request([PERSON_RECIPIENT, PERSON_RECIPIENT]), facts(require_known_recipients=True)), 1006),
-    (lambda: (request([PERSON_RECIPIENT], isConfirmationNeeded=True),
-              facts(require_known_recipients=True)), 1029),
-    (lambda: (request([RESERVED_PERSON], isConfirmationNeeded=True), facts()), 1016),
-    (lambda: (request([RESERVED_PERSON], dueDateTime=IN_DAYS(-1)), facts()), 1030),
-    (lambda: (request(dueDateTime=IN_DAYS(-1), requestedPublishTime=IN_DAYS(1)), facts()), 1008),
-    (lambda: (request(dueDateTime=IN_DAYS(1), requestedPublishTime=IN_DAYS(2),
-                      content=content(messageTitle="# t")), facts()), 1009),
-    (lambda: (request(content=content(messageTitle="# t", messageBody="<b>x</b>")), facts()), 1002),
-    (lambda: (request(content=content(messageBody="<b>x</b>", language="se")), facts()), 1003),
-    (lambda: (request(content=content(language="se"), messageSender="# E"), facts()), 1023),
-    (lambda: (request(messageSender="# E", externalReferences=[TRANSMISSION]), facts()), 1039),
-    (lambda: (request(externalReferences=[TRANSMISSION, TRANSMISSION, dict(DIALOG, referenceValue="x")]),
-              facts()), 1052),
-    (lambda: (request(externalReferences=[TRANSMISSION, TRANSMISSION]), facts()), 1052),
-    (lambda: (request(externalReferences=[TRANSMISSION], existing=[ATTACHMENT]), facts()), 1053),
-    (lambda: (request(externalReferences=[DIALOG], existing=[ATTACHMENT]), facts()), 1054),
-    (_foreign_and_missing, 1017),
-    (lambda: (request(existing=ids(101)), facts(attachments=attachments(100))), 1007),
-    (lambda: (request(existing=ids(101)), facts(attachments=attachments(101, current_status=None))), 1038),
-    (lambda: (request(existing=[ATTACHMENT], allowForwarding=True),
-              facts(attachments={ATTACHMENT: published(size=10**8, status=AttachmentStatus.Purged)})), 1018),
-    (lambda: (request(allowForwarding=True, existing=[ATTACHMENT], content=content(attachments=[FILE])),
-              facts(attachments={ATTACHMENT: published(size=10**8)})), 1069),
-    (lambda: (request(allowForwarding=True), facts(upload_sizes=[10**8], check_uploads=_fail_2012)), 1069),
-    (lambda: (request(existing=[ATTACHMENT], content=content(attachments=[FILE])),
-              facts(attachments={ATTACHMENT: published()}, latest_expirations={ATTACHMENT: NOW})), 1005),
-    (lambda: (request(existing=[ATTACHMENT]), facts(attachments={ATTACHMENT: published()},
-                                                    latest_expirations={ATTACHMENT: NOW},
-                                                    check_uploads=_fail_2012)), 2012),
-    (lambda: (request(existing=[ATTACHMENT], replyOptions=[{"linkURL": "http://a.no"}]),
-              facts(attachments={ATTACHMENT: published()}, latest_expirations={ATTACHMENT: NOW})), 1055),
-    (lambda: (request(notification=dict(NOTIFICATION, customRecipients=[{}])),
-              facts(template_exists=False)), 3001),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        (lambda: (request(key=str(uuid.uuid4())), facts(idempotency_key_exists=True, resource=None)), 1034),
+        (lambda: (request(), facts(resource=None, caller_organization="310654329")), 1036),
+        (
+            lambda: (request(), facts(caller_organization="310654329", resource=APP, caller_party_urn=None)),
+            4001,
+        ),
+        (lambda: (request(), facts(resource=APP, caller_party_urn=None)), 4010),
+        (lambda: (request(isConfidential=True), facts(caller_party_urn=None)), 4006),
+        (
+            lambda: (
+                request(allowForwarding=True),
+                facts(resource=replace(RESOURCE, confidentiality="Confidential", minimum_auth_level=3)),
+            ),
+            1060,
+        ),
+        (
+            lambda: (
+                request([ORG_RECIPIENT, "0192:313721779"], allowForwarding=True),
+                facts(resource=replace(RESOURCE, minimum_auth_level=3)),
+            ),
+            1068,
+        ),
+        (lambda: (request([PERSON_RECIPIENT, PERSON_RECIPIENT]), facts(require_known_recipients=True)), 1006),
+        (
+            lambda: (
+                request([PERSON_RECIPIENT], isConfirmationNeeded=True),
+                facts(require_known_recipients=True),
+            ),
+            1029,
+        ),
+        (lambda: (request([RESERVED_PERSON], isConfirmationNeeded=True), facts()), 1016),
+        (lambda: (request([RESERVED_PERSON], dueDateTime=IN_DAYS(-1)), facts()), 1030),
+        (lambda: (request(dueDateTime=IN_DAYS(-1), requestedPublishTime=IN_DAYS(1)), facts()), 1008),
+        (
+            lambda: (
+                request(
+                    dueDateTime=IN_DAYS(1),
+                    requestedPublishTime=IN_DAYS(2),
+                    content=content(messageTitle="# t"),
+                ),
+                facts(),
+            ),
+            1009,
+        ),
+        (lambda: (request(content=content(messageTitle="# t", messageBody="<b>x</b>")), facts()), 1002),
+        (lambda: (request(content=content(messageBody="<b>x</b>", language="se")), facts()), 1003),
+        (lambda: (request(content=content(language="se"), messageSender="# E"), facts()), 1023),
+        (lambda: (request(messageSender="# E", externalReferences=[TRANSMISSION]), facts()), 1039),
+        (
+            lambda: (
+                request(externalReferences=[TRANSMISSION, TRANSMISSION, dict(DIALOG, referenceValue="x")]),
+                facts(),
+            ),
+            1052,
+        ),
+        (lambda: (request(externalReferences=[TRANSMISSION, TRANSMISSION]), facts()), 1052),
+        (lambda: (request(externalReferences=[TRANSMISSION], existing=[ATTACHMENT]), facts()), 1053),
+        (lambda: (request(externalReferences=[DIALOG], existing=[ATTACHMENT]), facts()), 1054),
+        (_foreign_and_missing, 1017),
+        (lambda: (request(existing=ids(101)), facts(attachments=attachments(100))), 1007),
+        (
+            lambda: (request(existing=ids(101)), facts(attachments=attachments(101, current_status=None))),
+            1038,
+        ),
+        (
+            lambda: (
+                request(existing=[ATTACHMENT], allowForwarding=True),
+                facts(attachments={ATTACHMENT: published(size=10**8, status=AttachmentStatus.Purged)}),
+            ),
+            1018,
+        ),
+        (
+            lambda: (
+                request(allowForwarding=True, existing=[ATTACHMENT], content=content(attachments=[FILE])),
+                facts(attachments={ATTACHMENT: published(size=10**8)}),
+            ),
+            1069,
+        ),
+        (
+            lambda: (request(allowForwarding=True), facts(upload_sizes=[10**8], check_uploads=_fail_2012)),
+            1069,
+        ),
+        (
+            lambda: (
+                request(existing=[ATTACHMENT], content=content(attachments=[FILE])),
+                facts(attachments={ATTACHMENT: published()}, latest_expirations={ATTACHMENT: NOW}),
+            ),
+            1005,
+        ),
+        (
+            lambda: (
+                request(existing=[ATTACHMENT]),
+                facts(
+                    attachments={ATTACHMENT: published()},
+                    latest_expirations={ATTACHMENT: NOW},
+                    check_uploads=_fail_2012,
+                ),
+            ),
+            2012,
+        ),
+        (
+            lambda: (
+                request(existing=[ATTACHMENT], replyOptions=[{"linkURL": "http://a.no"}]),
+                facts(attachments={ATTACHMENT: published()}, latest_expirations={ATTACHMENT: NOW}),
+            ),
+            1055,
+        ),
+        (
+            lambda: (
+                request(notification=dict(NOTIFICATION, customRecipients=[{}])),
+                facts(template_exists=False),
+            ),
+            3001,
+        ),
+    ],
+)
 def test_the_earlier_rule_answers(case, expected):
     req, f = case()
     assert code_of(req, f) == expected
@@ -304,13 +407,24 @@ def _fail_2012(entries):
 
 # ---- every value of a valid request -------------------------------------------------------------
 
+
 def test_a_valid_request_carries_every_value_as_given():
     existing = ids(2)
     f = facts(attachments=attachments(2))
-    valid = decide(request([PERSON_RECIPIENT], existing=existing[::-1] + existing, sendersReference="ref-9",
-                           requestedPublishTime=IN_DAYS(1), dueDateTime=IN_DAYS(2), isConfirmationNeeded=True,
-                           ignoreReservation=False, allowForwarding=True,
-                           content=content(messageSummary="s", messageBody="**b**", language="nn")), f)
+    valid = decide(
+        request(
+            [PERSON_RECIPIENT],
+            existing=existing[::-1] + existing,
+            sendersReference="ref-9",
+            requestedPublishTime=IN_DAYS(1),
+            dueDateTime=IN_DAYS(2),
+            isConfirmationNeeded=True,
+            ignoreReservation=False,
+            allowForwarding=True,
+            content=content(messageSummary="s", messageBody="**b**", language="nn"),
+        ),
+        f,
+    )
     assert valid.resource == RESOURCE and valid.sender == SENDER
     assert valid.recipients[0].urn == PERSON_RECIPIENT and not valid.recipients[0].reserved
     assert valid.senders_reference == "ref-9"
@@ -326,8 +440,16 @@ def test_a_valid_request_carries_every_value_as_given():
 
 
 def test_absent_optional_parts_read_as_empty():
-    valid = decide(request(propertyList=None, externalReferences=None, replyOptions=None,
-                           ignoreReservation=None, content=content(messageSummary=None, attachments=None)), facts())
+    valid = decide(
+        request(
+            propertyList=None,
+            externalReferences=None,
+            replyOptions=None,
+            ignoreReservation=None,
+            content=content(messageSummary=None, attachments=None),
+        ),
+        facts(),
+    )
     assert valid.property_list == {} and valid.external_references == () and valid.reply_options == ()
     assert valid.message_summary == "" and valid.new_attachment_entries == ()
     assert valid.ignore_reservation is None and valid.due_date_time is None
@@ -338,13 +460,16 @@ def test_absent_optional_parts_read_as_empty():
 
 
 def test_external_references_keep_their_types_and_values():
-    refs = [{"referenceType": "Generic", "referenceValue": "a"},
-            {"referenceType": "AltinnAppInstance", "referenceValue": "b"}]
+    refs = [
+        {"referenceType": "Generic", "referenceValue": "a"},
+        {"referenceType": "AltinnAppInstance", "referenceValue": "b"},
+    ]
     valid = decide(request(externalReferences=refs), facts())
     assert valid.external_references == ((ReferenceType.Generic, "a"), (ReferenceType.AltinnAppInstance, "b"))
 
 
 # ---- the rows -----------------------------------------------------------------------------------
+
 
 def _valid(**changes: Any):
     return replace(decide(request([ORG_RECIPIENT, PERSON_RECIPIENT]), facts()), **changes)
@@ -365,8 +490,10 @@ def test_with_recipient_name_fills_every_placeholder():
 
 
 def test_ready_for_publish_only_when_every_new_attachment_is_published():
-    up = [NewAttachment(uuid.UUID(int=20), None, published=True),
-          NewAttachment(uuid.UUID(int=21), None, published=False)]
+    up = [
+        NewAttachment(uuid.UUID(int=20), None, published=True),
+        NewAttachment(uuid.UUID(int=21), None, published=False),
+    ]
     rows = new_rows(_valid(), up, NOW)
     assert [c.status for c in rows.correspondences] == [S.Initialized, S.Initialized]
     rows = new_rows(_valid(), [replace(up[1], published=True), up[0]], NOW)
@@ -390,7 +517,9 @@ def test_links_expire_from_the_later_of_publish_time_and_now_and_never_without_d
     later = NOW + timedelta(hours=3)
     rows = new_rows(_valid(existing_attachments=existing), up, later)  # publish time NOW is past
     assert [(a.attachment_id, a.expiration_time) for a in rows.attachments] == [
-        (uuid.UUID(int=20), None), (uuid.UUID(int=21), later + timedelta(days=14)),
-        (ATTACHMENT, later + timedelta(days=1))]
+        (uuid.UUID(int=20), None),
+        (uuid.UUID(int=21), later + timedelta(days=14)),
+        (ATTACHMENT, later + timedelta(days=1)),
+    ]
     assert rows.created == later
     assert isinstance(rows.id, uuid.UUID) and all(isinstance(c.id, uuid.UUID) for c in rows.correspondences)

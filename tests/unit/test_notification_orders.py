@@ -3,6 +3,7 @@
 Where the code and SPEC.md disagree, the test follows SPEC.md and is marked `xfail(strict=True)`
 with the reason; the disagreements are reported with issue 16.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -10,7 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from app.domain.enums import EmailContentType, NotificationChannel as Ch
+from app.domain.enums import EmailContentType
+from app.domain.enums import NotificationChannel as Ch
 from app.domain.notification_orders import build_orders
 from tests.unit.notification_data import (
     BASE,
@@ -49,6 +51,7 @@ def recipient_of(order) -> dict:
 
 # --- organization -------------------------------------------------------------------------------
 
+
 def test_organization_order_is_the_future_order_of_spec_5_4() -> None:
     order = only(orders())
     assert order.request == {
@@ -58,14 +61,33 @@ def test_organization_order_is_the_future_order_of_spec_5_4() -> None:
         "dialogportenAssociation": None,
         "idempotencyId": main_id(f"org:{ORG}"),
         # channelSchema: the enum name (SPEC.md §5.4 says the .NET client sends a number, "uncertain")
-        "recipient": {"recipientOrganization": {"orgNumber": ORG, "resourceId": RESOURCE, "channelSchema": "Email",
-                                                "emailSettings": EMAIL_SETTINGS, "smsSettings": SMS_SETTINGS}},
+        "recipient": {
+            "recipientOrganization": {
+                "orgNumber": ORG,
+                "resourceId": RESOURCE,
+                "channelSchema": "Email",
+                "emailSettings": EMAIL_SETTINGS,
+                "smsSettings": SMS_SETTINGS,
+            }
+        },
     }
-    assert (order.id, order.correspondence_id, order.is_reminder) == (uuid.uuid5(CORR_ID, f"org:{ORG}:main"),
-                                                                      CORR_ID, False)
-    assert (order.plan.kind, order.plan.value, order.template, order.channel) == ("organization", ORG, 0, Ch.Email)
+    assert (order.id, order.correspondence_id, order.is_reminder) == (
+        uuid.uuid5(CORR_ID, f"org:{ORG}:main"),
+        CORR_ID,
+        False,
+    )
+    assert (order.plan.kind, order.plan.value, order.template, order.channel) == (
+        "organization",
+        ORG,
+        0,
+        Ch.Email,
+    )
     assert (order.email_subject, order.email_body, order.sms_body) == ("Subject", "Body", "Sms")
-    assert (order.email_content_type, order.ignore_reservation, order.requested_send_time) == (0, None, PUBLISH)
+    assert (order.email_content_type, order.ignore_reservation, order.requested_send_time) == (
+        0,
+        None,
+        PUBLISH,
+    )
 
 
 def test_iso6523_recipient_is_an_organization() -> None:
@@ -74,8 +96,10 @@ def test_iso6523_recipient_is_an_organization() -> None:
 
 
 def test_send_time_is_the_later_of_now_and_publish_time() -> None:
-    assert only(orders(now=PUBLISH + timedelta(minutes=1))).request["requestedSendTime"] == (
-        PUBLISH + timedelta(minutes=1)).isoformat()
+    assert (
+        only(orders(now=PUBLISH + timedelta(minutes=1))).request["requestedSendTime"]
+        == (PUBLISH + timedelta(minutes=1)).isoformat()
+    )
     assert only(orders(now=PUBLISH - timedelta(minutes=1))).requested_send_time == PUBLISH
 
 
@@ -107,6 +131,7 @@ def test_template_is_recorded(template, expected) -> None:
 
 # --- settings (SPEC.md §5.3 step 4) --------------------------------------------------------------
 
+
 @pytest.mark.parametrize("blank", [{"email_subject": ""}, {"email_body": None}, {"email_subject": "   "}])
 def test_email_settings_need_both_subject_and_body(blank) -> None:
     order = only(with_notification(**blank))
@@ -124,20 +149,31 @@ def test_sms_settings_need_an_sms_body(blank) -> None:
 
 
 def test_generic_template_texts_are_filled_in() -> None:
-    corr = correspondence(notification=notification(notification_template=1, email_subject=None,
-                                                    email_body="Frist 1. mai.", sms_body=None))
+    corr = correspondence(
+        notification=notification(
+            notification_template=1, email_subject=None, email_body="Frist 1. mai.", sms_body=None
+        )
+    )
     order = only(orders(corr, templates=GENERIC_NB))
     assert order.email_subject == "En melding har blitt mottatt i Altinn"
-    assert order.email_body == ("Hei. Eksempel AS har mottatt en ny melding fra Digdir. Frist 1. mai. "
-                                "Logg deg inn i Altinn for å se denne meldingen.")
+    assert order.email_body == (
+        "Hei. Eksempel AS har mottatt en ny melding fra Digdir. Frist 1. mai. "
+        "Logg deg inn i Altinn for å se denne meldingen."
+    )
     # §5.3 step 1: "{textToken}" → "" + one space, then only the ends are trimmed
-    assert order.sms_body == ("Hei. Eksempel AS har mottatt en ny melding fra Digdir.  "
-                              "Logg deg inn i Altinn for å se denne meldingen.")
+    assert order.sms_body == (
+        "Hei. Eksempel AS har mottatt en ny melding fra Digdir.  "
+        "Logg deg inn i Altinn for å se denne meldingen."
+    )
 
 
 def test_placeholders_of_the_request_text_are_replaced_but_recipient_name_is_left() -> None:
-    order = only(with_notification(email_subject="$resourceName$: $messageTitle$",
-                                   email_body="Til $recipientName$ fra $sendersName$ ($correspondenceRecipientName$)"))
+    order = only(
+        with_notification(
+            email_subject="$resourceName$: $messageTitle$",
+            email_body="Til $recipientName$ fra $sendersName$ ($correspondenceRecipientName$)",
+        )
+    )
     assert order.email_subject == "Demotjeneste: Tittel"
     assert order.email_body == "Til $recipientName$ fra Digdir (Eksempel AS)"
 
@@ -149,6 +185,7 @@ def test_a_template_without_a_field_gives_the_request_text_nothing() -> None:
 
 
 # --- reminders (DESIGN.md §6: a separate order per phase) ----------------------------------------
+
 
 def test_reminder_is_a_separate_standalone_order() -> None:
     main, reminder = with_notification(send_reminder=True, reminder_notification_channel=int(Ch.EmailAndSms))
@@ -162,10 +199,15 @@ def test_reminder_is_a_separate_standalone_order() -> None:
         "conditionEndpoint": CONDITION,
         "dialogportenAssociation": None,
         "idempotencyId": str(reminder.id),
-        "recipient": {"recipientOrganization": {
-            "orgNumber": ORG, "resourceId": RESOURCE, "channelSchema": "EmailAndSms",
-            "emailSettings": {"subject": "R subject", "body": "R body", "contentType": "Plain"},
-            "smsSettings": {"body": "R sms"}}},
+        "recipient": {
+            "recipientOrganization": {
+                "orgNumber": ORG,
+                "resourceId": RESOURCE,
+                "channelSchema": "EmailAndSms",
+                "emailSettings": {"subject": "R subject", "body": "R body", "contentType": "Plain"},
+                "smsSettings": {"body": "R sms"},
+            }
+        },
     }
     assert "reminders" not in main.request
 
@@ -187,16 +229,24 @@ def test_no_reminder_without_send_reminder() -> None:
 
 def test_reminder_content_type_falls_back_to_the_main_one() -> None:
     """SPEC.md §5.1: reminderEmailContentType null → emailContentType (the key is stored as null)."""
-    _, reminder = with_notification(send_reminder=True, email_content_type=1, reminder_email_content_type=None)
+    _, reminder = with_notification(
+        send_reminder=True, email_content_type=1, reminder_email_content_type=None
+    )
     assert reminder.email_content_type == EmailContentType.Html
 
 
 def test_reminder_content_type_of_its_own() -> None:
-    main, reminder = with_notification(send_reminder=True, email_content_type=1, reminder_email_content_type=0)
-    assert (main.email_content_type, reminder.email_content_type) == (EmailContentType.Html, EmailContentType.Plain)
+    main, reminder = with_notification(
+        send_reminder=True, email_content_type=1, reminder_email_content_type=0
+    )
+    assert (main.email_content_type, reminder.email_content_type) == (
+        EmailContentType.Html,
+        EmailContentType.Plain,
+    )
 
 
 # --- condition endpoints ------------------------------------------------------------------------
+
 
 def test_base_url_trailing_slash_is_not_doubled() -> None:
     assert only(orders(base_url=BASE + "/")).request["conditionEndpoint"] == f"{CONDITION}/main"
@@ -204,8 +254,9 @@ def test_base_url_trailing_slash_is_not_doubled() -> None:
 
 def test_base_url_path_is_kept() -> None:
     order = only(orders(base_url="https://gw.example.no/X/"))
-    assert order.request["conditionEndpoint"] == (f"https://gw.example.no/X/correspondence/api/v1/correspondence/"
-                                                  f"{CORR_ID}/notification/check/main")
+    assert order.request["conditionEndpoint"] == (
+        f"https://gw.example.no/X/correspondence/api/v1/correspondence/{CORR_ID}/notification/check/main"
+    )
 
 
 @pytest.mark.parametrize("base_url", [None, ""])
@@ -213,28 +264,39 @@ def test_no_base_url_no_condition_endpoint(base_url) -> None:
     assert only(orders(base_url=base_url)).request["conditionEndpoint"] is None
 
 
-@pytest.mark.xfail(strict=True, reason="SPEC.md §5.4: condition endpoints are omitted when the base URL host is "
-                                       "localhost; the code only omits them when no base URL is configured")
+@pytest.mark.xfail(
+    strict=True,
+    reason="SPEC.md §5.4: condition endpoints are omitted when the base URL host is "
+    "localhost; the code only omits them when no base URL is configured",
+)
 def test_localhost_base_url_has_no_condition_endpoint() -> None:
     assert only(orders(base_url="http://localhost:8080")).request["conditionEndpoint"] is None
 
 
 # --- person -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("recipient", [PERSON_URN, SSN])
 def test_person_order(recipient: str) -> None:
     order = only(orders(correspondence(recipient)))
-    assert recipient_of(order) == {"recipientPerson": {
-        "nationalIdentityNumber": SSN, "resourceId": RESOURCE, "channelSchema": "Email",
-        "emailSettings": EMAIL_SETTINGS, "smsSettings": SMS_SETTINGS}}
+    assert recipient_of(order) == {
+        "recipientPerson": {
+            "nationalIdentityNumber": SSN,
+            "resourceId": RESOURCE,
+            "channelSchema": "Email",
+            "emailSettings": EMAIL_SETTINGS,
+            "smsSettings": SMS_SETTINGS,
+        }
+    }
     assert order.request["idempotencyId"] == main_id(f"nin:{SSN}")
 
 
 @pytest.mark.parametrize("ignore", [True, False])
 def test_person_order_carries_ignore_reservation(ignore: bool) -> None:
     """SPEC.md §5.4: `ignoreReservation` is sent for persons, omitted only when null."""
-    main, reminder = orders(correspondence(PERSON_URN, ignore_reservation=ignore,
-                                           notification=notification(send_reminder=True)))
+    main, reminder = orders(
+        correspondence(PERSON_URN, ignore_reservation=ignore, notification=notification(send_reminder=True))
+    )
     assert recipient_of(main)["recipientPerson"]["ignoreReservation"] is ignore
     assert recipient_of(reminder)["recipientPerson"]["ignoreReservation"] is ignore
     assert main.ignore_reservation is ignore
@@ -248,13 +310,22 @@ def test_organization_order_has_no_ignore_reservation() -> None:
 
 # --- external identities ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("urn", ["urn:altinn:person:idporten-email:ola@example.com",
-                                 "urn:altinn:person:legacy-selfidentified:123456789"])
+
+@pytest.mark.parametrize(
+    "urn",
+    ["urn:altinn:person:idporten-email:ola@example.com", "urn:altinn:person:legacy-selfidentified:123456789"],
+)
 def test_external_identity_order_names_the_whole_urn(urn: str) -> None:
     order = only(orders(correspondence(urn)))
-    assert recipient_of(order) == {"recipientExternalIdentity": {
-        "externalIdentity": urn, "resourceId": RESOURCE, "channelSchema": "Email",
-        "emailSettings": EMAIL_SETTINGS, "smsSettings": SMS_SETTINGS}}
+    assert recipient_of(order) == {
+        "recipientExternalIdentity": {
+            "externalIdentity": urn,
+            "resourceId": RESOURCE,
+            "channelSchema": "Email",
+            "emailSettings": EMAIL_SETTINGS,
+            "smsSettings": SMS_SETTINGS,
+        }
+    }
     assert (order.plan.kind, order.request["idempotencyId"]) == ("external", main_id(f"ext:{urn}"))
 
 
@@ -267,42 +338,65 @@ def test_external_identity_key_is_lower_case() -> None:
 
 # --- custom recipients --------------------------------------------------------------------------
 
+
 def test_custom_email_recipient_order() -> None:
-    result = with_notification(sms_body=None, custom_recipients=[{"email_address": " Ola@Example.com "}],
-                               notification_channel=int(Ch.EmailAndSms))
+    result = with_notification(
+        sms_body=None,
+        custom_recipients=[{"email_address": " Ola@Example.com "}],
+        notification_channel=int(Ch.EmailAndSms),
+    )
     org, email = result
-    assert recipient_of(email) == {"recipientEmail": {"emailAddress": "Ola@Example.com",
-                                                      "emailSettings": EMAIL_SETTINGS}}
+    assert recipient_of(email) == {
+        "recipientEmail": {"emailAddress": "Ola@Example.com", "emailSettings": EMAIL_SETTINGS}
+    }
     assert (email.channel, email.plan.key, org.channel) == (Ch.Email, "email:ola@example.com", Ch.EmailAndSms)
     assert email.request["idempotencyId"] == main_id("email:ola@example.com")
 
 
 def test_valid_custom_mobile_is_an_sms_order_in_e164() -> None:
-    result = with_notification(email_subject=None, custom_recipients=[{"mobile_number": " 0047 987 65 432 "}],
-                               override_registered_contact_information=True)
+    result = with_notification(
+        email_subject=None,
+        custom_recipients=[{"mobile_number": " 0047 987 65 432 "}],
+        override_registered_contact_information=True,
+    )
     sms = only(result)
     assert recipient_of(sms) == {"recipientSms": {"phoneNumber": "+4798765432", "smsSettings": SMS_SETTINGS}}
     assert (sms.channel, sms.plan.key) == (Ch.Sms, "sms:+4798765432")
 
 
 def test_custom_mobile_that_does_not_normalize_is_kept_as_given() -> None:
-    sms = only(with_notification(custom_recipients=[{"mobile_number": " 98765432 "}],
-                                 override_registered_contact_information=True))
+    sms = only(
+        with_notification(
+            custom_recipients=[{"mobile_number": " 98765432 "}], override_registered_contact_information=True
+        )
+    )
     assert sms.plan.value == "98765432"
 
 
-@pytest.mark.xfail(strict=True, reason="SPEC.md §5.4: recipientEmail carries only emailSettings and recipientSms only "
-                                       "smsSettings; the code adds both settings to both")
+@pytest.mark.xfail(
+    strict=True,
+    reason="SPEC.md §5.4: recipientEmail carries only emailSettings and recipientSms only "
+    "smsSettings; the code adds both settings to both",
+)
 def test_email_and_sms_recipients_carry_only_their_own_settings() -> None:
-    email, sms = with_notification(override_registered_contact_information=True,
-                                   custom_recipients=[{"email_address": "a@b.no"}, {"mobile_number": "+4798765432"}])
-    assert recipient_of(email) == {"recipientEmail": {"emailAddress": "a@b.no", "emailSettings": EMAIL_SETTINGS}}
+    email, sms = with_notification(
+        override_registered_contact_information=True,
+        custom_recipients=[{"email_address": "a@b.no"}, {"mobile_number": "+4798765432"}],
+    )
+    assert recipient_of(email) == {
+        "recipientEmail": {"emailAddress": "a@b.no", "emailSettings": EMAIL_SETTINGS}
+    }
     assert recipient_of(sms) == {"recipientSms": {"phoneNumber": "+4798765432", "smsSettings": SMS_SETTINGS}}
 
 
 def test_custom_organization_and_person_recipients() -> None:
-    result = with_notification(PERSON_URN, custom_recipients=[
-        {"organization_number": " 991825827 "}, {"national_identity_number": " 07827199405 "}])
+    result = with_notification(
+        PERSON_URN,
+        custom_recipients=[
+            {"organization_number": " 991825827 "},
+            {"national_identity_number": " 07827199405 "},
+        ],
+    )
     assert summary(result) == [(f"nin:{SSN}", False), ("org:991825827", False), ("nin:07827199405", False)]
     assert recipient_of(result[1])["recipientOrganization"]["orgNumber"] == "991825827"
     assert recipient_of(result[2])["recipientPerson"]["nationalIdentityNumber"] == "07827199405"
@@ -310,23 +404,37 @@ def test_custom_organization_and_person_recipients() -> None:
 
 def test_orders_come_per_plan_main_then_reminder() -> None:
     result = with_notification(send_reminder=True, custom_recipients=[{"email_address": "a@b.no"}])
-    assert summary(result) == [(f"org:{ORG}", False), (f"org:{ORG}", True), ("email:a@b.no", False),
-                               ("email:a@b.no", True)]
+    assert summary(result) == [
+        (f"org:{ORG}", False),
+        (f"org:{ORG}", True),
+        ("email:a@b.no", False),
+        ("email:a@b.no", True),
+    ]
     assert result[3].channel == Ch.Email and result[3].email_subject == "R subject"
 
 
 def test_sms_recipient_is_always_sms_even_for_the_reminder() -> None:
-    result = with_notification(send_reminder=True, reminder_notification_channel=int(Ch.Email),
-                               override_registered_contact_information=True,
-                               custom_recipients=[{"mobile_number": "+4798765432"}])
-    assert [(o.channel, o.is_reminder, o.sms_body) for o in result] == [(Ch.Sms, False, "Sms"),
-                                                                         (Ch.Sms, True, "R sms")]
+    result = with_notification(
+        send_reminder=True,
+        reminder_notification_channel=int(Ch.Email),
+        override_registered_contact_information=True,
+        custom_recipients=[{"mobile_number": "+4798765432"}],
+    )
+    assert [(o.channel, o.is_reminder, o.sms_body) for o in result] == [
+        (Ch.Sms, False, "Sms"),
+        (Ch.Sms, True, "R sms"),
+    ]
 
 
 def test_same_build_twice_gives_the_same_ids() -> None:
-    corr = correspondence(notification=notification(send_reminder=True,
-                                                    custom_recipients=[{"email_address": "a@b.no"}]))
-    first = build_orders(corr, {"email_subject": "{textToken}"}, {}, now=NOW, reminder_delay=DELAY, base_url=BASE)
-    again = build_orders(corr, {"email_subject": "{textToken}"}, {}, now=NOW, reminder_delay=DELAY, base_url=None)
+    corr = correspondence(
+        notification=notification(send_reminder=True, custom_recipients=[{"email_address": "a@b.no"}])
+    )
+    first = build_orders(
+        corr, {"email_subject": "{textToken}"}, {}, now=NOW, reminder_delay=DELAY, base_url=BASE
+    )
+    again = build_orders(
+        corr, {"email_subject": "{textToken}"}, {}, now=NOW, reminder_delay=DELAY, base_url=None
+    )
     assert [o.id for o in first] == [o.id for o in again]
     assert len({o.id for o in first}) == 4

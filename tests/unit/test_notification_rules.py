@@ -1,4 +1,5 @@
 """Notification validation, contact checks and template texts (SPEC.md §5.1–§5.3)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,19 +20,33 @@ from app.domain.notification_rules import (
 from tests.unit.notification_data import GENERIC_NB
 
 # SPEC.md §5.3, GenericAltinnMessage en emailBody
-GENERIC_EN_BODY = ("Hello. $correspondenceRecipientName$ has received a new message from $sendersName$. "
-                   "{textToken}Log in to Altinn to see this message.")
-ALL_TEXTS = {"email_subject": "S", "email_body": "B", "sms_body": "SMS",
-             "reminder_email_subject": "RS", "reminder_email_body": "RB", "reminder_sms_body": "RSMS"}
+GENERIC_EN_BODY = (
+    "Hello. $correspondenceRecipientName$ has received a new message from $sendersName$. "
+    "{textToken}Log in to Altinn to see this message."
+)
+ALL_TEXTS = {
+    "email_subject": "S",
+    "email_body": "B",
+    "sms_body": "SMS",
+    "reminder_email_subject": "RS",
+    "reminder_email_body": "RB",
+    "reminder_sms_body": "RSMS",
+}
 
 
 def notification(**overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "notification_template": int(NotificationTemplate.CustomMessage),
-        "notification_channel": int(Ch.Email), "email_content_type": 0,
-        "send_reminder": False, "reminder_notification_channel": None, "reminder_email_content_type": None,
-        "senders_reference": None, "custom_recipients": [], "custom_recipient": None,
-        "custom_notification_recipients": None, "override_registered_contact_information": False,
+        "notification_channel": int(Ch.Email),
+        "email_content_type": 0,
+        "send_reminder": False,
+        "reminder_notification_channel": None,
+        "reminder_email_content_type": None,
+        "senders_reference": None,
+        "custom_recipients": [],
+        "custom_recipient": None,
+        "custom_notification_recipients": None,
+        "override_registered_contact_information": False,
         **ALL_TEXTS,
     }
     base.update(overrides)
@@ -52,22 +67,33 @@ def test_valid_notification_passes() -> None:
 
 # --- custom recipients -------------------------------------------------------------------------
 
+
 def test_effective_custom_recipients_precedence() -> None:
     a, b, c = {"email_address": "a@a.no"}, {"email_address": "b@b.no"}, {"email_address": "c@c.no"}
-    cnr = [{"recipient_to_override": "x", "recipients": [c]},
-           {"recipient_to_override": "y", "recipients": [a]}]
-    assert effective_custom_recipients(notification(custom_recipients=[a], custom_recipient=b,
-                                                    custom_notification_recipients=cnr)) == [a]
-    assert effective_custom_recipients(notification(custom_recipient=b,
-                                                    custom_notification_recipients=cnr)) == [b]
+    cnr = [
+        {"recipient_to_override": "x", "recipients": [c]},
+        {"recipient_to_override": "y", "recipients": [a]},
+    ]
+    assert effective_custom_recipients(
+        notification(custom_recipients=[a], custom_recipient=b, custom_notification_recipients=cnr)
+    ) == [a]
+    assert effective_custom_recipients(
+        notification(custom_recipient=b, custom_notification_recipients=cnr)
+    ) == [b]
     assert effective_custom_recipients(notification(custom_notification_recipients=cnr)) == [c]
     assert effective_custom_recipients(notification()) == []
 
 
 def test_3022_override_without_custom_recipients() -> None:
     assert error_code(notification(override_registered_contact_information=True)) == 3022
-    assert error_code(notification(override_registered_contact_information=True,
-                                   custom_recipients=[{"email_address": "a@b.no"}])) is None
+    assert (
+        error_code(
+            notification(
+                override_registered_contact_information=True, custom_recipients=[{"email_address": "a@b.no"}]
+            )
+        )
+        is None
+    )
 
 
 def test_3017_custom_recipients_with_several_recipients() -> None:
@@ -81,11 +107,14 @@ def test_3019_custom_recipient_without_identifier(recipient: dict[str, Any]) -> 
     assert error_code(notification(custom_recipients=[recipient])) == 3019
 
 
-@pytest.mark.parametrize("recipient", [
-    {"email_address": "a@b.no", "mobile_number": "+4798765432"},
-    {"organization_number": "991825827", "national_identity_number": "08900499559"},
-    {"organization_number": "991825827", "email_address": "a@b.no"},
-])
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        {"email_address": "a@b.no", "mobile_number": "+4798765432"},
+        {"organization_number": "991825827", "national_identity_number": "08900499559"},
+        {"organization_number": "991825827", "email_address": "a@b.no"},
+    ],
+)
 def test_3018_custom_recipient_with_several_identifiers(recipient: dict[str, Any]) -> None:
     assert error_code(notification(custom_recipients=[recipient])) == 3018
 
@@ -107,7 +136,9 @@ def test_valid_custom_email_passes() -> None:
     assert error_code(notification(custom_recipients=[{"email_address": "ola.nordmann@example.no"}])) is None
 
 
-@pytest.mark.parametrize("recipient", [{"email_address": "a@b.no"}, {"national_identity_number": "08900499559"}])
+@pytest.mark.parametrize(
+    "recipient", [{"email_address": "a@b.no"}, {"national_identity_number": "08900499559"}]
+)
 def test_3015_only_for_email_or_mobile_recipients(recipient: dict[str, Any]) -> None:
     n = notification(reminder_sms_body="Hei $recipientName$", custom_recipients=[recipient])
     assert error_code(n) == (3015 if "email_address" in recipient else None)
@@ -133,15 +164,29 @@ def test_custom_recipient_checks_run_in_order() -> None:
 CONTENT_CASES = [
     (3002, {"notification_channel": Ch.Email, "email_subject": None}),
     (3002, {"notification_channel": Ch.Email, "email_body": ""}),
-    (3003, {"notification_channel": Ch.Sms, "reminder_notification_channel": Ch.Email,
-            "send_reminder": True, "reminder_email_body": None}),
+    (
+        3003,
+        {
+            "notification_channel": Ch.Sms,
+            "reminder_notification_channel": Ch.Email,
+            "send_reminder": True,
+            "reminder_email_body": None,
+        },
+    ),
     (3003, {"notification_channel": Ch.Email, "send_reminder": True, "reminder_email_subject": ""}),
     (3004, {"notification_channel": Ch.Sms, "sms_body": None}),
     (3005, {"notification_channel": Ch.Sms, "send_reminder": True, "reminder_sms_body": ""}),
     (3006, {"notification_channel": Ch.EmailPreferred, "sms_body": None}),
     (3006, {"notification_channel": Ch.SmsPreferred, "email_subject": None}),
-    (3007, {"notification_channel": Ch.Email, "reminder_notification_channel": Ch.SmsPreferred,
-            "send_reminder": True, "reminder_sms_body": None}),
+    (
+        3007,
+        {
+            "notification_channel": Ch.Email,
+            "reminder_notification_channel": Ch.SmsPreferred,
+            "send_reminder": True,
+            "reminder_sms_body": None,
+        },
+    ),
     (3024, {"notification_channel": Ch.EmailAndSms, "sms_body": ""}),
     (3025, {"notification_channel": Ch.EmailAndSms, "send_reminder": True, "reminder_email_body": None}),
 ]
@@ -166,19 +211,28 @@ def test_content_rules_skipped_for_generic_template(code: int, overrides: dict[s
 @pytest.mark.parametrize("main", list(Ch))
 @pytest.mark.parametrize("reminder", [None, *Ch])
 def test_every_channel_pair_passes_with_all_texts(main: Ch, reminder: Ch | None) -> None:
-    assert error_code(notification(notification_channel=main, reminder_notification_channel=reminder,
-                                   send_reminder=True)) is None
+    assert (
+        error_code(
+            notification(
+                notification_channel=main, reminder_notification_channel=reminder, send_reminder=True
+            )
+        )
+        is None
+    )
 
 
 def test_reminder_channel_defaults_to_main_channel() -> None:
-    n = notification(notification_channel=Ch.Sms, send_reminder=True, reminder_sms_body=None,
-                     reminder_email_body=None)
+    n = notification(
+        notification_channel=Ch.Sms, send_reminder=True, reminder_sms_body=None, reminder_email_body=None
+    )
     assert error_code(n) == 3005
 
 
 def test_missing_template_and_channel_default_to_custom_message_and_email() -> None:
-    assert error_code(notification(notification_template=None, notification_channel=None,
-                                   email_subject=None)) == 3002
+    assert (
+        error_code(notification(notification_template=None, notification_channel=None, email_subject=None))
+        == 3002
+    )
 
 
 def test_custom_recipient_errors_come_before_content_errors() -> None:
@@ -187,33 +241,61 @@ def test_custom_recipient_errors_come_before_content_errors() -> None:
 
 # --- e-mail and mobile -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("address", ["ola@example.com", "ola.nordmann+x@sub.example.no", "blåbær@æøå.no",
-                                     '"quoted local"@example.com', "user@10.0.0.1", "a@b.museum"])
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "ola@example.com",
+        "ola.nordmann+x@sub.example.no",
+        "blåbær@æøå.no",
+        '"quoted local"@example.com',
+        "user@10.0.0.1",
+        "a@b.museum",
+    ],
+)
 def test_valid_emails(address: str) -> None:
     assert is_valid_email(address)
 
 
-@pytest.mark.parametrize("address", ["plain", "a@b", "a@b.c", "a@-b.no", "a..b@c.no", ".a@b.no",
-                                     "a@b.no;c@d.no", '"a;b"@c.no', "a b@c.no", "a@b.no\n", "a@b.abcdefghijklmno"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "plain",
+        "a@b",
+        "a@b.c",
+        "a@-b.no",
+        "a..b@c.no",
+        ".a@b.no",
+        "a@b.no;c@d.no",
+        '"a;b"@c.no',
+        "a b@c.no",
+        "a@b.no\n",
+        "a@b.abcdefghijklmno",
+    ],
+)
 def test_invalid_emails(address: str) -> None:
     assert not is_valid_email(address)
 
 
-@pytest.mark.parametrize(("number", "expected"), [
-    ("+4798765432", "+4798765432"),
-    ("004798765432", "+4798765432"),
-    ("+47 987 65 432", "+4798765432"),
-    ("12345678", None),
-    ("97661466", None),
-    ("+4712345678", None),
-    ("+47abc", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        ("+4798765432", "+4798765432"),
+        ("004798765432", "+4798765432"),
+        ("+47 987 65 432", "+4798765432"),
+        ("12345678", None),
+        ("97661466", None),
+        ("+4712345678", None),
+        ("+47abc", None),
+        ("", None),
+    ],
+)
 def test_normalize_mobile(number: str, expected: str | None) -> None:
     assert normalize_mobile(number) == expected
 
 
 # --- templates ---------------------------------------------------------------------------------
+
 
 @pytest.fixture()
 def seeded(db) -> dict:
@@ -230,7 +312,7 @@ def test_template_tables(seeded) -> None:
     GENERIC_TEMPLATES, CUSTOM_TEMPLATE = seeded["generic"], seeded["custom"]
     assert set(GENERIC_TEMPLATES) == {"nb", "nn", "en"}
     assert all(set(t) == set(TEXT_FIELDS) for t in GENERIC_TEMPLATES.values())
-    assert CUSTOM_TEMPLATE == {field: "{textToken}" for field in TEXT_FIELDS}
+    assert {field: "{textToken}" for field in TEXT_FIELDS} == CUSTOM_TEMPLATE
     assert GENERIC_TEMPLATES["en"]["email_subject"] == "A message has been received in Altinn {textToken}"
     assert GENERIC_TEMPLATES["nn"]["sms_body"] == GENERIC_TEMPLATES["nn"]["email_body"]
     assert GENERIC_TEMPLATES["nb"] == GENERIC_NB  # the copy the pure tests use
@@ -247,11 +329,16 @@ def test_render_generic_subject_without_request_text() -> None:
 
 
 def test_render_generic_body_substitutes_placeholders() -> None:
-    values = {"sendersName": "Digdir", "correspondenceRecipientName": "Ola", "resourceName": "R",
-              "messageTitle": "T"}
+    values = {
+        "sendersName": "Digdir",
+        "correspondenceRecipientName": "Ola",
+        "resourceName": "R",
+        "messageTitle": "T",
+    }
     text = render_template_text(GENERIC_EN_BODY, "Extra.", values)
-    assert text == ("Hello. Ola has received a new message from Digdir. "
-                    "Extra. Log in to Altinn to see this message.")
+    assert text == (
+        "Hello. Ola has received a new message from Digdir. Extra. Log in to Altinn to see this message."
+    )
     text = render_template_text("{textToken}", "$resourceName$/$messageTitle$ to $recipientName$", values)
     assert text == "R/T to $recipientName$"
     assert render_template_text("$sendersName$ {textToken}", "x", {}) == "$sendersName$ x"

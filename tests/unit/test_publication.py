@@ -1,4 +1,5 @@
 """The publish decision (SPEC.md §1.3, §1.5) and the due-date events (§1.6)."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,7 +18,7 @@ from app.domain.publication import (
 
 PERSON = "urn:altinn:person:identifier-no:08900499559"
 UNAVAILABLE = "Attachment is not available: it failed, was purged or expired"
-RESERVED = (f"Recipient {PERSON} has been set to reserved in kontakt- og reservasjonsregisteret ('KRR')")
+RESERVED = f"Recipient {PERSON} has been set to reserved in kontakt- og reservasjonsregisteret ('KRR')"
 READY = {int(S.Initialized), int(S.ReadyForPublish)}
 
 
@@ -39,21 +40,43 @@ def test_ready_for_publish_is_written_when_it_is_not_the_highest_status(statuses
     assert decide(statuses) == PublishDecision(PUBLISH, None, True)
 
 
-@pytest.mark.parametrize("attachments", [[(A.Published, True)], [(A.Expired, True)], [(A.UploadProcessing, True)],
-                                         [(None, True), (A.Published, True)]])
+@pytest.mark.parametrize(
+    "attachments",
+    [
+        [(A.Published, True)],
+        [(A.Expired, True)],
+        [(A.UploadProcessing, True)],
+        [(None, True), (A.Published, True)],
+    ],
+)
 def test_attachments_that_have_been_published_let_it_publish(attachments) -> None:
     assert decide(attachments=attachments).action == PUBLISH
 
 
-@pytest.mark.parametrize("attachments", [[(A.Initialized, False)], [(A.UploadProcessing, False)], [(None, False)],
-                                         [(A.Published, True), (A.UploadProcessing, False)],
-                                         [(A.Initialized, False), (A.Failed, True)]])
+@pytest.mark.parametrize(
+    "attachments",
+    [
+        [(A.Initialized, False)],
+        [(A.UploadProcessing, False)],
+        [(None, False)],
+        [(A.Published, True), (A.UploadProcessing, False)],
+        [(A.Initialized, False), (A.Failed, True)],
+    ],
+)
 def test_waits_for_an_attachment_not_yet_published(attachments) -> None:
     assert decide(attachments=attachments) == PublishDecision(WAIT)
 
 
-@pytest.mark.parametrize("attachments", [[(A.Failed, False)], [(A.Failed, True)], [(A.Purged, True)],
-                                         [(A.Expired, False)], [(A.Published, True), (A.Purged, True)]])
+@pytest.mark.parametrize(
+    "attachments",
+    [
+        [(A.Failed, False)],
+        [(A.Failed, True)],
+        [(A.Purged, True)],
+        [(A.Expired, False)],
+        [(A.Published, True), (A.Purged, True)],
+    ],
+)
 def test_fails_when_an_attachment_is_gone(attachments) -> None:
     assert decide(attachments=attachments, reserved=True) == PublishDecision(FAIL, UNAVAILABLE)
 
@@ -68,16 +91,19 @@ def test_reservation_is_checked_after_the_attachments() -> None:
     assert decide(attachments=[(A.Initialized, False)], reserved=True) == PublishDecision(WAIT)
 
 
-@pytest.mark.parametrize(("statuses", "confirm", "events"), [
-    ({0, 1, 2}, False, ["correspondencereceiverneverread"]),
-    ({0, 1, 2}, True, ["correspondencereceiverneverread", "correspondencereceiverneverconfirmed"]),
-    ({0, 1, 2, 3, 4}, True, ["correspondencereceiverneverconfirmed"]),
-    ({0, 1, 2, 3, 4}, False, []),
-    ({0, 1, 2, 3, 4, 6}, True, []),
-    ({0, 1, 2, 6}, True, ["correspondencereceiverneverread"]),
-    ({0, 1}, True, None),  # never published
-    ({0, 11}, True, None),
-    ({0, 1, 2, 11}, True, None),  # failed
-])
+@pytest.mark.parametrize(
+    ("statuses", "confirm", "events"),
+    [
+        ({0, 1, 2}, False, ["correspondencereceiverneverread"]),
+        ({0, 1, 2}, True, ["correspondencereceiverneverread", "correspondencereceiverneverconfirmed"]),
+        ({0, 1, 2, 3, 4}, True, ["correspondencereceiverneverconfirmed"]),
+        ({0, 1, 2, 3, 4}, False, []),
+        ({0, 1, 2, 3, 4, 6}, True, []),
+        ({0, 1, 2, 6}, True, ["correspondencereceiverneverread"]),
+        ({0, 1}, True, None),  # never published
+        ({0, 11}, True, None),
+        ({0, 1, 2, 11}, True, None),  # failed
+    ],
+)
 def test_due_date_events_of_spec_1_6(statuses: set[int], confirm: bool, events: list[str] | None) -> None:
     assert due_date_events(statuses, confirm) == events

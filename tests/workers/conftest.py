@@ -1,4 +1,5 @@
 """Workers for tests: an in-process Celery worker thread, or real worker processes, on the test Redis."""
+
 from __future__ import annotations
 
 import json
@@ -7,9 +8,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -20,8 +22,12 @@ from workers.settings import WorkerSettings
 
 
 def test_worker_settings(database_url: str, **overrides: Any) -> WorkerSettings:
-    values: dict[str, Any] = {"database_url": database_url, "max_attempts": 3, "retry_base_seconds": 0.05,
-                              "retry_max_seconds": 0.2}
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "max_attempts": 3,
+        "retry_base_seconds": 0.05,
+        "retry_max_seconds": 0.2,
+    }
     values.update(overrides)
     return WorkerSettings(**values)
 
@@ -31,7 +37,9 @@ def use_gateway(db, database_url) -> Iterator[Callable[..., WorkerServices]]:
     """Make in-process tasks use this database and the given gateway (local by default)."""
 
     def install(gateway=None, **settings: Any) -> WorkerServices:
-        services = WorkerServices(test_worker_settings(database_url, **settings), db, gateway or LocalGateway())
+        services = WorkerServices(
+            test_worker_settings(database_url, **settings), db, gateway or LocalGateway()
+        )
         override_services(services)
         return services
 
@@ -47,21 +55,45 @@ def worker(use_gateway, celery_broker):
 
     from workers.celery_app import app as celery_app
 
-    with start_worker(celery_app, pool="solo", concurrency=1, perform_ping_check=False, queues=list(QUEUES),
-                      loglevel=os.environ.get("TEST_WORKER_LOGLEVEL", "WARNING"), shutdown_timeout=30) as controller:
+    with start_worker(
+        celery_app,
+        pool="solo",
+        concurrency=1,
+        perform_ping_check=False,
+        queues=list(QUEUES),
+        loglevel=os.environ.get("TEST_WORKER_LOGLEVEL", "WARNING"),
+        shutdown_timeout=30,
+    ) as controller:
         yield controller
 
 
-def worker_process(database_url: str, redis_url: str, tmp_path: Path, *, beat: bool = False,
-                   **env: str) -> subprocess.Popen:
+def worker_process(
+    database_url: str, redis_url: str, tmp_path: Path, *, beat: bool = False, **env: str
+) -> subprocess.Popen:
     """A real `celery worker` process group (prefork), as the Procfile runs it."""
     environment = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, **env)
-    cmd = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "--concurrency", "2",
-           "--loglevel", "WARNING", "--without-mingle", "--without-gossip", "--hostname", f"w{time.time_ns()}@%h"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.celery_app",
+        "worker",
+        "--concurrency",
+        "2",
+        "--loglevel",
+        "WARNING",
+        "--without-mingle",
+        "--without-gossip",
+        "--hostname",
+        f"w{time.time_ns()}@%h",
+    ]
     if beat:
         cmd += ["--beat", "--schedule", str(tmp_path / f"beat-{time.time_ns()}")]
     log = open(tmp_path / f"worker-{time.time_ns()}.log", "wb")
-    return subprocess.Popen(cmd, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        cmd, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 class ScriptedNotifications:
@@ -75,7 +107,7 @@ class ScriptedNotifications:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server API)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with owner._lock:

@@ -1,8 +1,9 @@
 """Sending at send time: reminders only while unread; nothing for purged/failed; wait for publish."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.domain.enums import CorrespondenceStatus as S
 from app.usecases.create_notification_orders import create_notification_orders
@@ -20,22 +21,29 @@ def new_correspondence_with_orders(client, sender, db, use_gateway) -> uuid.UUID
     relayed(db, cid)
     create_notification_orders(db, services.gateway, [cid], policy=services.order_policy)
     with db.transaction() as conn:  # both orders due now
-        conn.execute("UPDATE notification_orders SET requested_send_time = now() - interval '1 second' "
-                     "WHERE correspondence_id = %s", (cid,))
+        conn.execute(
+            "UPDATE notification_orders SET requested_send_time = now() - interval '1 second' "
+            "WHERE correspondence_id = %s",
+            (cid,),
+        )
     return cid
 
 
 def add_status(db, cid: uuid.UUID, status: S) -> None:
     with db.transaction() as conn:
-        conn.execute("INSERT INTO correspondence_statuses (id, correspondence_id, status, status_text, status_changed) "
-                     "VALUES (%s, %s, %s, %s, %s)", (uuid.uuid4(), cid, int(status), status.name,
-                                                     datetime.now(timezone.utc)))
+        conn.execute(
+            "INSERT INTO correspondence_statuses (id, correspondence_id, status, status_text, status_changed) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (uuid.uuid4(), cid, int(status), status.name, datetime.now(UTC)),
+        )
 
 
 def delivery_of(db, cid: uuid.UUID) -> dict[bool, str | None]:
     with db.transaction() as conn:
-        rows = conn.execute("SELECT is_reminder, delivery_status FROM notification_orders WHERE correspondence_id = %s",
-                            (cid,)).fetchall()
+        rows = conn.execute(
+            "SELECT is_reminder, delivery_status FROM notification_orders WHERE correspondence_id = %s",
+            (cid,),
+        ).fetchall()
     return {r["is_reminder"]: r["delivery_status"] for r in rows}
 
 

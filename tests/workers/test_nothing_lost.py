@@ -1,4 +1,5 @@
 """Nothing lost, nothing duplicated: killed workers and a broker that goes away (DESIGN.md §6–7)."""
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,8 @@ from tests.conftest import rebind_broker
 from tests.factories import initialize_request
 from tests.workers.conftest import wait_until, worker_process
 from tests.workers.test_notification_orders import orders_of, outbox_complete
-from workers.celery_app import PREFIX, QUEUES, TASK_RELAY_OUTBOX, app as celery_app
+from workers.celery_app import PREFIX, QUEUES, TASK_RELAY_OUTBOX
+from workers.celery_app import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,15 +27,21 @@ def order_count(db, ids) -> int:
     return len(orders_of(db, ids))
 
 
-def test_worker_killed_mid_batch_loses_no_order_and_duplicates_none(client, sender, db, database_url, redis_url,
-                                                                  tmp_path):
+def test_worker_killed_mid_batch_loses_no_order_and_duplicates_none(
+    client, sender, db, database_url, redis_url, tmp_path
+):
     recipients = [org_urn(700000000 + i) for i in range(300)]
     answer = ok(post(client, initialize_request(recipients, notification=FULL_NOTIFICATION), sender))
     ids = [c["correspondenceId"] for c in answer["correspondences"]]
     expected = 2 * len(ids)  # main + reminder each
-    env = {"CORRESPONDENCE_QUEUE_PREFIX": PREFIX, "LOCAL_GATEWAY_LATENCY_MS": "10",
-           "OUTBOX_REDISPATCH_AFTER_SECONDS": "3", "OUTBOX_UNDISPATCHED_AFTER_SECONDS": "1",
-           "OUTBOX_RELAY_INTERVAL_SECONDS": "1", "BROKER_VISIBILITY_TIMEOUT": "30"}
+    env = {
+        "CORRESPONDENCE_QUEUE_PREFIX": PREFIX,
+        "LOCAL_GATEWAY_LATENCY_MS": "10",
+        "OUTBOX_REDISPATCH_AFTER_SECONDS": "3",
+        "OUTBOX_UNDISPATCHED_AFTER_SECONDS": "1",
+        "OUTBOX_RELAY_INTERVAL_SECONDS": "1",
+        "BROKER_VISIBILITY_TIMEOUT": "30",
+    }
     first = worker_process(database_url, redis_url, tmp_path, **env)
     try:
         assert wait_until(lambda: order_count(db, ids) > 0, 60), "the first worker never started recording"
@@ -72,8 +80,13 @@ def test_broker_down_during_initialize_loses_nothing(app, sender, db, use_gatewa
         ids = []
         for i in range(3):
             started = time.monotonic()
-            answer = ok(post(client, initialize_request([org_urn(710000000 + i)], notification=FULL_NOTIFICATION),
-                             sender))
+            answer = ok(
+                post(
+                    client,
+                    initialize_request([org_urn(710000000 + i)], notification=FULL_NOTIFICATION),
+                    sender,
+                )
+            )
             assert time.monotonic() - started < 10, "Initialize must not hang on a dead broker"
             ids.append(answer["correspondences"][0]["correspondenceId"])
         assert order_count(db, ids) == 0 and not outbox_complete(db, ids)
@@ -81,8 +94,14 @@ def test_broker_down_during_initialize_loses_nothing(app, sender, db, use_gatewa
         private = start_redis(tmp_path / "redis", port=port)
         rebind_broker(private.url)
         use_gateway(undispatched_after=timedelta(0))
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, queues=list(QUEUES),
-                          loglevel="WARNING", shutdown_timeout=30):
+        with start_worker(
+            celery_app,
+            pool="solo",
+            perform_ping_check=False,
+            queues=list(QUEUES),
+            loglevel="WARNING",
+            shutdown_timeout=30,
+        ):
             celery_app.send_task(TASK_RELAY_OUTBOX, queue=QUEUES[1])  # what beat sends every few seconds
             assert wait_until(lambda: outbox_complete(db, ids), 30)
         assert order_count(db, ids) == 6

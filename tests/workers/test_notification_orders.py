@@ -1,4 +1,5 @@
 """Notification orders created by a real Celery worker on the real Redis and PostgreSQL."""
+
 from __future__ import annotations
 
 import uuid
@@ -35,22 +36,29 @@ def outbox_complete(db, correspondence_ids) -> bool:
 
 
 def test_prefer_wait_returns_orders_as_the_register_dictates(client, sender, worker):
-    body = initialize_request([ORG_RECIPIENT, NO_CONTACT_PERSON, RESERVED_PERSON],
-                              notification=EMAIL_AND_SMS, ignoreReservation=True)
+    body = initialize_request(
+        [ORG_RECIPIENT, NO_CONTACT_PERSON, RESERVED_PERSON],
+        notification=EMAIL_AND_SMS,
+        ignoreReservation=True,
+    )
     resp = post(client, body, {**sender, "Prefer": "wait=10"})
     answer = ok(resp)
     assert resp.headers["Preference-Applied"] == "wait=10"
     by_recipient = {c["recipient"]: c for c in answer["correspondences"]}
     assert by_recipient[RESERVED_PERSON]["status"] == "ReadyForPublish"  # ignoreReservation
-    for recipient, expected in [(ORG_RECIPIENT, "Success"), (NO_CONTACT_PERSON, "MissingContact"),
-                                (RESERVED_PERSON, "Success")]:
+    for recipient, expected in [
+        (ORG_RECIPIENT, "Success"),
+        (NO_CONTACT_PERSON, "MissingContact"),
+        (RESERVED_PERSON, "Success"),
+    ]:
         orders = by_recipient[recipient]["notifications"]
         assert sorted((o["isReminder"], o["status"]) for o in orders) == [(False, expected), (True, expected)]
         # order ids are uuid5(correspondence id, plan key + phase) (README "Notifications")
         corr_id = uuid.UUID(by_recipient[recipient]["correspondenceId"])
         plan_key = ("org:" if recipient == ORG_RECIPIENT else "nin:") + recipient.rsplit(":", 1)[1]
-        assert {o["orderId"] for o in orders} == {str(uuid.uuid5(corr_id, f"{plan_key}:{phase}"))
-                                                   for phase in ("main", "reminder")}
+        assert {o["orderId"] for o in orders} == {
+            str(uuid.uuid5(corr_id, f"{plan_key}:{phase}")) for phase in ("main", "reminder")
+        }
     shown = overview(client, by_recipient[ORG_RECIPIENT]["correspondenceId"], sender).get_json()
     main = next(n for n in shown["notifications"] if not n["isReminder"])
     assert main["status"] == "Success"
@@ -63,7 +71,10 @@ def test_without_prefer_notifications_are_null_and_orders_follow(client, sender,
     assert answer["correspondences"][0]["notifications"] is None
     ids = [answer["correspondences"][0]["correspondenceId"]]
     assert wait_until(lambda: outbox_complete(db, ids), 10)
-    assert [(o["is_reminder"], o["status"]) for o in orders_of(db, ids)] == [(False, "Success"), (True, "Success")]
+    assert [(o["is_reminder"], o["status"]) for o in orders_of(db, ids)] == [
+        (False, "Success"),
+        (True, "Success"),
+    ]
 
 
 def test_reserved_recipient_among_several_gets_no_orders(client, sender, worker, db):
@@ -75,10 +86,18 @@ def test_reserved_recipient_among_several_gets_no_orders(client, sender, worker,
 
 
 def test_custom_email_recipient_is_its_own_order_and_org_duplicates_are_dropped(client, sender, worker):
-    notification = dict(FULL_NOTIFICATION, sendReminder=False,
-                        customRecipients=[{"emailAddress": "post@testbedrift.no"}, {"emailAddress": "x@ekstern.no"}])
-    answer = ok(post(client, initialize_request([ORG_RECIPIENT], notification=notification),
-                     {**sender, "Prefer": "wait=10"}))
+    notification = dict(
+        FULL_NOTIFICATION,
+        sendReminder=False,
+        customRecipients=[{"emailAddress": "post@testbedrift.no"}, {"emailAddress": "x@ekstern.no"}],
+    )
+    answer = ok(
+        post(
+            client,
+            initialize_request([ORG_RECIPIENT], notification=notification),
+            {**sender, "Prefer": "wait=10"},
+        )
+    )
     orders = answer["correspondences"][0]["notifications"]
     # the organization order, and x@ekstern.no; post@testbedrift.no is already reached by the org order
     assert len(orders) == 2 and all(o["status"] == "Success" for o in orders)
@@ -109,13 +128,16 @@ def notifications_server():
         server.close()
 
 
-CREATED = {"notificationOrderId": "6c4a1f0e-9f4e-4f8e-9d55-0c1a2b3c4d5e",
-           "notification": {"shipmentId": "0e9d8c7b-6a5f-4e3d-8c2b-1a0f9e8d7c6b", "reminders": []}}
+CREATED = {
+    "notificationOrderId": "6c4a1f0e-9f4e-4f8e-9d55-0c1a2b3c4d5e",
+    "notification": {"shipmentId": "0e9d8c7b-6a5f-4e3d-8c2b-1a0f9e8d7c6b", "reminders": []},
+}
 ONE_ORDER = dict(FULL_NOTIFICATION, sendReminder=False)
 
 
 def test_altinn_gateway_failing_twice_then_succeeding_yields_one_success(
-        client, sender, db, use_gateway, worker, notifications_server):
+    client, sender, db, use_gateway, worker, notifications_server
+):
     server = notifications_server([(500, {}), (503, {}), (201, CREATED)])
     use_gateway(AltinnNotificationsGateway(server.url, timeout=2), max_attempts=5)
     answer = ok(post(client, initialize_request([ORG_RECIPIENT], notification=ONE_ORDER), sender))
@@ -130,7 +152,9 @@ def test_altinn_gateway_failing_twice_then_succeeding_yields_one_success(
     assert sent["body"]["idempotencyId"] == str(orders[0]["id"])
 
 
-def test_altinn_gateway_always_failing_yields_failure(client, sender, db, use_gateway, worker, notifications_server):
+def test_altinn_gateway_always_failing_yields_failure(
+    client, sender, db, use_gateway, worker, notifications_server
+):
     server = notifications_server([(500, {})])
     use_gateway(AltinnNotificationsGateway(server.url, timeout=2), max_attempts=3)
     answer = ok(post(client, initialize_request([ORG_RECIPIENT], notification=ONE_ORDER), sender))
@@ -140,8 +164,9 @@ def test_altinn_gateway_always_failing_yields_failure(client, sender, db, use_ga
     assert len(server.requests) == 3
 
 
-def test_altinn_gateway_rejected_order_fails_without_retry(client, sender, db, use_gateway, worker,
-                                                           notifications_server):
+def test_altinn_gateway_rejected_order_fails_without_retry(
+    client, sender, db, use_gateway, worker, notifications_server
+):
     server = notifications_server([(422, {"title": "invalid order"})])
     use_gateway(AltinnNotificationsGateway(server.url, timeout=2), max_attempts=5)
     answer = ok(post(client, initialize_request([ORG_RECIPIENT], notification=ONE_ORDER), sender))
@@ -152,12 +177,18 @@ def test_altinn_gateway_rejected_order_fails_without_retry(client, sender, db, u
     assert len(server.requests) == 1
 
 
-def test_altinn_gateway_failed_recipient_lookup_is_missing_contact(client, sender, db, use_gateway, worker,
-                                                                   notifications_server):
+def test_altinn_gateway_failed_recipient_lookup_is_missing_contact(
+    client, sender, db, use_gateway, worker, notifications_server
+):
     server = notifications_server([(201, dict(CREATED, recipientLookup={"status": "Failed"}))])
     use_gateway(AltinnNotificationsGateway(server.url, timeout=2))
-    answer = ok(post(client, initialize_request([ORG_RECIPIENT], notification=ONE_ORDER),
-                     {**sender, "Prefer": "wait=10"}))
+    answer = ok(
+        post(
+            client,
+            initialize_request([ORG_RECIPIENT], notification=ONE_ORDER),
+            {**sender, "Prefer": "wait=10"},
+        )
+    )
     assert [o["status"] for o in answer["correspondences"][0]["notifications"]] == ["MissingContact"]
 
 
@@ -166,21 +197,40 @@ def test_the_answer_has_the_documented_shape(client, sender, worker):
     from app.domain.enums import CorrespondenceStatus
     from app.schemas.responses import InitializeCorrespondencesResponseSchema
 
-    body = ok(post(client, initialize_request([ORG_RECIPIENT, RESERVED_PERSON], notification=FULL_NOTIFICATION),
-                   {**sender, "Prefer": "wait=10"}))
+    body = ok(
+        post(
+            client,
+            initialize_request([ORG_RECIPIENT, RESERVED_PERSON], notification=FULL_NOTIFICATION),
+            {**sender, "Prefer": "wait=10"},
+        )
+    )
     as_loaded = {
         "correspondences": [
-            {"correspondence_id": uuid.UUID(c["correspondenceId"]), "status": CorrespondenceStatus[c["status"]],
-             "recipient": c["recipient"],
-             "notifications": None if c["notifications"] is None else [
-                 {"order_id": uuid.UUID(n["orderId"]), "is_reminder": n["isReminder"], "status": n["status"]}
-                 for n in c["notifications"]]}
-            for c in body["correspondences"]],
+            {
+                "correspondence_id": uuid.UUID(c["correspondenceId"]),
+                "status": CorrespondenceStatus[c["status"]],
+                "recipient": c["recipient"],
+                "notifications": None
+                if c["notifications"] is None
+                else [
+                    {
+                        "order_id": uuid.UUID(n["orderId"]),
+                        "is_reminder": n["isReminder"],
+                        "status": n["status"],
+                    }
+                    for n in c["notifications"]
+                ],
+            }
+            for c in body["correspondences"]
+        ],
         "attachment_ids": [uuid.UUID(i) for i in body["attachmentIds"]],
     }
     assert InitializeCorrespondencesResponseSchema().dump(as_loaded) == body
     assert [c["status"] for c in body["correspondences"]] == ["ReadyForPublish", "Reserved"]
-    assert len(body["correspondences"][0]["notifications"]) == 2 and body["correspondences"][1]["notifications"] == []
+    assert (
+        len(body["correspondences"][0]["notifications"]) == 2
+        and body["correspondences"][1]["notifications"] == []
+    )
 
 
 def test_waiters_past_the_bound_are_answered_at_once_without_preference_applied(app, client, sender, db):
@@ -190,8 +240,11 @@ def test_waiters_past_the_bound_are_answered_at_once_without_preference_applied(
     while slots.acquire(blocking=False):  # every slot busy, as with that many slow waiters
         taken += 1
     try:
-        resp = post(client, initialize_request([ORG_RECIPIENT], notification=FULL_NOTIFICATION),
-                    {**sender, "Prefer": "wait=10"})
+        resp = post(
+            client,
+            initialize_request([ORG_RECIPIENT], notification=FULL_NOTIFICATION),
+            {**sender, "Prefer": "wait=10"},
+        )
         assert resp.status_code == 200 and "Preference-Applied" not in resp.headers
         assert resp.get_json()["correspondences"][0]["notifications"] is None
     finally:

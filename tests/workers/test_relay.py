@@ -1,4 +1,5 @@
 """The outbox relay: committed work reaches the broker off the request thread, nothing lost or doubled."""
+
 from __future__ import annotations
 
 import threading
@@ -34,8 +35,11 @@ class RecordingBroker:
 
 def undispatched(db, ids: list[str]) -> int:
     with db.transaction() as conn:
-        return conn.execute("SELECT count(*) AS n FROM notification_outbox WHERE correspondence_id = ANY(%s::uuid[]) "
-                            "AND dispatched_at IS NULL", (ids,)).fetchone()["n"]
+        return conn.execute(
+            "SELECT count(*) AS n FROM notification_outbox WHERE correspondence_id = ANY(%s::uuid[]) "
+            "AND dispatched_at IS NULL",
+            (ids,),
+        ).fetchone()["n"]
 
 
 def initialize(client, sender, recipients: list[str], request_id: str | None = None) -> list[str]:
@@ -44,12 +48,16 @@ def initialize(client, sender, recipients: list[str], request_id: str | None = N
     return [c["correspondenceId"] for c in answer["correspondences"]]
 
 
-def test_the_request_publishes_nothing_the_relay_does(client, sender, db, database_url, without_session_relay):
+def test_the_request_publishes_nothing_the_relay_does(
+    client, sender, db, database_url, without_session_relay
+):
     ids = initialize(client, sender, [org_urn(720000000 + i) for i in range(3)])
     assert undispatched(db, ids) == 3  # committed, and nothing on the request thread sent it
 
     broker = RecordingBroker()
-    relay, thread = start_in_thread(database_url, broker, idle_seconds=30)  # a wake-up only by NOTIFY or start
+    relay, thread = start_in_thread(
+        database_url, broker, idle_seconds=30
+    )  # a wake-up only by NOTIFY or start
     try:
         assert wait_until(lambda: set(broker.sent()) >= set(ids), 10)  # rows from before it listened
         later = initialize(client, sender, [org_urn(720000010)], request_id="rid-relay-1")
@@ -62,7 +70,9 @@ def test_the_request_publishes_nothing_the_relay_does(client, sender, db, databa
     assert ([str(i) for i in broker.calls[-1][0]], broker.calls[-1][1]) == (later, "rid-relay-1")
 
 
-def test_a_broker_outage_keeps_the_rows_until_it_is_back(client, sender, db, database_url, without_session_relay):
+def test_a_broker_outage_keeps_the_rows_until_it_is_back(
+    client, sender, db, database_url, without_session_relay
+):
     broker = RecordingBroker(failures=3)
     relay, thread = start_in_thread(database_url, broker, idle_seconds=0.2, max_backoff_seconds=0.2)
     try:
@@ -79,8 +89,11 @@ def test_two_relays_never_send_a_row_twice(client, sender, db, database_url, wit
     broker = RecordingBroker()
     relays = [start_in_thread(database_url, broker, idle_seconds=0.05) for _ in range(2)]
     try:
-        ids = [i for n in range(20) for i in initialize(client, sender, [org_urn(722000000 + 2 * n),
-                                                                         org_urn(722000001 + 2 * n)])]
+        ids = [
+            i
+            for n in range(20)
+            for i in initialize(client, sender, [org_urn(722000000 + 2 * n), org_urn(722000001 + 2 * n)])
+        ]
         assert wait_until(lambda: set(broker.sent()) == set(ids), 15)
     finally:
         for relay, thread in relays:
@@ -89,8 +102,9 @@ def test_two_relays_never_send_a_row_twice(client, sender, db, database_url, wit
     assert sorted(broker.sent().values()) == [1] * len(ids)
 
 
-def test_one_message_carries_several_initializes_with_all_their_request_ids(client, sender, db, database_url,
-                                                                           without_session_relay):
+def test_one_message_carries_several_initializes_with_all_their_request_ids(
+    client, sender, db, database_url, without_session_relay
+):
     first = initialize(client, sender, [org_urn(723000000)], request_id="rid-batch-a")
     second = initialize(client, sender, [org_urn(723000001), org_urn(723000002)], request_id="rid-batch-b")
     broker = RecordingBroker()
@@ -100,5 +114,7 @@ def test_one_message_carries_several_initializes_with_all_their_request_ids(clie
     finally:
         relay.stop()
         thread.join(10)
-    ours = [(sorted(map(str, ids)), rid) for ids, rid in broker.calls if set(map(str, ids)) & set(first + second)]
+    ours = [
+        (sorted(map(str, ids)), rid) for ids, rid in broker.calls if set(map(str, ids)) & set(first + second)
+    ]
     assert ours == [(sorted(first + second), "rid-batch-a,rid-batch-b")]

@@ -1,4 +1,5 @@
 """Notification gateways: where orders are created. `local` (default) or `altinn`."""
+
 from __future__ import annotations
 
 from app.domain.notification_orders import NotificationGateway
@@ -15,6 +16,9 @@ def make_gateway(settings: WorkerSettings) -> NotificationGateway:
 
         if not settings.notifications_url:
             raise RuntimeError("NOTIFICATION_GATEWAY=altinn needs NOTIFICATIONS_URL")
-        return AltinnNotificationsGateway(settings.notifications_url, token=settings.notifications_token,
-                                          timeout=settings.gateway_timeout_seconds)
+        return AltinnNotificationsGateway(
+            settings.notifications_url,
+            token=settings.notifications_token,
+            timeout=settings.gateway_timeout_seconds,
+        )
     raise RuntimeError(f"unknown NOTIFICATION_GATEWAY {settings.gateway!r} (local or altinn)")

@@ -4,6 +4,7 @@ Answer mapping: 2xx → Success, or MissingContact when the answer's recipient l
 (SPEC.md §5.7); 4xx (bad order, 422) → Failure at once; 5xx, 429, timeouts, refused connections →
 GatewayUnavailable (retried by the caller, Failure after the last attempt).
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,9 @@ class AltinnNotificationsGateway:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(self.url, data=json.dumps(order.request).encode(), headers=headers,
-                                         method="POST")
+        request = urllib.request.Request(
+            self.url, data=json.dumps(order.request).encode(), headers=headers, method="POST"
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body = _json(response.read())

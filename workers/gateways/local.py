@@ -1,4 +1,5 @@
 """The local gateway: resolves contact points from the local register (DESIGN.md §6)."""
+
 from __future__ import annotations
 
 import time
@@ -27,5 +28,9 @@ class LocalGateway:
         addresses = resolve_addresses(order, contacts)
         if not addresses:
             return OrderOutcome(MISSING_CONTACT, notification_order_id=order.id)
-        return OrderOutcome(SUCCESS, addresses=addresses, notification_order_id=order.id,
-                            shipment_id=uuid.uuid5(order.id, "shipment"))
+        return OrderOutcome(
+            SUCCESS,
+            addresses=addresses,
+            notification_order_id=order.id,
+            shipment_id=uuid.uuid5(order.id, "shipment"),
+        )

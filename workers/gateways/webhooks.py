@@ -1,6 +1,7 @@
 """POSTing one CloudEvent to a subscriber (Standard Webhooks signature), with the SSRF check at
 delivery time: the host is resolved and checked, and the connection goes to a checked address (Host
 header and TLS server name stay the endpoint's). No redirects are followed (http.client never does)."""
+
 from __future__ import annotations
 
 import http.client
@@ -48,12 +49,21 @@ class _PinnedHTTP(http.client.HTTPConnection):
         self.sock.settimeout(self.timeout)
 
 
-def post_event(url: str, secret: str, event: dict[str, Any], *, allow_private: bool, timeout: float = 10.0,
-               connect_timeout: float = 3.0) -> PostResult:
+def post_event(
+    url: str,
+    secret: str,
+    event: dict[str, Any],
+    *,
+    allow_private: bool,
+    timeout: float = 10.0,
+    connect_timeout: float = 3.0,
+) -> PostResult:
     try:
         endpoint = resolve_endpoint(url, allow_private=allow_private)
     except EndpointRefused as exc:
-        return PostResult(None, f"refused: {exc}")  # retried: DNS may change back; fails after the give-up age
+        return PostResult(
+            None, f"refused: {exc}"
+        )  # retried: DNS may change back; fails after the give-up age
     body = json.dumps(event, separators=(",", ":")).encode()
     timestamp = int(time.time())
     headers = {
@@ -72,7 +82,9 @@ def post_event(url: str, secret: str, event: dict[str, Any], *, allow_private: b
         # Read a bounded amount; the answer's body is not used.
         while response.read(65536) and time.monotonic() < deadline:
             pass
-        return PostResult(response.status, None if 200 <= response.status < 300 else f"HTTP {response.status}")
+        return PostResult(
+            response.status, None if 200 <= response.status < 300 else f"HTTP {response.status}"
+        )
     except (OSError, http.client.HTTPException) as exc:
         return PostResult(None, f"{type(exc).__name__}: {exc}")
     finally:

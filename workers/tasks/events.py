@@ -1,5 +1,6 @@
 """Events to subscribers: beat's scan fans the outbox out into deliveries and posts what is due
 (app/usecases/deliver_events.py). Several may run at once: rows are claimed with SKIP LOCKED and leased."""
+
 from __future__ import annotations
 
 from app.events_settings import load_event_settings

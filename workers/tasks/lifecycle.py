@@ -1,4 +1,5 @@
 """Thin tasks for the lifecycle scans (publish, due dates), sent by beat."""
+
 from __future__ import annotations
 
 from app.config import load_settings
@@ -37,12 +38,16 @@ def due_dates(limit: int = 20) -> int:
             return events
 
 
-@app.task(name=TASK_EXPIRE_ATTACHMENTS, acks_late=True, time_limit=120, soft_time_limit=100, ignore_result=True)
+@app.task(
+    name=TASK_EXPIRE_ATTACHMENTS, acks_late=True, time_limit=120, soft_time_limit=100, ignore_result=True
+)
 def expire(limit: int = 500) -> int:
     return expire_attachments(get_services().db, storage_from_settings(load_settings()), limit=limit)
 
 
-@app.task(name=TASK_FORGET_IDEMPOTENCY_KEYS, acks_late=True, time_limit=120, soft_time_limit=100, ignore_result=True)
+@app.task(
+    name=TASK_FORGET_IDEMPOTENCY_KEYS, acks_late=True, time_limit=120, soft_time_limit=100, ignore_result=True
+)
 def forget_idempotency_keys() -> int:
     """Idempotency-Key (header) rows past their retention (IDEMPOTENCY_KEY_TTL_HOURS)."""
     return forget_expired(get_services().db, load_settings().idempotency_retention)

@@ -1,10 +1,10 @@
 """Thin tasks: create notification orders; relay the outbox. They call use cases."""
+
 from __future__ import annotations
 
 import logging
-import uuid
-
 import random
+import uuid
 
 from app.db.pool import DatabaseUnavailable
 from app.usecases.create_notification_orders import create_notification_orders
@@ -23,32 +23,57 @@ from workers.services import get_services
 log = logging.getLogger(__name__)
 
 
-@app.task(name=TASK_CREATE_ORDERS, bind=True, acks_late=True, reject_on_worker_lost=True,
-          autoretry_for=(DatabaseUnavailable,), retry_backoff=True, retry_backoff_max=120, retry_jitter=True,
-          max_retries=10, time_limit=300, soft_time_limit=240)
+@app.task(
+    name=TASK_CREATE_ORDERS,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(DatabaseUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=10,
+    time_limit=300,
+    soft_time_limit=240,
+)
 def create_orders(self, correspondence_ids: list[str], attempt: int = 0) -> dict[str, int]:
     services = get_services()
-    result = create_notification_orders(services.db, services.gateway, [uuid.UUID(i) for i in correspondence_ids],
-                                        attempt=attempt, policy=services.order_policy)
+    result = create_notification_orders(
+        services.db,
+        services.gateway,
+        [uuid.UUID(i) for i in correspondence_ids],
+        attempt=attempt,
+        policy=services.order_policy,
+    )
     if result.retry:
-        countdown = backoff_seconds(attempt, services.settings.retry_base_seconds,
-                                    services.settings.retry_max_seconds)
-        app.send_task(TASK_CREATE_ORDERS, args=([str(i) for i in result.retry], attempt + 1),
-                      queue=QUEUE_NOTIFICATIONS, countdown=countdown)
+        countdown = backoff_seconds(
+            attempt, services.settings.retry_base_seconds, services.settings.retry_max_seconds
+        )
+        app.send_task(
+            TASK_CREATE_ORDERS,
+            args=([str(i) for i in result.retry], attempt + 1),
+            queue=QUEUE_NOTIFICATIONS,
+            countdown=countdown,
+        )
     return {"recorded": result.recorded, "completed": len(result.completed), "retry": len(result.retry)}
 
 
 def backoff_seconds(attempt: int, base: float, maximum: float) -> float:
     """Exponential backoff with "equal jitter": half fixed, half random, capped."""
-    ceiling = min(maximum, base * (2 ** attempt))
+    ceiling = min(maximum, base * (2**attempt))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 @app.task(name=TASK_RELAY_OUTBOX, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True)
 def relay(limit: int = 5000) -> int:
     services = get_services()
-    return relay_outbox(services.db, enqueue_order_creation, undispatched_after=services.settings.undispatched_after,
-                        redispatch_after=services.settings.redispatch_after, limit=limit)
+    return relay_outbox(
+        services.db,
+        enqueue_order_creation,
+        undispatched_after=services.settings.undispatched_after,
+        redispatch_after=services.settings.redispatch_after,
+        limit=limit,
+    )
 
 
 @app.task(name=TASK_DELIVER_DUE, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True)

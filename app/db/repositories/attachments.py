@@ -1,4 +1,5 @@
 """Attachments as Initialize sees them: owner, current status, size (SPEC.md §4.1 step 15)."""
+
 from __future__ import annotations
 
 import uuid
@@ -21,8 +22,9 @@ def get_attachments(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid
         (ids,),
     ).fetchall()
     return {
-        r["id"]: ExistingAttachment(r["id"], r["sender"], r["current_status"], r["attachment_size"],
-                                    r["expiration_in_days"])
+        r["id"]: ExistingAttachment(
+            r["id"], r["sender"], r["current_status"], r["attachment_size"], r["expiration_in_days"]
+        )
         for r in rows
     }
 

@@ -1,4 +1,5 @@
 """Correspondences: one Initialize written in one statement, reads for overview/details."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,9 +8,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Json, Jsonb
 
-from app.domain.initialize import NewInitialization
 from app.domain.enums import CorrespondenceStatus, IdempotencyType
-
+from app.domain.initialize import NewInitialization
 
 # The correspondence as every read sees it: the thin row joined to what its Initialize shares.
 CORRESPONDENCE = "correspondences c JOIN initializations i ON i.id = c.initialization_id"
@@ -69,8 +69,9 @@ SELECT pg_notify('{OUTBOX_CHANNEL}', '') WHERE cardinality(%(outbox)b::uuid[]) >
 """
 
 
-def insert_initialization(conn: psycopg.Connection, new: NewInitialization, party_urn: str | None,
-                          request_id: str | None = None) -> None:
+def insert_initialization(
+    conn: psycopg.Connection, new: NewInitialization, party_urn: str | None, request_id: str | None = None
+) -> None:
     """Write one Initialize on the caller's transaction: its shared row, its thin correspondences,
     their first statuses, attachment links, idempotency key and work rows (an outbox row per
     correspondence with orders to create; the publication and due-date jobs once for all). The outbox
@@ -92,25 +93,47 @@ def insert_initialization(conn: psycopg.Connection, new: NewInitialization, part
             statuses.append(c.status)
             texts.append(CorrespondenceStatus(c.status).name)
     ids = [c.id for c in rows]
-    conn.execute(_INSERT_INITIALIZATION, {
-        "id": new.id, "resource_id": v.resource.id, "sender": v.sender, "service_owner_id": v.resource.owner_org_number,
-        "senders_reference": v.senders_reference, "message_sender": v.message_sender,
-        "publish": v.requested_publish_time, "due": v.due_date_time, "property_list": Json(v.property_list),
-        "ignore_reservation": v.ignore_reservation, "is_confirmation_needed": v.is_confirmation_needed,
-        "is_confidential": v.is_confidential, "allow_forwarding": v.allow_forwarding, "now": new.created,
-        "notification": Jsonb(v.notification) if v.notification is not None else None,
-        "language": v.language, "title": v.message_title, "summary": v.message_summary, "body": v.message_body,
-        "references": Jsonb([{"reference_type": int(t), "reference_value": value}
-                             for t, value in v.external_references]),
-        "reply_options": Jsonb([{"link_url": url, "link_text": text} for url, text in v.reply_options]),
-        "ids": ids, "recipients": [c.recipient for c in rows], "names": [c.recipient_name for c in rows],
-        "party": party_urn, "status_owners": owners, "statuses": statuses,
-        "status_texts": texts,
-        "attachment_ids": [a.attachment_id for a in new.attachments],
-        "expirations": [a.expiration_time for a in new.attachments],
-        "request_id": request_id, "outbox": [c.id for c in rows if c.wants_notification_orders],
-        "key": v.idempotency_key, "first_id": ids[0] if ids else None,
-    })
+    conn.execute(
+        _INSERT_INITIALIZATION,
+        {
+            "id": new.id,
+            "resource_id": v.resource.id,
+            "sender": v.sender,
+            "service_owner_id": v.resource.owner_org_number,
+            "senders_reference": v.senders_reference,
+            "message_sender": v.message_sender,
+            "publish": v.requested_publish_time,
+            "due": v.due_date_time,
+            "property_list": Json(v.property_list),
+            "ignore_reservation": v.ignore_reservation,
+            "is_confirmation_needed": v.is_confirmation_needed,
+            "is_confidential": v.is_confidential,
+            "allow_forwarding": v.allow_forwarding,
+            "now": new.created,
+            "notification": Jsonb(v.notification) if v.notification is not None else None,
+            "language": v.language,
+            "title": v.message_title,
+            "summary": v.message_summary,
+            "body": v.message_body,
+            "references": Jsonb(
+                [{"reference_type": int(t), "reference_value": value} for t, value in v.external_references]
+            ),
+            "reply_options": Jsonb([{"link_url": url, "link_text": text} for url, text in v.reply_options]),
+            "ids": ids,
+            "recipients": [c.recipient for c in rows],
+            "names": [c.recipient_name for c in rows],
+            "party": party_urn,
+            "status_owners": owners,
+            "statuses": statuses,
+            "status_texts": texts,
+            "attachment_ids": [a.attachment_id for a in new.attachments],
+            "expirations": [a.expiration_time for a in new.attachments],
+            "request_id": request_id,
+            "outbox": [c.id for c in rows if c.wants_notification_orders],
+            "key": v.idempotency_key,
+            "first_id": ids[0] if ids else None,
+        },
+    )
 
 
 def get_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> list[dict[str, Any]]:

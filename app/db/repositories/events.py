@@ -1,9 +1,11 @@
 """Events outbox, subscriptions and deliveries (migration 0008)."""
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -22,8 +24,18 @@ _SUBSCRIPTION = """s.id, s.end_point, s.resource_filter, s.type_filter, s.subjec
 
 # -- subscriptions ---------------------------------------------------------------------------------
 
-def create_subscription(conn: psycopg.Connection, *, end_point: str, resource_filter: str, type_filter: str | None,
-                        subject_filter: str | None, consumer: str, created_by: str, secret: str) -> int:
+
+def create_subscription(
+    conn: psycopg.Connection,
+    *,
+    end_point: str,
+    resource_filter: str,
+    type_filter: str | None,
+    subject_filter: str | None,
+    consumer: str,
+    created_by: str,
+    secret: str,
+) -> int:
     row = conn.execute(
         """INSERT INTO event_subscriptions (end_point, resource_filter, type_filter, subject_filter, consumer,
                                             created_by, secret)
@@ -43,8 +55,10 @@ def add_validation(conn: psycopg.Connection, subscription_id: int, event: dict[s
 
 
 def get_subscription(conn: psycopg.Connection, subscription_id: int) -> dict[str, Any] | None:
-    return conn.execute(f"SELECT {_SUBSCRIPTION} FROM event_subscriptions s WHERE s.id = %s AND s.deleted IS NULL",
-                        (subscription_id,)).fetchone()
+    return conn.execute(
+        f"SELECT {_SUBSCRIPTION} FROM event_subscriptions s WHERE s.id = %s AND s.deleted IS NULL",
+        (subscription_id,),
+    ).fetchone()
 
 
 def list_subscriptions(conn: psycopg.Connection, consumer: str, limit: int = 1000) -> list[dict[str, Any]]:
@@ -56,14 +70,16 @@ def list_subscriptions(conn: psycopg.Connection, consumer: str, limit: int = 100
 
 
 def count_subscriptions(conn: psycopg.Connection, consumer: str) -> int:
-    row = conn.execute("SELECT count(*) AS n FROM event_subscriptions WHERE consumer = %s AND deleted IS NULL",
-                       (consumer,)).fetchone()
+    row = conn.execute(
+        "SELECT count(*) AS n FROM event_subscriptions WHERE consumer = %s AND deleted IS NULL", (consumer,)
+    ).fetchone()
     return int(row["n"])
 
 
 def delete_subscription(conn: psycopg.Connection, subscription_id: int) -> None:
-    conn.execute("UPDATE event_subscriptions SET deleted = now() WHERE id = %s AND deleted IS NULL",
-                 (subscription_id,))
+    conn.execute(
+        "UPDATE event_subscriptions SET deleted = now() WHERE id = %s AND deleted IS NULL", (subscription_id,)
+    )
 
 
 def active_subscriptions(conn: psycopg.Connection, resource_filters: Iterable[str]) -> list[Subscription]:
@@ -76,6 +92,7 @@ def active_subscriptions(conn: psycopg.Connection, resource_filters: Iterable[st
 
 
 # -- the outbox: fan-out into deliveries --------------------------------------------------------------
+
 
 def take_outbox(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
     """Unforwarded rows, oldest first, with their resource (locked: one fan-out per row)."""
@@ -101,28 +118,41 @@ def expand(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> list[OutboxE
     init_rows = {r["initialization_id"]: r for r in rows if r["initialization_id"] is not None}
     recipients: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
     if init_rows:
-        for c in conn.execute("""SELECT id, initialization_id, recipient FROM correspondences
-                                 WHERE initialization_id = ANY(%s) ORDER BY id""", (list(init_rows),)):
+        for c in conn.execute(
+            """SELECT id, initialization_id, recipient FROM correspondences
+                                 WHERE initialization_id = ANY(%s) ORDER BY id""",
+            (list(init_rows),),
+        ):
             recipients.setdefault(c["initialization_id"], []).append((c["id"], c["recipient"]))
-    missing = [r["correspondence_id"] for r in rows if r["correspondence_id"] is not None and r["subject"] is None]
+    missing = [
+        r["correspondence_id"] for r in rows if r["correspondence_id"] is not None and r["subject"] is None
+    ]
     subjects: dict[uuid.UUID, str] = {}
     if missing:
-        subjects = {c["id"]: c["recipient"] for c in conn.execute(
-            "SELECT id, recipient FROM correspondences WHERE id = ANY(%s)", (missing,))}
+        subjects = {
+            c["id"]: c["recipient"]
+            for c in conn.execute("SELECT id, recipient FROM correspondences WHERE id = ANY(%s)", (missing,))
+        }
     for r in rows:
         if r["resource_id"] is None:
             continue
         if r["initialization_id"] is not None:
-            events.extend(OutboxEvent(r["id"], r["event_type"], r["created"], r["resource_id"], cid, recipient)
-                          for cid, recipient in recipients.get(r["initialization_id"], ()))
+            events.extend(
+                OutboxEvent(r["id"], r["event_type"], r["created"], r["resource_id"], cid, recipient)
+                for cid, recipient in recipients.get(r["initialization_id"], ())
+            )
         else:
             instance = r["correspondence_id"] or r["attachment_id"]
             subject = r["subject"] or subjects.get(instance)
-            events.append(OutboxEvent(r["id"], r["event_type"], r["created"], r["resource_id"], instance, subject))
+            events.append(
+                OutboxEvent(r["id"], r["event_type"], r["created"], r["resource_id"], instance, subject)
+            )
     return events
 
 
-def insert_deliveries(conn: psycopg.Connection, rows: list[tuple[int, uuid.UUID, str, dict[str, Any]]]) -> None:
+def insert_deliveries(
+    conn: psycopg.Connection, rows: list[tuple[int, uuid.UUID, str, dict[str, Any]]]
+) -> None:
     if rows:
         with conn.cursor() as cur:
             cur.executemany(
@@ -139,7 +169,10 @@ def mark_forwarded(conn: psycopg.Connection, ids: list[int]) -> None:
 
 # -- deliveries ------------------------------------------------------------------------------------------
 
-def claim_deliveries(conn: psycopg.Connection, limit: int, per_endpoint: int, lease_seconds: float) -> list[dict]:
+
+def claim_deliveries(
+    conn: psycopg.Connection, limit: int, per_endpoint: int, lease_seconds: float
+) -> list[dict]:
     """Due deliveries, at most `per_endpoint` in flight per subscription, leased to this worker: a worker
     that dies mid-post leaves them to the next scan after the lease."""
     return conn.execute(
@@ -179,12 +212,16 @@ def record_delivered(conn: psycopg.Connection, delivery_id: int, status: int) ->
         (status, delivery_id),
     ).fetchone()
     if row is not None and row["event_type"] == VALIDATION_TYPE:
-        conn.execute("""UPDATE event_subscriptions SET status = 'active', validated = now()
-                        WHERE id = %s AND status = 'pending'""", (row["subscription_id"],))
+        conn.execute(
+            """UPDATE event_subscriptions SET status = 'active', validated = now()
+                        WHERE id = %s AND status = 'pending'""",
+            (row["subscription_id"],),
+        )
 
 
-def record_retry(conn: psycopg.Connection, delivery_id: int, next_attempt_at: datetime, status: int | None,
-                 error: str) -> None:
+def record_retry(
+    conn: psycopg.Connection, delivery_id: int, next_attempt_at: datetime, status: int | None, error: str
+) -> None:
     conn.execute(
         """UPDATE event_deliveries SET next_attempt_at = %s, locked_until = NULL, last_status = %s, last_error = %s
            WHERE id = %s AND delivered_at IS NULL""",
@@ -199,13 +236,16 @@ def record_failed(conn: psycopg.Connection, delivery_id: int, status: int | None
         (status, error[:500], delivery_id),
     ).fetchone()
     if row is not None and row["event_type"] == VALIDATION_TYPE:
-        conn.execute("UPDATE event_subscriptions SET status = 'failed' WHERE id = %s AND status = 'pending'",
-                     (row["subscription_id"],))
+        conn.execute(
+            "UPDATE event_subscriptions SET status = 'failed' WHERE id = %s AND status = 'pending'",
+            (row["subscription_id"],),
+        )
 
 
 def delivery_counts(conn: psycopg.Connection) -> dict[str, int]:
     """For /metrics: deliveries waiting (due or leased) and failed for good (both partial indexes)."""
     row = conn.execute(
         """SELECT (SELECT count(*) FROM event_deliveries WHERE delivered_at IS NULL AND failed_at IS NULL) AS pending,
-                  (SELECT count(*) FROM event_deliveries WHERE failed_at IS NOT NULL) AS failed""").fetchone()
+                  (SELECT count(*) FROM event_deliveries WHERE failed_at IS NOT NULL) AS failed"""
+    ).fetchone()
     return {k: int(v) for k, v in row.items()}

@@ -1,4 +1,5 @@
 """SQL of forwarding events (SPEC.md §3.10)."""
+
 from __future__ import annotations
 
 import uuid
@@ -26,7 +27,14 @@ def add_forwarding_event(conn: psycopg.Connection, event: ForwardingEvent) -> bo
                forwarded_by_party_urn, forwarded_to_email_address, forwarded_to_key, forwarding_text)
            VALUES (%s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT ON CONSTRAINT correspondence_forwarding_events_once DO NOTHING RETURNING id""",
-        (event.id, event.correspondence_id, event.forwarded_on_date, event.forwarded_by_party_urn,
-         event.forwarded_to_email_address, event.forwarded_to_key, event.forwarding_text),
+        (
+            event.id,
+            event.correspondence_id,
+            event.forwarded_on_date,
+            event.forwarded_by_party_urn,
+            event.forwarded_to_email_address,
+            event.forwarded_to_key,
+            event.forwarding_text,
+        ),
     ).fetchone()
     return row is not None

@@ -1,4 +1,5 @@
 """The `request_idempotency` table: keys of replayable Initialize requests, per sender."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -28,25 +29,32 @@ def claim(conn: psycopg.Connection, sender: str, key: str, fingerprint: bytes) -
 
 def restart(conn: psycopg.Connection, sender: str, key: str, fingerprint: bytes) -> None:
     """A forgotten or abandoned key begins again as in flight."""
-    conn.execute("""UPDATE request_idempotency SET fingerprint = %s, started = now(), completed = NULL, result = NULL
-                    WHERE sender = %s AND key = %s""", (fingerprint, sender, key))
+    conn.execute(
+        """UPDATE request_idempotency SET fingerprint = %s, started = now(), completed = NULL, result = NULL
+                    WHERE sender = %s AND key = %s""",
+        (fingerprint, sender, key),
+    )
 
 
 def result_of(conn: psycopg.Connection, sender: str, key: str) -> dict[str, Any]:
-    row = conn.execute("SELECT result FROM request_idempotency WHERE sender = %s AND key = %s",
-                       (sender, key)).fetchone()
+    row = conn.execute(
+        "SELECT result FROM request_idempotency WHERE sender = %s AND key = %s", (sender, key)
+    ).fetchone()
     return row["result"]
 
 
 def complete(conn: psycopg.Connection, sender: str, key: str, result: dict[str, Any]) -> None:
-    conn.execute("UPDATE request_idempotency SET completed = now(), result = %s WHERE sender = %s AND key = %s",
-                 (Jsonb(result), sender, key))
+    conn.execute(
+        "UPDATE request_idempotency SET completed = now(), result = %s WHERE sender = %s AND key = %s",
+        (Jsonb(result), sender, key),
+    )
 
 
 def release(conn: psycopg.Connection, sender: str, key: str) -> None:
     """The request failed: nothing was stored, the key may be used again."""
-    conn.execute("DELETE FROM request_idempotency WHERE sender = %s AND key = %s AND completed IS NULL",
-                 (sender, key))
+    conn.execute(
+        "DELETE FROM request_idempotency WHERE sender = %s AND key = %s AND completed IS NULL", (sender, key)
+    )
 
 
 def forget_older_than(conn: psycopg.Connection, age: timedelta, limit: int = 10000) -> int:

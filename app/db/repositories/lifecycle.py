@@ -1,4 +1,5 @@
 """SQL of the lifecycle: publish and due-date scans, status rows, Fetched rows, events."""
+
 from __future__ import annotations
 
 import uuid
@@ -20,7 +21,9 @@ def take_due_publications(conn: psycopg.Connection, limit: int) -> list[uuid.UUI
     return [r["initialization_id"] for r in rows]
 
 
-def correspondences_to_publish(conn: psycopg.Connection, initialization_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+def correspondences_to_publish(
+    conn: psycopg.Connection, initialization_ids: list[uuid.UUID]
+) -> list[dict[str, Any]]:
     """The correspondences of these initializations, with what the publish decision reads."""
     return conn.execute(
         """SELECT c.id, c.initialization_id, c.recipient, i.ignore_reservation,
@@ -33,7 +36,9 @@ def correspondences_to_publish(conn: psycopg.Connection, initialization_ids: lis
     ).fetchall()
 
 
-def attachment_states(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[int | None, bool]]]:
+def attachment_states(
+    conn: psycopg.Connection, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[int | None, bool]]]:
     rows = conn.execute(
         """SELECT c.id AS correspondence_id, a.id,
                   (SELECT s.status FROM attachment_statuses s WHERE s.attachment_id = a.id
@@ -57,13 +62,20 @@ def finish_publication(conn: psycopg.Connection, initialization_ids: list[uuid.U
         conn.execute("DELETE FROM publication_queue WHERE initialization_id = ANY(%s)", (initialization_ids,))
 
 
-def postpone_publication(conn: psycopg.Connection, initialization_ids: list[uuid.UUID], delay: timedelta) -> None:
+def postpone_publication(
+    conn: psycopg.Connection, initialization_ids: list[uuid.UUID], delay: timedelta
+) -> None:
     if initialization_ids:
-        conn.execute("UPDATE publication_queue SET due_at = now() + %s, checks = checks + 1 "
-                     "WHERE initialization_id = ANY(%s)", (delay, initialization_ids))
+        conn.execute(
+            "UPDATE publication_queue SET due_at = now() + %s, checks = checks + 1 "
+            "WHERE initialization_id = ANY(%s)",
+            (delay, initialization_ids),
+        )
 
 
-def add_statuses(conn: psycopg.Connection, rows: list[tuple[uuid.UUID, int, str, datetime, str | None]]) -> None:
+def add_statuses(
+    conn: psycopg.Connection, rows: list[tuple[uuid.UUID, int, str, datetime, str | None]]
+) -> None:
     """rows: (correspondence id, status, status text, changed, party urn)."""
     if not rows:
         return
@@ -77,15 +89,20 @@ def add_statuses(conn: psycopg.Connection, rows: list[tuple[uuid.UUID, int, str,
 
 def set_published(conn: psycopg.Connection, ids: list[uuid.UUID], at: datetime) -> None:
     if ids:
-        conn.execute("UPDATE correspondences SET published = %s WHERE id = ANY(%s) AND published IS NULL", (at, ids))
+        conn.execute(
+            "UPDATE correspondences SET published = %s WHERE id = ANY(%s) AND published IS NULL", (at, ids)
+        )
 
 
 def add_events(conn: psycopg.Connection, rows: list[tuple[str, uuid.UUID, str | None]]) -> None:
     """rows: (event type, correspondence id, subject)."""
     if rows:
         with conn.cursor() as cur:
-            cur.executemany("INSERT INTO correspondence_events (event_type, correspondence_id, subject) "
-                            "VALUES (%s, %s, %s)", rows)
+            cur.executemany(
+                "INSERT INTO correspondence_events (event_type, correspondence_id, subject) "
+                "VALUES (%s, %s, %s)",
+                rows,
+            )
 
 
 def take_due_dates(conn: psycopg.Connection, limit: int) -> tuple[list[uuid.UUID], list[dict[str, Any]]]:
@@ -111,8 +128,13 @@ def finish_due_dates(conn: psycopg.Connection, initialization_ids: list[uuid.UUI
         conn.execute("DELETE FROM due_date_queue WHERE initialization_id = ANY(%s)", (initialization_ids,))
 
 
-def add_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID, party_urn: str | None, at: datetime,
-                debounce: timedelta | None = None) -> dict[str, Any] | None:
+def add_fetched(
+    conn: psycopg.Connection,
+    correspondence_id: uuid.UUID,
+    party_urn: str | None,
+    at: datetime,
+    debounce: timedelta | None = None,
+) -> dict[str, Any] | None:
     """A Fetched row (returned in the shape of get_fetched's rows); with `debounce`, skipped (None)
     when the same party fetched within that window."""
     if debounce is not None:
@@ -131,8 +153,12 @@ def add_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID, party_ur
 
 
 def ever_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> bool:
-    return conn.execute("SELECT 1 FROM correspondence_fetched WHERE correspondence_id = %s LIMIT 1",
-                        (correspondence_id,)).fetchone() is not None
+    return (
+        conn.execute(
+            "SELECT 1 FROM correspondence_fetched WHERE correspondence_id = %s LIMIT 1", (correspondence_id,)
+        ).fetchone()
+        is not None
+    )
 
 
 def lock_correspondence(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> dict[str, Any] | None:
@@ -167,12 +193,16 @@ def unused_attachment_ids(conn: psycopg.Connection, correspondence_id: uuid.UUID
     return [r["attachment_id"] for r in rows]
 
 
-def purge_attachments(conn: psycopg.Connection, ids: list[uuid.UUID], party_urn: str | None, at: datetime) -> None:
+def purge_attachments(
+    conn: psycopg.Connection, ids: list[uuid.UUID], party_urn: str | None, at: datetime
+) -> None:
     if ids:
         with conn.cursor() as cur:
-            cur.executemany("INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed, "
-                            "party_urn) VALUES (%s, %s, 3, 'Purged', %s, %s)",
-                            [(uuid7(), i, at, party_urn) for i in ids])
+            cur.executemany(
+                "INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed, "
+                "party_urn) VALUES (%s, %s, 3, 'Purged', %s, %s)",
+                [(uuid7(), i, at, party_urn) for i in ids],
+            )
 
 
 def take_expired_attachments(conn: psycopg.Connection, limit: int) -> list[uuid.UUID]:
@@ -193,6 +223,8 @@ def take_expired_attachments(conn: psycopg.Connection, limit: int) -> list[uuid.
 def expire_attachments(conn: psycopg.Connection, ids: list[uuid.UUID], at: datetime) -> None:
     if ids:
         with conn.cursor() as cur:
-            cur.executemany("INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed) "
-                            "VALUES (%s, %s, 5, 'The attachment has expired', %s)",
-                            [(uuid7(), i, at) for i in ids])
+            cur.executemany(
+                "INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed) "
+                "VALUES (%s, %s, 5, 'The attachment has expired', %s)",
+                [(uuid7(), i, at) for i in ids],
+            )

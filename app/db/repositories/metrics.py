@@ -1,4 +1,5 @@
 """The SQL behind /metrics: notification orders by status and the outbox backlog."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,9 +1,11 @@
 """Notification outbox and orders: the SQL behind order creation, relay and Prefer: wait."""
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any, Iterable
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -62,16 +64,32 @@ def load_for_orders(conn: psycopg.Connection, ids: list[uuid.UUID]) -> list[dict
 
 
 def existing_order_ids(conn: psycopg.Connection, ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    rows = conn.execute("SELECT id FROM notification_orders WHERE correspondence_id = ANY(%s)", (ids,)).fetchall()
+    rows = conn.execute(
+        "SELECT id FROM notification_orders WHERE correspondence_id = ANY(%s)", (ids,)
+    ).fetchall()
     return {r["id"] for r in rows}
 
 
-def insert_orders(conn: psycopg.Connection, recorded: Iterable[tuple[NotificationOrder, OrderOutcome]],
-                  gateway: str) -> int:
+def insert_orders(
+    conn: psycopg.Connection, recorded: Iterable[tuple[NotificationOrder, OrderOutcome]], gateway: str
+) -> int:
     rows = [
-        (o.id, o.correspondence_id, o.is_reminder, o.plan.key, o.template, o.channel, o.requested_send_time,
-         out.status, out.reason, list(out.addresses), out.notification_order_id, out.shipment_id,
-         Jsonb(o.request), gateway)
+        (
+            o.id,
+            o.correspondence_id,
+            o.is_reminder,
+            o.plan.key,
+            o.template,
+            o.channel,
+            o.requested_send_time,
+            out.status,
+            out.reason,
+            list(out.addresses),
+            out.notification_order_id,
+            out.shipment_id,
+            Jsonb(o.request),
+            gateway,
+        )
         for o, out in recorded
     ]
     if not rows:
@@ -100,12 +118,14 @@ def mark_completed(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
 
 def note_attempt(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
     if ids:
-        conn.execute("UPDATE notification_outbox SET attempts = attempts + 1 WHERE correspondence_id = ANY(%s)",
-                     (ids,))
+        conn.execute(
+            "UPDATE notification_outbox SET attempts = attempts + 1 WHERE correspondence_id = ANY(%s)", (ids,)
+        )
 
 
-def take_stale_for_dispatch(conn: psycopg.Connection, *, undispatched_after: timedelta,
-                            redispatch_after: timedelta, limit: int) -> list[uuid.UUID]:
+def take_stale_for_dispatch(
+    conn: psycopg.Connection, *, undispatched_after: timedelta, redispatch_after: timedelta, limit: int
+) -> list[uuid.UUID]:
     """Mark as dispatched, and return, incomplete rows never dispatched for a while or dispatched
     long ago without completing. The caller commits before publishing (no lock held meanwhile)."""
     rows = conn.execute(
@@ -143,7 +163,6 @@ def orders_for(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID
     return result
 
 
-
 def take_due_local_orders(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
     """Successful local-gateway orders whose send time has come and that are not yet decided."""
     return conn.execute(
@@ -157,8 +176,13 @@ def take_due_local_orders(conn: psycopg.Connection, limit: int) -> list[dict[str
 
 def record_deliveries(conn: psycopg.Connection, sent: list[uuid.UUID], not_met: list[uuid.UUID]) -> None:
     if sent:
-        conn.execute("UPDATE notification_orders SET notification_sent = now(), delivery_status = 'Sent' "
-                     "WHERE id = ANY(%s)", (sent,))
+        conn.execute(
+            "UPDATE notification_orders SET notification_sent = now(), delivery_status = 'Sent' "
+            "WHERE id = ANY(%s)",
+            (sent,),
+        )
     if not_met:
-        conn.execute("UPDATE notification_orders SET delivery_status = 'SendConditionNotMet' WHERE id = ANY(%s)",
-                     (not_met,))
+        conn.execute(
+            "UPDATE notification_orders SET delivery_status = 'SendConditionNotMet' WHERE id = ANY(%s)",
+            (not_met,),
+        )

@@ -1,7 +1,9 @@
 """Resources and parties (local Resource Registry, Register, contact points, KRR)."""
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -23,9 +25,14 @@ def _resource(row: dict[str, Any] | None) -> Resource | None:
     if row is None:
         return None
     return Resource(
-        id=row["id"], owner_org_number=row["service_owner_org_number"], owner_code=row["service_owner_org_code"],
-        owner_name=row["service_owner_name"], resource_type=row["resource_type"], title=row["title"] or {},
-        confidentiality=row["confidentiality"], minimum_auth_level=row["minimum_auth_level"],
+        id=row["id"],
+        owner_org_number=row["service_owner_org_number"],
+        owner_code=row["service_owner_org_code"],
+        owner_name=row["service_owner_name"],
+        resource_type=row["resource_type"],
+        title=row["title"] or {},
+        confidentiality=row["confidentiality"],
+        minimum_auth_level=row["minimum_auth_level"],
     )
 
 
@@ -33,7 +40,10 @@ def get_parties(conn: psycopg.Connection, urns: Iterable[str]) -> dict[str, Part
     rows = conn.execute(
         "SELECT urn, name, emails, mobiles, reserved FROM parties WHERE urn = ANY(%s)", (list(urns),)
     ).fetchall()
-    return {r["urn"]: Party(r["urn"], r["name"], list(r["emails"]), list(r["mobiles"]), r["reserved"]) for r in rows}
+    return {
+        r["urn"]: Party(r["urn"], r["name"], list(r["emails"]), list(r["mobiles"]), r["reserved"])
+        for r in rows
+    }
 
 
 def upsert_resources(conn: psycopg.Connection, resources: list[Resource]) -> None:
@@ -49,8 +59,19 @@ def upsert_resources(conn: psycopg.Connection, resources: list[Resource]) -> Non
                  resource_type = EXCLUDED.resource_type, title = EXCLUDED.title,
                  confidentiality = EXCLUDED.confidentiality,
                  minimum_auth_level = EXCLUDED.minimum_auth_level, updated = now()""",
-            [(r.id, r.owner_org_number, r.owner_code, r.owner_name, r.resource_type, Jsonb(r.title),
-              r.confidentiality, r.minimum_auth_level) for r in resources],
+            [
+                (
+                    r.id,
+                    r.owner_org_number,
+                    r.owner_code,
+                    r.owner_name,
+                    r.resource_type,
+                    Jsonb(r.title),
+                    r.confidentiality,
+                    r.minimum_auth_level,
+                )
+                for r in resources
+            ],
         )
 
 
@@ -65,8 +86,15 @@ def upsert_parties(conn: psycopg.Connection, parties: list[Party]) -> None:
         )
 
 
-def initialize_lookups(conn: psycopg.Connection, *, resource_id: str, urns: list[str], key: Any,
-                       template: int | None, language: str) -> dict[str, Any]:
+def initialize_lookups(
+    conn: psycopg.Connection,
+    *,
+    resource_id: str,
+    urns: list[str],
+    key: Any,
+    template: int | None,
+    language: str,
+) -> dict[str, Any]:
     """What Initialize's rules read, in one statement: the resource, the recipients' parties, whether
     the idempotency key exists, whether the notification template has a row for the language."""
     row = conn.execute(
@@ -86,5 +114,9 @@ def initialize_lookups(conn: psycopg.Connection, *, resource_id: str, urns: list
     ).fetchone()
     resource = _resource(row["resource"])
     parties = {p[0]: Party(p[0], p[1], list(p[2]), list(p[3]), p[4]) for p in row["parties"] or []}
-    return {"resource": resource, "parties": parties, "key_exists": row["key_exists"],
-            "template_exists": row["template_exists"]}
+    return {
+        "resource": resource,
+        "parties": parties,
+        "key_exists": row["key_exists"],
+        "template_exists": row["template_exists"],
+    }

@@ -1,4 +1,5 @@
 """The search query of GET /correspondence (SPEC.md §3.6)."""
+
 from __future__ import annotations
 
 import uuid
@@ -9,8 +10,15 @@ import psycopg
 HIDDEN_FOR_RECIPIENT = (0, 1, 11)  # Initialized, ReadyForPublish, Failed
 
 
-def by_idempotency_key(conn: psycopg.Connection, key: uuid.UUID, *, resource_id: str, party: str,
-                       as_recipient: bool, as_sender: bool) -> list[uuid.UUID]:
+def by_idempotency_key(
+    conn: psycopg.Connection,
+    key: uuid.UUID,
+    *,
+    resource_id: str,
+    party: str,
+    as_recipient: bool,
+    as_sender: bool,
+) -> list[uuid.UUID]:
     """The correspondence created with this key, if the caller may see it in this search."""
     rows = conn.execute(
         """SELECT k.correspondence_id,
@@ -25,13 +33,28 @@ def by_idempotency_key(conn: psycopg.Connection, key: uuid.UUID, *, resource_id:
            WHERE k.id = %s AND i.resource_id = %s""",
         (party, party, list(HIDDEN_FOR_RECIPIENT), key, resource_id),
     ).fetchall()
-    return [r["correspondence_id"] for r in rows
-            if (as_sender and r["mine_to_send"]) or (as_recipient and r["mine_to_read"])]
+    return [
+        r["correspondence_id"]
+        for r in rows
+        if (as_sender and r["mine_to_send"]) or (as_recipient and r["mine_to_read"])
+    ]
 
 
-def search(conn: psycopg.Connection, *, resource_id: str, party: str, as_recipient: bool, as_sender: bool,
-           date_from: datetime | None, date_to: datetime | None, status: int | None, senders_reference: str | None,
-           offset: int, limit: int, altinn2_correspondence_id: int | None = None) -> list[uuid.UUID]:
+def search(
+    conn: psycopg.Connection,
+    *,
+    resource_id: str,
+    party: str,
+    as_recipient: bool,
+    as_sender: bool,
+    date_from: datetime | None,
+    date_to: datetime | None,
+    status: int | None,
+    senders_reference: str | None,
+    offset: int,
+    limit: int,
+    altinn2_correspondence_id: int | None = None,
+) -> list[uuid.UUID]:
     sides = []
     params: list[object] = []
     if as_recipient:

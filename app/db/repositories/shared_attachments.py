@@ -1,4 +1,5 @@
 """Attachment rows for the attachment endpoints and uploads: create, read, status history, links."""
+
 from __future__ import annotations
 
 import uuid
@@ -39,9 +40,23 @@ def insert_attachments(conn: psycopg.Connection, rows: list[NewAttachmentRow], p
                                         senders_reference, sender, data_location_type, expiration_in_days,
                                         created, service_owner_id)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-            [(r.id, r.resource_id, r.file_name, r.display_name, r.is_encrypted, r.checksum or None,
-              r.senders_reference, r.sender, r.data_location_type, r.expiration_in_days, r.created,
-              r.service_owner_id) for r in rows],
+            [
+                (
+                    r.id,
+                    r.resource_id,
+                    r.file_name,
+                    r.display_name,
+                    r.is_encrypted,
+                    r.checksum or None,
+                    r.senders_reference,
+                    r.sender,
+                    r.data_location_type,
+                    r.expiration_in_days,
+                    r.created,
+                    r.service_owner_id,
+                )
+                for r in rows
+            ],
         )
         cur.executemany(
             """INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed, party_urn)
@@ -50,18 +65,20 @@ def insert_attachments(conn: psycopg.Connection, rows: list[NewAttachmentRow], p
         )
 
 
-def get_attachment(conn: psycopg.Connection, attachment_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any] | None:
+def get_attachment(
+    conn: psycopg.Connection, attachment_id: uuid.UUID, *, lock: bool = False
+) -> dict[str, Any] | None:
     """The row with its current status (latest by time) and the set of statuses it has ever had.
 
     `lock` takes the row for update: uploads and purges of one attachment run one at a time.
     """
     row = conn.execute(
-        f"""SELECT a.*, {_CURRENT.format(col='status')} AS status,
-                   {_CURRENT.format(col='status_text')} AS status_text,
-                   {_CURRENT.format(col='status_changed')} AS status_changed,
+        f"""SELECT a.*, {_CURRENT.format(col="status")} AS status,
+                   {_CURRENT.format(col="status_text")} AS status_text,
+                   {_CURRENT.format(col="status_changed")} AS status_changed,
                    ARRAY(SELECT DISTINCT s.status FROM attachment_statuses s WHERE s.attachment_id = a.id)
                        AS ever
-            FROM attachments a WHERE a.id = %s {'FOR UPDATE OF a' if lock else ''}""",
+            FROM attachments a WHERE a.id = %s {"FOR UPDATE OF a" if lock else ""}""",
         (attachment_id,),
     ).fetchone()
     if row is not None:
@@ -77,8 +94,14 @@ def status_history(conn: psycopg.Connection, attachment_id: uuid.UUID) -> list[d
     ).fetchall()
 
 
-def add_status(conn: psycopg.Connection, attachment_id: uuid.UUID, status: int, text: str, at: datetime,
-               party_urn: str | None) -> None:
+def add_status(
+    conn: psycopg.Connection,
+    attachment_id: uuid.UUID,
+    status: int,
+    text: str,
+    at: datetime,
+    party_urn: str | None,
+) -> None:
     conn.execute(
         """INSERT INTO attachment_statuses (id, attachment_id, status, status_text, status_changed, party_urn)
            VALUES (%s, %s, %s, %s, %s, %s)""",
@@ -86,7 +109,9 @@ def add_status(conn: psycopg.Connection, attachment_id: uuid.UUID, status: int, 
     )
 
 
-def set_uploaded(conn: psycopg.Connection, attachment_id: uuid.UUID, size: int, checksum: str, location: str) -> None:
+def set_uploaded(
+    conn: psycopg.Connection, attachment_id: uuid.UUID, size: int, checksum: str, location: str
+) -> None:
     conn.execute(
         """UPDATE attachments SET attachment_size = %s, checksum = %s, data_location_url = %s WHERE id = %s""",
         (size, checksum, location, attachment_id),
@@ -106,17 +131,21 @@ def correspondence_ids(conn: psycopg.Connection, attachment_id: uuid.UUID) -> li
 
 def linked_to_published(conn: psycopg.Connection, attachment_id: uuid.UUID) -> bool:
     """Some correspondence linking this attachment has been Published (sender download: 2016)."""
-    return conn.execute(
-        """SELECT 1 FROM initialization_attachments ca
+    return (
+        conn.execute(
+            """SELECT 1 FROM initialization_attachments ca
            JOIN correspondences c ON c.initialization_id = ca.initialization_id
            JOIN correspondence_statuses s ON s.correspondence_id = c.id AND s.status = 2
            WHERE ca.attachment_id = %s LIMIT 1""",
-        (attachment_id,),
-    ).fetchone() is not None
+            (attachment_id,),
+        ).fetchone()
+        is not None
+    )
 
 
-def correspondence_link(conn: psycopg.Connection, correspondence_id: uuid.UUID,
-                        attachment_id: uuid.UUID) -> dict[str, Any] | None:
+def correspondence_link(
+    conn: psycopg.Connection, correspondence_id: uuid.UUID, attachment_id: uuid.UUID
+) -> dict[str, Any] | None:
     """The link of one attachment to one correspondence (with its expiration time), or None."""
     return conn.execute(
         """SELECT ca.expiration_time FROM initialization_attachments ca
@@ -127,6 +156,8 @@ def correspondence_link(conn: psycopg.Connection, correspondence_id: uuid.UUID,
 
 
 def correspondence_parties(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> dict[str, Any] | None:
-    return conn.execute("SELECT c.id, i.sender, c.recipient FROM correspondences c "
-                        "JOIN initializations i ON i.id = c.initialization_id WHERE c.id = %s",
-                        (correspondence_id,)).fetchone()
+    return conn.execute(
+        "SELECT c.id, i.sender, c.recipient FROM correspondences c "
+        "JOIN initializations i ON i.id = c.initialization_id WHERE c.id = %s",
+        (correspondence_id,),
+    ).fetchone()

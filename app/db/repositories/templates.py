@@ -1,4 +1,5 @@
 """Notification templates (seeded by the initial migration, SPEC.md §5.3)."""
+
 from __future__ import annotations
 
 import time
@@ -6,7 +7,6 @@ import time
 import psycopg
 
 from app.domain.notification_rules import TEXT_FIELDS
-
 
 TEXTS = TEXT_FIELDS  # the template columns are named like the request's text fields
 
@@ -21,7 +21,11 @@ def get_templates(conn: psycopg.Connection) -> dict[tuple[int, str | None], dict
     """All template rows keyed by (template, language); recipient-type variants share texts."""
     global _cached
     database = conn.info.dbname
-    if _cached is not None and _cached[1] == database and time.monotonic() - _cached[0] < TEMPLATES_TTL_SECONDS:
+    if (
+        _cached is not None
+        and _cached[1] == database
+        and time.monotonic() - _cached[0] < TEMPLATES_TTL_SECONDS
+    ):
         return _cached[2]
     rows = conn.execute(
         f"SELECT template, language, {', '.join(TEXTS)} FROM notification_templates ORDER BY id"
@@ -34,7 +38,8 @@ def get_templates(conn: psycopg.Connection) -> dict[tuple[int, str | None], dict
     return result
 
 
-def pick_template(templates: dict[tuple[int, str | None], dict[str, str]], template: int,
-                  language: str) -> dict[str, str] | None:
+def pick_template(
+    templates: dict[tuple[int, str | None], dict[str, str]], template: int, language: str
+) -> dict[str, str] | None:
     """Rows of the template whose language is null or the content language (SPEC.md §5.3)."""
     return templates.get((template, language.lower())) or templates.get((template, None))

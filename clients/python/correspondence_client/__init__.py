@@ -10,6 +10,7 @@
 
 No dependency on the service's code. Bulk sending from a CSV file: `correspondence_client.bulk`.
 """
+
 from correspondence_client.auth import TokenCache, jwt_expiry
 from correspondence_client.client import CorrespondenceClient, derive_key
 from correspondence_client.errors import (
@@ -46,12 +47,39 @@ from correspondence_client.responses import (
 from correspondence_client.transport import RetryPolicy, parse_retry_after
 
 __all__ = [
-    "ApiError", "AttachmentDetails", "AttachmentMetadata", "AttachmentOverview", "Content", "Correspondence",
-    "CorrespondenceAttachment", "CorrespondenceClient", "CorrespondenceClientError", "CorrespondenceDetails",
-    "CorrespondenceOverview", "ExternalReference", "ForwardRequest", "InitializeAttachment", "InitializeRequest",
-    "InitializeResponse", "InitializedCorrespondence", "Notification", "NotificationOrder",
-    "NotificationOrderSummary", "NotificationRecipient", "OutcomeUnknown", "Recipient", "ReplyOption",
-    "RetryPolicy", "StatusEntry", "TokenCache", "TransportError", "derive_key", "is_valid_ssn", "jwt_expiry",
-    "normalize_recipient", "parse_recipient", "parse_retry_after",
+    "ApiError",
+    "AttachmentDetails",
+    "AttachmentMetadata",
+    "AttachmentOverview",
+    "Content",
+    "Correspondence",
+    "CorrespondenceAttachment",
+    "CorrespondenceClient",
+    "CorrespondenceClientError",
+    "CorrespondenceDetails",
+    "CorrespondenceOverview",
+    "ExternalReference",
+    "ForwardRequest",
+    "InitializeAttachment",
+    "InitializeRequest",
+    "InitializeResponse",
+    "InitializedCorrespondence",
+    "Notification",
+    "NotificationOrder",
+    "NotificationOrderSummary",
+    "NotificationRecipient",
+    "OutcomeUnknown",
+    "Recipient",
+    "ReplyOption",
+    "RetryPolicy",
+    "StatusEntry",
+    "TokenCache",
+    "TransportError",
+    "derive_key",
+    "is_valid_ssn",
+    "jwt_expiry",
+    "normalize_recipient",
+    "parse_recipient",
+    "parse_retry_after",
 ]
 __version__ = "0.1.0"

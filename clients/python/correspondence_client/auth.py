@@ -4,13 +4,15 @@
 anything else) and keeps it until shortly before its `exp` (read from the JWT payload, not verified:
 verification is the service's business), fetching again when the service answers 401.
 """
+
 from __future__ import annotations
 
 import base64
 import json
 import threading
 import time
-from typing import Callable, Union
+from collections.abc import Callable
+from typing import Union
 
 TokenSource = Union[str, Callable[[], str]]
 
@@ -30,8 +32,13 @@ class TokenCache:
     """Calls `fetch()` for a token when there is none, when it expires within `margin` seconds,
     or after `invalidate()` (the client calls it on a 401). Thread-safe."""
 
-    def __init__(self, fetch: Callable[[], str], margin: float = 60.0, default_ttl: float = 300.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[], str],
+        margin: float = 60.0,
+        default_ttl: float = 300.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._fetch = fetch
         self._margin = margin
         self._default_ttl = default_ttl

@@ -12,16 +12,17 @@ Initialize and repetition (what holds is spelled out in the package README, "Ide
 
 Event subscriptions are not offered: the service has no subscription endpoints yet.
 """
+
 from __future__ import annotations
 
 import dataclasses
-
 import io
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Iterator, Sequence, Union
+from typing import IO, Any, Union
 
 import requests
 
@@ -55,15 +56,23 @@ def _recipient_key(value: str) -> str:
 
 
 class CorrespondenceClient:
-    def __init__(self, base_url: str, token: TokenSource, *, timeout: float | tuple[float, float] = (5.0, 60.0),
-                 retry: RetryPolicy | None = None, settle_seconds: float = 3.0, lookup_concurrency: int = 8,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: TokenSource,
+        *,
+        timeout: float | tuple[float, float] = (5.0, 60.0),
+        retry: RetryPolicy | None = None,
+        settle_seconds: float = 3.0,
+        lookup_concurrency: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.transport = Transport(base_url, token, timeout=timeout, retry=retry, sleep=sleep)
         self.settle_seconds = settle_seconds
         self.lookup_concurrency = lookup_concurrency
         self.sleep = sleep
 
-    def __enter__(self) -> "CorrespondenceClient":
+    def __enter__(self) -> CorrespondenceClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -74,21 +83,36 @@ class CorrespondenceClient:
 
     # -- Initialize -----------------------------------------------------------------------------
 
-    def initialize(self, request: InitializeRequest, *, idempotency_key: uuid.UUID | str | None = None,
-                   unique_reference: bool = False, wait_seconds: float | None = None) -> InitializeResponse:
+    def initialize(
+        self,
+        request: InitializeRequest,
+        *,
+        idempotency_key: uuid.UUID | str | None = None,
+        unique_reference: bool = False,
+        wait_seconds: float | None = None,
+    ) -> InitializeResponse:
         """`POST /correspondence`. `idempotency_key`: for one recipient, a stable key (or string) that makes
         a repetition of this call in another process a no-op too. `unique_reference`: the caller promises
         that no other Initialize uses this sendersReference (saves the search taken before a
         multi-recipient request). `wait_seconds`: `Prefer: wait=N`, the orders come in the answer."""
         prefer = {"Prefer": f"wait={wait_seconds:g}"} if wait_seconds else {}
-        return self._initialize(request, idempotency_key, unique_reference,
-                                lambda body, headers: self.transport.request(
-                                    "POST", f"{API}/correspondence", json=body, repeatable=False,
-                                    headers={**prefer, **headers}))
+        return self._initialize(
+            request,
+            idempotency_key,
+            unique_reference,
+            lambda body, headers: self.transport.request(
+                "POST", f"{API}/correspondence", json=body, repeatable=False, headers={**prefer, **headers}
+            ),
+        )
 
-    def initialize_with_files(self, request: InitializeRequest, files: Sequence[tuple[str, FileSpec]], *,
-                              idempotency_key: uuid.UUID | str | None = None,
-                              unique_reference: bool = False) -> InitializeResponse:
+    def initialize_with_files(
+        self,
+        request: InitializeRequest,
+        files: Sequence[tuple[str, FileSpec]],
+        *,
+        idempotency_key: uuid.UUID | str | None = None,
+        unique_reference: bool = False,
+    ) -> InitializeResponse:
         """`POST /correspondence/upload` (multipart): `files` are (fileName, bytes | path | binary file),
         matching `content.attachments[i].fileName` of the request."""
         opened: list[IO[bytes]] = []
@@ -101,17 +125,27 @@ class CorrespondenceClient:
             def post(body: dict[str, Any], headers: dict[str, str]) -> requests.Response:
                 for _, (_, handle, _) in parts:
                     handle.seek(0)
-                return self.transport.request("POST", f"{API}/correspondence/upload", repeatable=False,
-                                              data=form_fields(body), files=parts, headers=headers)
+                return self.transport.request(
+                    "POST",
+                    f"{API}/correspondence/upload",
+                    repeatable=False,
+                    data=form_fields(body),
+                    files=parts,
+                    headers=headers,
+                )
 
             return self._initialize(request, idempotency_key, unique_reference, post)
         finally:
             for handle in opened:
                 handle.close()
 
-    def _initialize(self, request: InitializeRequest, idempotency_key: uuid.UUID | str | None,
-                    unique_reference: bool,
-                    post: Callable[[dict[str, Any], dict[str, str]], requests.Response]) -> InitializeResponse:
+    def _initialize(
+        self,
+        request: InitializeRequest,
+        idempotency_key: uuid.UUID | str | None,
+        unique_reference: bool,
+        post: Callable[[dict[str, Any], dict[str, str]], requests.Response],
+    ) -> InitializeResponse:
         # as the service normalizes them; a plain 9-digit organization number becomes its URN (the
         # service would refuse it), what is no recipient goes as it is, for the service to refuse
         request = request.with_changes(recipients=[parse_recipient(r).urn or r for r in request.recipients])
@@ -129,7 +163,9 @@ class CorrespondenceClient:
         # repeat with the first result (and 409 while the first is still in flight), so a resend after
         # a lost answer never stores twice, whatever the number of recipients. The checks below stay
         # for services that ignore the header.
-        replay_key = {"Idempotency-Key": str(derive_key(idempotency_key) if idempotency_key else uuid.uuid4())}
+        replay_key = {
+            "Idempotency-Key": str(derive_key(idempotency_key) if idempotency_key else uuid.uuid4())
+        }
         attempts = self.transport.retry.max_attempts
         for attempt in range(1, attempts + 1):
             try:
@@ -149,22 +185,33 @@ class CorrespondenceClient:
                 raise
             except Ambiguous as unknown:
                 if attempt == attempts:
-                    raise OutcomeUnknown(f"Initialize {request.senders_reference!r}: no answer after "
-                                         f"{attempts} attempts ({unknown.reason})", request) from unknown
+                    raise OutcomeUnknown(
+                        f"Initialize {request.senders_reference!r}: no answer after "
+                        f"{attempts} attempts ({unknown.reason})",
+                        request,
+                    ) from unknown
                 self.sleep(max(self.settle_seconds, self.transport.retry.backoff(attempt)))
                 if single:
                     continue  # the idempotentKey makes the next attempt safe
                 try:
                     found = self.find_initialized(request, exclude=baseline)
                 except (ApiError, TransportError) as exc:
-                    raise OutcomeUnknown(f"Initialize {request.senders_reference!r}: {unknown.reason}, "
-                                         f"and the check failed: {exc}", request) from exc
+                    raise OutcomeUnknown(
+                        f"Initialize {request.senders_reference!r}: {unknown.reason}, "
+                        f"and the check failed: {exc}",
+                        request,
+                    ) from exc
                 if found is not None:
                     return found
         raise AssertionError("unreachable")
 
-    def find_initialized(self, request: InitializeRequest, *, idempotency_key: uuid.UUID | str | None = None,
-                         exclude: Iterable[uuid.UUID] = ()) -> InitializeResponse | None:
+    def find_initialized(
+        self,
+        request: InitializeRequest,
+        *,
+        idempotency_key: uuid.UUID | str | None = None,
+        exclude: Iterable[uuid.UUID] = (),
+    ) -> InitializeResponse | None:
         """The correspondences an earlier Initialize of `request` created, or None when there are none.
 
         One recipient: looked up by the request's idempotentKey (or `idempotency_key`); several: by its
@@ -175,8 +222,11 @@ class CorrespondenceClient:
             ids = self.search(request.resource_id, idempotent_key=key)
         else:
             skip = set(exclude)
-            ids = [i for i in self.iter_search(request.resource_id, senders_reference=request.senders_reference)
-                   if i not in skip]
+            ids = [
+                i
+                for i in self.iter_search(request.resource_id, senders_reference=request.senders_reference)
+                if i not in skip
+            ]
         if not ids:
             return None
         with ThreadPoolExecutor(max(1, min(self.lookup_concurrency, len(ids)))) as pool:
@@ -186,17 +236,28 @@ class CorrespondenceClient:
         for details in found:
             recipient = details.recipient or ""
             if recipient in by_recipient:
-                raise CorrespondenceClientError(f"sendersReference {request.senders_reference!r} is not unique: "
-                                                f"{recipient} has several correspondences")
+                raise CorrespondenceClientError(
+                    f"sendersReference {request.senders_reference!r} is not unique: "
+                    f"{recipient} has several correspondences"
+                )
             by_recipient[recipient] = details
         missing = [r for r in wanted if r not in by_recipient]
         if missing:
-            raise CorrespondenceClientError(f"sendersReference {request.senders_reference!r}: {len(by_recipient)} "
-                                            f"correspondences found, but not for {len(missing)} recipients "
-                                            f"(e.g. {missing[0]})")
-        items = [InitializedCorrespondence(correspondence_id=by_recipient[r].correspondence_id,
-                                           status=by_recipient[r].status, recipient=r, notifications=None,
-                                           raw={}) for r in wanted]
+            raise CorrespondenceClientError(
+                f"sendersReference {request.senders_reference!r}: {len(by_recipient)} "
+                f"correspondences found, but not for {len(missing)} recipients "
+                f"(e.g. {missing[0]})"
+            )
+        items = [
+            InitializedCorrespondence(
+                correspondence_id=by_recipient[r].correspondence_id,
+                status=by_recipient[r].status,
+                recipient=r,
+                notifications=None,
+                raw={},
+            )
+            for r in wanted
+        ]
         return InitializeResponse(correspondences=items, attachment_ids=[], raw={}, recovered=True)
 
     # -- reading --------------------------------------------------------------------------------
@@ -205,18 +266,40 @@ class CorrespondenceClient:
         return CorrespondenceOverview.from_json(self._get_json(f"{API}/correspondence/{correspondence_id}"))
 
     def get_details(self, correspondence_id: uuid.UUID | str) -> CorrespondenceDetails:
-        return CorrespondenceDetails.from_json(self._get_json(f"{API}/correspondence/{correspondence_id}/details"))
+        return CorrespondenceDetails.from_json(
+            self._get_json(f"{API}/correspondence/{correspondence_id}/details")
+        )
 
-    def search(self, resource_id: str, *, role: str = "Sender", senders_reference: str | None = None,
-               status: str | None = None, from_: Any = None, to: Any = None, on_behalf_of: str | None = None,
-               idempotent_key: uuid.UUID | str | None = None, offset: int | None = None,
-               limit: int | None = None) -> list[uuid.UUID]:
+    def search(
+        self,
+        resource_id: str,
+        *,
+        role: str = "Sender",
+        senders_reference: str | None = None,
+        status: str | None = None,
+        from_: Any = None,
+        to: Any = None,
+        on_behalf_of: str | None = None,
+        idempotent_key: uuid.UUID | str | None = None,
+        offset: int | None = None,
+        limit: int | None = None,
+    ) -> list[uuid.UUID]:
         """`GET /correspondence`: ids, newest requestedPublishTime first (at most 1000 per call)."""
-        params = {"resourceId": resource_id, "role": role, "sendersReference": senders_reference,
-                  "status": status, "from": _iso(from_), "to": _iso(to), "onBehalfOf": on_behalf_of,
-                  "idempotentKey": str(idempotent_key) if idempotent_key else None,
-                  "offset": offset, "limit": limit}
-        answer = self._get_json(f"{API}/correspondence", params={k: v for k, v in params.items() if v is not None})
+        params = {
+            "resourceId": resource_id,
+            "role": role,
+            "sendersReference": senders_reference,
+            "status": status,
+            "from": _iso(from_),
+            "to": _iso(to),
+            "onBehalfOf": on_behalf_of,
+            "idempotentKey": str(idempotent_key) if idempotent_key else None,
+            "offset": offset,
+            "limit": limit,
+        }
+        answer = self._get_json(
+            f"{API}/correspondence", params={k: v for k, v in params.items() if v is not None}
+        )
         return [uuid.UUID(str(i)) for i in answer.get("ids", [])]
 
     def iter_search(self, resource_id: str, **filters: Any) -> Iterator[uuid.UUID]:
@@ -236,24 +319,34 @@ class CorrespondenceClient:
 
     def get_content(self, correspondence_id: uuid.UUID | str) -> str:
         """The body as text (records Fetched and Read)."""
-        return self.transport.request("GET", f"{API}/correspondence/{correspondence_id}/content",
-                                      repeatable=True).text
+        return self.transport.request(
+            "GET", f"{API}/correspondence/{correspondence_id}/content", repeatable=True
+        ).text
 
     def mark_as_read(self, correspondence_id: uuid.UUID | str) -> uuid.UUID:
-        return self._action("POST", f"{API}/correspondence/{correspondence_id}/markasread", 1040, correspondence_id)
+        return self._action(
+            "POST", f"{API}/correspondence/{correspondence_id}/markasread", 1040, correspondence_id
+        )
 
     def confirm(self, correspondence_id: uuid.UUID | str) -> uuid.UUID:
-        return self._action("POST", f"{API}/correspondence/{correspondence_id}/confirm", 1041, correspondence_id)
+        return self._action(
+            "POST", f"{API}/correspondence/{correspondence_id}/confirm", 1041, correspondence_id
+        )
 
     def purge(self, correspondence_id: uuid.UUID | str) -> uuid.UUID:
         """The recipient's purge, or the sender's before publish."""
-        return self._action("DELETE", f"{API}/correspondence/{correspondence_id}/purge", 1014, correspondence_id)
+        return self._action(
+            "DELETE", f"{API}/correspondence/{correspondence_id}/purge", 1014, correspondence_id
+        )
 
-    def forward(self, correspondence_id: uuid.UUID | str, forward_to: str,
-                forwarding_text: str | None = None) -> uuid.UUID | None:
+    def forward(
+        self, correspondence_id: uuid.UUID | str, forward_to: str, forwarding_text: str | None = None
+    ) -> uuid.UUID | None:
         """The forwarding event's id; None when an earlier attempt whose answer was lost recorded it (1064)."""
         body = ForwardRequest(forward_to=forward_to, forwarding_text=forwarding_text).to_json()
-        return self._action("POST", f"{API}/correspondence/{correspondence_id}/forward", 1064, None, json=body)
+        return self._action(
+            "POST", f"{API}/correspondence/{correspondence_id}/forward", 1064, None, json=body
+        )
 
     def _action(self, method: str, path: str, done_code: int, done_value: Any, **kwargs: Any) -> Any:
         """An action the service refuses to do twice with `done_code`: after a lost answer, that refusal
@@ -274,15 +367,23 @@ class CorrespondenceClient:
                 raise
         raise AssertionError("unreachable")
 
-    def download_attachment_as_recipient(self, correspondence_id: uuid.UUID | str, attachment_id: uuid.UUID | str,
-                                         to: str | Path | IO[bytes] | None = None) -> bytes | int:
-        return self._download(f"{API}/correspondence/{correspondence_id}/attachment/{attachment_id}/download", to)
+    def download_attachment_as_recipient(
+        self,
+        correspondence_id: uuid.UUID | str,
+        attachment_id: uuid.UUID | str,
+        to: str | Path | IO[bytes] | None = None,
+    ) -> bytes | int:
+        return self._download(
+            f"{API}/correspondence/{correspondence_id}/attachment/{attachment_id}/download", to
+        )
 
     # -- shared attachments (the sender's) ------------------------------------------------------
 
     def initialize_attachment(self, attachment: InitializeAttachment) -> uuid.UUID:
         """`POST /attachment`. Repeated after a lost answer: that may leave an unused attachment behind."""
-        answer = self.transport.request("POST", f"{API}/attachment", json=attachment.to_json(), repeatable=True)
+        answer = self.transport.request(
+            "POST", f"{API}/attachment", json=attachment.to_json(), repeatable=True
+        )
         return uuid.UUID(str(answer.json()))
 
     def upload_attachment(self, attachment_id: uuid.UUID | str, data: FileSpec) -> AttachmentOverview:
@@ -295,9 +396,14 @@ class CorrespondenceClient:
             for attempt in range(1, self.transport.retry.max_attempts + 1):
                 handle.seek(0)
                 try:
-                    answer = self.transport.request("POST", path, data=handle, repeatable=False,
-                                                    headers={"Content-Type": "application/octet-stream"},
-                                                    rewind=lambda: handle.seek(0))
+                    answer = self.transport.request(
+                        "POST",
+                        path,
+                        data=handle,
+                        repeatable=False,
+                        headers={"Content-Type": "application/octet-stream"},
+                        rewind=lambda: handle.seek(0),
+                    )
                     return AttachmentOverview.from_json(answer.json())
                 except Ambiguous as unknown:
                     if attempt == self.transport.retry.max_attempts:
@@ -320,8 +426,9 @@ class CorrespondenceClient:
     def delete_attachment(self, attachment_id: uuid.UUID | str) -> None:
         self.transport.request("DELETE", f"{API}/attachment/{attachment_id}", repeatable=True)
 
-    def download_attachment(self, attachment_id: uuid.UUID | str,
-                            to: str | Path | IO[bytes] | None = None) -> bytes | int:
+    def download_attachment(
+        self, attachment_id: uuid.UUID | str, to: str | Path | IO[bytes] | None = None
+    ) -> bytes | int:
         return self._download(f"{API}/attachment/{attachment_id}/download", to)
 
     def _download(self, path: str, to: str | Path | IO[bytes] | None) -> bytes | int:

@@ -1,7 +1,9 @@
 """Errors the client raises."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 class CorrespondenceClientError(Exception):
@@ -15,8 +17,14 @@ class ApiError(CorrespondenceClientError):
     (then `validation_errors` holds `{path: [messages]}`) and for framework answers (401, 403, 415).
     """
 
-    def __init__(self, status: int, body: Any, headers: Mapping[str, str] | None = None,
-                 method: str = "", url: str = "") -> None:
+    def __init__(
+        self,
+        status: int,
+        body: Any,
+        headers: Mapping[str, str] | None = None,
+        method: str = "",
+        url: str = "",
+    ) -> None:
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
@@ -24,9 +32,13 @@ class ApiError(CorrespondenceClientError):
         self.url = url
         problem = body if isinstance(body, Mapping) else {}
         code = problem.get("errorCode")
-        self.error_code: int | None = int(code) if isinstance(code, (int, str)) and str(code).isdigit() else None
+        self.error_code: int | None = (
+            int(code) if isinstance(code, (int, str)) and str(code).isdigit() else None
+        )
         self.title: str | None = problem.get("title")
-        self.detail: str | None = problem.get("detail") if problem else (body if isinstance(body, str) else None)
+        self.detail: str | None = (
+            problem.get("detail") if problem else (body if isinstance(body, str) else None)
+        )
         self.validation_errors: dict[str, list[str]] = dict(problem.get("errors") or {})
         self.trace_id: str | None = problem.get("traceId")
         super().__init__(self.describe())

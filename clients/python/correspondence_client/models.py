@@ -6,13 +6,15 @@ UUIDs as strings. Enum-like fields are strings (`"Email"`, `"CustomMessage"`); t
 accepts their numbers. Anything the models do not cover can be sent as a plain dict in their place
 (`InitializeRequest(correspondence={...})`): dicts pass through unchanged.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 # snake_case names whose JSON spelling is not plain camelCase
 _JSON_NAMES = {"link_url": "linkURL"}
@@ -52,6 +54,7 @@ def to_json(value: Any) -> Any:
 @dataclass(kw_only=True)
 class AttachmentMetadata:
     """One new file of a multipart Initialize (`content.attachments[i]`); its bytes go in `files`."""
+
     file_name: str
     senders_reference: str
     display_name: str | None = None
@@ -111,6 +114,7 @@ class ExternalReference:
 @dataclass(kw_only=True)
 class Correspondence:
     """`correspondence` of an Initialize: what every recipient of the request shares."""
+
     resource_id: str
     senders_reference: str
     content: Content
@@ -134,6 +138,7 @@ class InitializeRequest:
     `idempotent_key` is allowed with one recipient only (the service answers 1047 otherwise);
     `CorrespondenceClient.initialize` sets one itself for single-recipient requests.
     """
+
     correspondence: Correspondence | Mapping[str, Any]
     recipients: list[str]
     existing_attachments: list[uuid.UUID | str] = field(default_factory=list)
@@ -150,13 +155,14 @@ class InitializeRequest:
     def senders_reference(self) -> str:
         return str(_get(self.correspondence, "senders_reference"))
 
-    def with_changes(self, **changes: Any) -> "InitializeRequest":
+    def with_changes(self, **changes: Any) -> InitializeRequest:
         return dataclasses.replace(self, **changes)
 
 
 @dataclass(kw_only=True)
 class InitializeAttachment:
     """`POST /attachment`: a shared attachment, uploaded with `upload_attachment`, then linked by id."""
+
     resource_id: str
     file_name: str
     senders_reference: str

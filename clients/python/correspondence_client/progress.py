@@ -6,6 +6,7 @@
 Thread-safe: workers call `advance`, a ticker thread redraws (every 0.2 s on a terminal, every
 `interval` seconds in plain mode, and once at the end).
 """
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,8 @@ import shutil
 import sys
 import threading
 import time
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 MODES = ("auto", "bar", "plain", "none")
 
@@ -32,9 +34,19 @@ def _duration(seconds: float | None) -> str:
 
 
 class Progress:
-    def __init__(self, label: str, total: int, *, unit: str = "rows", stream: TextIO | None = None,
-                 mode: str = "auto", interval: float = 2.0, extra: Callable[[], str] | None = None,
-                 show_failed: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        label: str,
+        total: int,
+        *,
+        unit: str = "rows",
+        stream: TextIO | None = None,
+        mode: str = "auto",
+        interval: float = 2.0,
+        extra: Callable[[], str] | None = None,
+        show_failed: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.label = label
         self.total = total
         self.unit = unit
@@ -54,7 +66,7 @@ class Progress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if self.mode != "none":
             self._thread = threading.Thread(target=self._tick, name="progress", daemon=True)
             self._thread.start()
@@ -90,10 +102,14 @@ class Progress:
         extras += [self.extra()] if self.extra else []
         extras = [e for e in extras if e]
         if self.mode == "plain":
-            return (f"[{self.label}] {done:,}/{total:,} {self.unit} ({percent:.0f}%), {rate:,.0f} {self.unit}/s, "
-                    f"ETA {_duration(eta)}" + "".join(f", {e}" for e in extras))
-        tail = (f" {percent:3.0f}% {done:,}/{total:,} {self.unit}  {rate:,.0f}/s  ETA {_duration(eta)}"
-                + "".join(f"  {e}" for e in extras))
+            return (
+                f"[{self.label}] {done:,}/{total:,} {self.unit} ({percent:.0f}%), {rate:,.0f} {self.unit}/s, "
+                f"ETA {_duration(eta)}" + "".join(f", {e}" for e in extras)
+            )
+        tail = (
+            f" {percent:3.0f}% {done:,}/{total:,} {self.unit}  {rate:,.0f}/s  ETA {_duration(eta)}"
+            + "".join(f"  {e}" for e in extras)
+        )
         bar_width = max(10, min(30, (width or 100) - len(self.label) - len(tail) - 3))
         filled = int(bar_width * done / total) if total else bar_width
         return f"{self.label}  {'█' * filled}{'░' * (bar_width - filled)}{tail}"

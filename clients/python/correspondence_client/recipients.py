@@ -11,6 +11,7 @@ One convenience the service does not offer: a plain 9-digit organization number 
 dropped. Everything is normalized as the service normalizes it (lower case, canonical URN), so
 duplicates are found as the service would find them (its error 1006).
 """
+
 from __future__ import annotations
 
 import re
@@ -48,7 +49,9 @@ def is_valid_ssn(number: str) -> bool:
 
 
 def _is_email(value: str) -> bool:
-    return value.count("@") == 1 and not value.startswith("@") and not value.endswith("@") and ":" not in value
+    return (
+        value.count("@") == 1 and not value.startswith("@") and not value.endswith("@") and ":" not in value
+    )
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,13 @@ def parse_recipient(value: str) -> Recipient:
         return Recipient(f"{IDPORTEN_EMAIL_PREFIX}:{email.group(1).lower()}")
     digits = re.sub(r"[0-9]", "", text) == "" and text.isascii()
     if digits:
-        return Recipient(None, f"{text!r}: {len(text)} digits (an organization number has 9, "
-                               "a national identity number 11)")
-    return Recipient(None, f"{text!r} is not an organization number, a national identity number or a "
-                           "recipient URN")
+        return Recipient(
+            None,
+            f"{text!r}: {len(text)} digits (an organization number has 9, a national identity number 11)",
+        )
+    return Recipient(
+        None, f"{text!r} is not an organization number, a national identity number or a recipient URN"
+    )
 
 
 def normalize_recipient(value: str) -> str:

@@ -4,13 +4,15 @@
 every model keeps the JSON it came from in `raw`, so fields a later service version adds are still
 at hand.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 FINAL_ORDER_STATUSES = ("Success", "MissingContact", "Failure")
@@ -75,6 +77,7 @@ def _camel(name: str) -> str:
 @dataclass
 class NotificationOrderSummary(_Model):
     """An order in an Initialize answer under `Prefer: wait` (SPEC §5.7 historical shape)."""
+
     order_id: uuid.UUID | None = _conv(_uuid)
     is_reminder: bool | None = None
     status: str | None = None  # Success, MissingContact, Failure
@@ -142,6 +145,7 @@ class ContentView(_Model):
 @dataclass
 class NotificationOrder(_Model):
     """A recorded notification order, as overview and details show it."""
+
     notification_order_id: uuid.UUID | None = _conv(_uuid)
     order_id: uuid.UUID | None = _conv(_uuid)
     is_reminder: bool | None = None

@@ -13,6 +13,7 @@ connection, 500, 502, 504) is retried only for requests the caller marks safe to
 actions whose repetition the caller can recognise); otherwise `Ambiguous` is raised for the caller
 to decide (see `CorrespondenceClient.initialize`).
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -20,9 +21,10 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import requests
 from urllib3.exceptions import NewConnectionError
@@ -51,8 +53,9 @@ class RetryPolicy:
         return delay / 2 + random.uniform(0, delay / 2) if self.jitter else delay
 
 
-def parse_retry_after(value: str | None, now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
-                      ) -> float | None:
+def parse_retry_after(
+    value: str | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> float | None:
     """`Retry-After` as seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3); None when absent/bad."""
     if not value:
         return None
@@ -64,7 +67,7 @@ def parse_retry_after(value: str | None, now: Callable[[], datetime] = lambda: d
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now()).total_seconds())
 
 
@@ -82,8 +85,9 @@ def _surely_not_sent(exc: requests.RequestException) -> bool:
         return True
     if isinstance(exc, requests.exceptions.ConnectionError):
         reason = getattr(exc.args[0], "reason", None) if exc.args else None
-        return isinstance(reason, NewConnectionError) or isinstance(exc.args[0] if exc.args else None,
-                                                                    NewConnectionError)
+        return isinstance(reason, NewConnectionError) or isinstance(
+            exc.args[0] if exc.args else None, NewConnectionError
+        )
     return False
 
 
@@ -95,9 +99,16 @@ def _body(response: requests.Response) -> Any:
 
 
 class Transport:
-    def __init__(self, base_url: str, token: TokenSource, *, timeout: float | tuple[float, float] = (5.0, 60.0),
-                 retry: RetryPolicy | None = None, user_agent: str = "correspondence-client/0.1",
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: TokenSource,
+        *,
+        timeout: float | tuple[float, float] = (5.0, 60.0),
+        retry: RetryPolicy | None = None,
+        user_agent: str = "correspondence-client/0.1",
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token_provider(token)
         self.timeout = timeout
@@ -114,9 +125,20 @@ class Transport:
             session = self._local.session = requests.Session()
         return session
 
-    def request(self, method: str, path: str, *, repeatable: bool, params: Mapping[str, Any] | None = None,
-                json: Any = None, data: Any = None, files: Any = None, headers: Mapping[str, str] | None = None,
-                stream: bool = False, rewind: Callable[[], None] | None = None) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        repeatable: bool,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        rewind: Callable[[], None] | None = None,
+    ) -> requests.Response:
         """The 2xx response; ApiError for another status; TransportError when no answer could be had;
         Ambiguous (only when not `repeatable`) when the request may have been carried out.
 
@@ -127,11 +149,24 @@ class Transport:
             attempt += 1
             if attempt > 1 and rewind is not None:
                 rewind()
-            all_headers = {"Authorization": f"Bearer {self.token()}", "User-Agent": self.user_agent,
-                           "Accept": "application/json, text/plain, */*", **(headers or {})}
+            all_headers = {
+                "Authorization": f"Bearer {self.token()}",
+                "User-Agent": self.user_agent,
+                "Accept": "application/json, text/plain, */*",
+                **(headers or {}),
+            }
             try:
-                response = self.session.request(method, url, params=params, json=json, data=data, files=files,
-                                                headers=all_headers, timeout=self.timeout, stream=stream)
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    data=data,
+                    files=files,
+                    headers=all_headers,
+                    timeout=self.timeout,
+                    stream=stream,
+                )
             except requests.RequestException as exc:
                 not_sent = _surely_not_sent(exc)
                 if not not_sent and not repeatable:
@@ -160,7 +195,9 @@ class Transport:
     def _wait(self, attempt: int, retry_after: float | None, why: str) -> None:
         delay = self.retry.backoff(attempt, retry_after)
         self.retries += 1  # not exact under threads; a display only
-        log.debug("retrying after %s in %.2f s (attempt %d of %d)", why, delay, attempt + 1, self.retry.max_attempts)
+        log.debug(
+            "retrying after %s in %.2f s (attempt %d of %d)", why, delay, attempt + 1, self.retry.max_attempts
+        )
         self.sleep(delay)
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ each `Success`, `MissingContact` or `Failure`; a `Reserved` correspondence gets 
 polled chunk by chunk (at most `concurrency` at a time), so memory stays bounded; a chunk whose
 correspondences are all final is written to the journal and never polled again, also by a later run.
 """
+
 from __future__ import annotations
 
 import time
@@ -31,23 +32,36 @@ def final_orders(details: CorrespondenceDetails) -> Any:
     return None
 
 
-def follow_orders(client: CorrespondenceClient, journal: Journal, options: Any, chunk_size: int, *,
-                  has_notification: bool) -> dict[str, Any]:
+def follow_orders(
+    client: CorrespondenceClient, journal: Journal, options: Any, chunk_size: int, *, has_notification: bool
+) -> dict[str, Any]:
     out = options.stream
     done = sorted(i for i, s in journal.chunks.items() if s.state == DONE)
-    counts: dict[str, Any] = {"main": {s: 0 for s in FINAL_ORDER_STATUSES},
-                              "reminder": {s: 0 for s in FINAL_ORDER_STATUSES},
-                              "no_orders": 0, "not_final": 0, "correspondences": 0}
+    counts: dict[str, Any] = {
+        "main": {s: 0 for s in FINAL_ORDER_STATUSES},
+        "reminder": {s: 0 for s in FINAL_ORDER_STATUSES},
+        "no_orders": 0,
+        "not_final": 0,
+        "correspondences": 0,
+    }
     if not has_notification:
         print("the message asks for no notifications: there are no orders to wait for", file=out)
         return counts
     records = [(i, journal.read_at(journal.chunks[i].result_offset) or {}) for i in done]
     total = sum(len(r.get("results") or []) for _, r in records)
     deadline = time.monotonic() + options.wait_timeout
-    progress = Progress("notifications", total, unit="final", stream=options.progress_stream,
-                        mode=options.progress, interval=options.progress_interval, show_failed=False,
-                        extra=lambda: "  ".join(f"{s} {_total(counts, s):,}" for s in FINAL_ORDER_STATUSES
-                                                if _total(counts, s)))
+    progress = Progress(
+        "notifications",
+        total,
+        unit="final",
+        stream=options.progress_stream,
+        mode=options.progress,
+        interval=options.progress_interval,
+        show_failed=False,
+        extra=lambda: "  ".join(
+            f"{s} {_total(counts, s):,}" for s in FINAL_ORDER_STATUSES if _total(counts, s)
+        ),
+    )
     # one details request per correspondence (and again while its orders are pending): twice the
     # sending concurrency, as these are light reads
     with progress, ThreadPoolExecutor(2 * max(1, options.concurrency), thread_name_prefix="follow") as pool:

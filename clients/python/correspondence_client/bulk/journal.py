@@ -12,6 +12,7 @@ A chunk's state is its last record. An `attempt` or `unknown` as the last record
 unknown. Only the byte offset of each chunk's last `done`/`failed`/`orders` record is kept in memory.
 A line cut short by a crash is dropped when the journal is opened again.
 """
+
 from __future__ import annotations
 
 import json
@@ -74,11 +75,15 @@ class Journal:
 
     def _check_job(self, record: dict[str, Any]) -> None:
         if record.get("t") != "job" or record.get("job") != self.job["job"]:
-            differences = [k for k in ("recipients_sha256", "message_sha256", "chunk_size")
-                           if record.get(k) != self.job.get(k)]
+            differences = [
+                k
+                for k in ("recipients_sha256", "message_sha256", "chunk_size")
+                if record.get(k) != self.job.get(k)
+            ]
             raise JournalMismatch(
                 f"{self.path} belongs to another job ({', '.join(differences) or 'job id'} differ): "
-                "choose another --result for a new job, or run the old job's files again")
+                "choose another --result for a new job, or run the old job's files again"
+            )
 
     def _apply(self, record: dict[str, Any], offset: int) -> None:
         kind, index = record.get("t"), record.get("chunk")

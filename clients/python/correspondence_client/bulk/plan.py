@@ -5,6 +5,7 @@ rows are kept in a small SQLite file in a scratch folder. One recipient a row (f
 column named `recipient`); a header row is recognised when its recipient cell is a word (or with
 `header=True`); further columns may fill `{{column}}` placeholders of the message.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,15 +14,28 @@ import io
 import json
 import re
 import sqlite3
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from correspondence_client.recipients import parse_recipient
 
 MAX_CHUNK = 500  # recipients per Initialize (the service's limit)
-RECIPIENT_COLUMNS = ("recipient", "recipients", "mottaker", "urn", "identifier", "id", "orgnr",
-                     "organisasjonsnummer", "fnr", "fodselsnummer", "fødselsnummer", "ssn")
+RECIPIENT_COLUMNS = (
+    "recipient",
+    "recipients",
+    "mottaker",
+    "urn",
+    "identifier",
+    "id",
+    "orgnr",
+    "organisasjonsnummer",
+    "fnr",
+    "fodselsnummer",
+    "fødselsnummer",
+    "ssn",
+)
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 SERVICE_PLACEHOLDERS = {"recipientname"}  # filled by the service itself
 ENCODING = "utf-8-sig"
@@ -83,14 +97,22 @@ def render(message: Any, values: Mapping[str, str]) -> Any:
 
 
 class RecipientFile:
-    def __init__(self, path: str | Path, *, column: str | None = None, header: bool | None = None,
-                 placeholders: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        column: str | None = None,
+        header: bool | None = None,
+        placeholders: set[str] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.placeholders = set(placeholders or ())
         with open(self.path, encoding=ENCODING, newline="") as handle:
             sample = handle.read(64 * 1024)
         try:
-            self.dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
+            self.dialect: Any = (
+                csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
+            )
         except csv.Error:
             self.dialect = csv.excel
         first = next(csv.reader(io.StringIO(sample), self.dialect), [])
@@ -99,8 +121,10 @@ class RecipientFile:
         self.column_index = self._recipient_column(column)
         missing = sorted(p for p in self.placeholders if p not in self.columns)
         if missing:
-            raise ValueError(f"the message uses {', '.join('{{' + m + '}}' for m in missing)} but "
-                             f"{self.path.name} has no such column (columns: {', '.join(self.columns) or 'none'})")
+            raise ValueError(
+                f"the message uses {', '.join('{{' + m + '}}' for m in missing)} but "
+                f"{self.path.name} has no such column (columns: {', '.join(self.columns) or 'none'})"
+            )
         self.sha256 = file_sha256(self.path)
 
     def _recipient_column(self, column: str | None) -> int:
@@ -130,8 +154,11 @@ class RecipientFile:
 
     def _parse(self, line: int, cells: list[str]) -> Row:
         raw = cells[self.column_index].strip() if self.column_index < len(cells) else ""
-        values = {name: cells[i].strip() for i, name in enumerate(self.columns) if i < len(cells)} \
-            if self.placeholders else {}
+        values = (
+            {name: cells[i].strip() for i, name in enumerate(self.columns) if i < len(cells)}
+            if self.placeholders
+            else {}
+        )
         parsed = parse_recipient(raw)
         error = parsed.error
         if error is None:
@@ -140,12 +167,14 @@ class RecipientFile:
                 error = f"no value for {', '.join('{{' + p + '}}' for p in absent)}"
         return Row(line, raw, parsed.urn if error is None else None, error, values)
 
-    def check(self, scratch: Path) -> "Checked":
+    def check(self, scratch: Path) -> Checked:
         """First pass: every row's validity and duplicates, kept in `scratch`/rows.sqlite."""
         db = sqlite3.connect(scratch / "rows.sqlite", isolation_level=None)
-        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2000;"
-                         "CREATE TABLE seen (urn TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID;"
-                         "CREATE TABLE bad (line INTEGER PRIMARY KEY, raw TEXT, message TEXT);")
+        db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2000;"
+            "CREATE TABLE seen (urn TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID;"
+            "CREATE TABLE bad (line INTEGER PRIMARY KEY, raw TEXT, message TEXT);"
+        )
         rows = valid = 0
         db.execute("BEGIN")
         for line, cells in self._cells():
@@ -167,6 +196,7 @@ class RecipientFile:
 @dataclass
 class Checked:
     """The outcome of the first pass; iterates rows and chunks in file order."""
+
     file: RecipientFile
     db: sqlite3.Connection
     rows: int
@@ -215,13 +245,21 @@ def _looks_like_header(cells: list[str]) -> bool:
     first = cells[0].strip()
     if any(c.lower() in RECIPIENT_COLUMNS for c in (x.strip() for x in cells)):
         return True
-    return bool(first) and parse_recipient(first).urn is None and not any(ch.isdigit() for ch in first) \
+    return (
+        bool(first)
+        and parse_recipient(first).urn is None
+        and not any(ch.isdigit() for ch in first)
         and not first.lower().startswith("urn:")
+    )
 
 
 def job_identity(recipients_sha256: str, message: Any, chunk_size: int) -> str:
     """The job: recipients file content, message and chunk size. Chunk i of a job is always the same
     recipients, sent with the same sendersReference (and idempotentKey when alone)."""
-    canonical = json.dumps({"recipients": recipients_sha256, "message": message, "chunk": chunk_size},
-                           sort_keys=True, ensure_ascii=False, default=str)
+    canonical = json.dumps(
+        {"recipients": recipients_sha256, "message": message, "chunk": chunk_size},
+        sort_keys=True,
+        ensure_ascii=False,
+        default=str,
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()[:24]

@@ -4,6 +4,7 @@ run loses nothing: the next run writes it again), to a temporary name and then r
 Columns: line, recipient (as written), urn, outcome (sent | failed | unknown | not sent | invalid),
 correspondence_id, status (at Initialize), error, notifications (with --wait: the orders' statuses).
 """
+
 from __future__ import annotations
 
 import csv
@@ -52,8 +53,18 @@ def write_results(checked: Checked, journal: Journal, path: Path, chunk_size: in
             elif state.state == FAILED:
                 writer.writerow([row.line, row.raw, row.urn, "failed", "", "", state.error or "", ""])
             elif state.state in (ATTEMPTED, UNKNOWN):
-                writer.writerow([row.line, row.raw, row.urn, "unknown", "", "",
-                                 state.error or "interrupted: checked before sending again on the next run", ""])
+                writer.writerow(
+                    [
+                        row.line,
+                        row.raw,
+                        row.urn,
+                        "unknown",
+                        "",
+                        "",
+                        state.error or "interrupted: checked before sending again on the next run",
+                        "",
+                    ]
+                )
             else:
                 writer.writerow([row.line, row.raw, row.urn, "not sent", "", "", "", ""])
     os.replace(temporary, path)

@@ -9,6 +9,7 @@ sent again (and a chunk the journal shows as attempted is searched only `settle_
 attempt began, so that a request still being processed has committed). See the README's "Idempotency"
 for exactly what holds.
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,14 +20,22 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, TextIO
+from typing import Any, TextIO
 
 from correspondence_client.bulk.journal import ATTEMPTED, DONE, FAILED, UNKNOWN, Journal, JournalMismatch
-from correspondence_client.bulk.plan import MAX_CHUNK, Checked, Chunk, RecipientFile, job_identity
-from correspondence_client.bulk.plan import message_placeholders, render
+from correspondence_client.bulk.plan import (
+    MAX_CHUNK,
+    Checked,
+    Chunk,
+    RecipientFile,
+    job_identity,
+    message_placeholders,
+    render,
+)
 from correspondence_client.bulk.results import write_results
 from correspondence_client.client import CorrespondenceClient, derive_key
 from correspondence_client.errors import ApiError, CorrespondenceClientError, OutcomeUnknown, TransportError
@@ -89,12 +98,15 @@ def send(client: CorrespondenceClient, options: SendOptions) -> SendReport:
     placeholders = message_placeholders(message)
     size = 1 if placeholders else max(1, min(options.chunk_size, MAX_CHUNK))
     if placeholders and options.chunk_size != 1:
-        print(f"the message has placeholders ({', '.join(sorted(placeholders))}): one request per recipient",
-              file=out)
+        print(
+            f"the message has placeholders ({', '.join(sorted(placeholders))}): one request per recipient",
+            file=out,
+        )
     with tempfile.TemporaryDirectory(prefix="correspondence-send-") as scratch:
         try:
-            file = RecipientFile(options.recipients, column=options.column, header=options.header,
-                                 placeholders=placeholders)
+            file = RecipientFile(
+                options.recipients, column=options.column, header=options.header, placeholders=placeholders
+            )
             checked = file.check(Path(scratch))
         except (UnicodeDecodeError, csv.Error) as exc:
             raise ValueError(f"{options.recipients}: not a UTF-8 CSV file ({exc})") from exc
@@ -104,11 +116,22 @@ def send(client: CorrespondenceClient, options: SendOptions) -> SendReport:
             checked.close()
 
 
-def _send_checked(client: CorrespondenceClient, options: SendOptions, message: dict[str, Any], size: int,
-                  file: RecipientFile, checked: Checked) -> SendReport:
+def _send_checked(
+    client: CorrespondenceClient,
+    options: SendOptions,
+    message: dict[str, Any],
+    size: int,
+    file: RecipientFile,
+    checked: Checked,
+) -> SendReport:
     out = options.stream
-    report = SendReport(EXIT_OK, rows=checked.rows, valid=checked.valid, invalid=checked.invalid,
-                        chunks=math.ceil(checked.valid / size))
+    report = SendReport(
+        EXIT_OK,
+        rows=checked.rows,
+        valid=checked.valid,
+        invalid=checked.invalid,
+        chunks=math.ceil(checked.valid / size),
+    )
     if checked.invalid:
         verb = "skipped (--skip-invalid)" if options.skip_invalid else "found; nothing was sent"
         print(f"{checked.invalid:,} invalid row(s) {verb}:", file=out)
@@ -126,8 +149,11 @@ def _send_checked(client: CorrespondenceClient, options: SendOptions, message: d
     if options.dry_run:
         for chunk in checked.chunks(size):  # builds every request, sends none
             _request(message, chunk, report.job, options.existing_attachments)
-        print(f"dry run: {checked.rows:,} rows, {checked.valid:,} valid, {checked.invalid:,} invalid; "
-              f"{report.chunks:,} request(s) of at most {size}; job {report.job}; nothing sent", file=out)
+        print(
+            f"dry run: {checked.rows:,} rows, {checked.valid:,} valid, {checked.invalid:,} invalid; "
+            f"{report.chunks:,} request(s) of at most {size}; job {report.job}; nothing sent",
+            file=out,
+        )
         return report
     if checked.valid == 0:
         print("no valid recipients: nothing to send", file=out)
@@ -135,9 +161,16 @@ def _send_checked(client: CorrespondenceClient, options: SendOptions, message: d
         return report
     report.result_path = options.result_path
     report.journal_path = Path(str(options.result_path) + ".journal")
-    journal = Journal(report.journal_path, {"job": report.job, "recipients_sha256": file.sha256,
-                                            "message_sha256": message_sha, "chunk_size": size,
-                                            "rows": checked.valid})
+    journal = Journal(
+        report.journal_path,
+        {
+            "job": report.job,
+            "recipients_sha256": file.sha256,
+            "message_sha256": message_sha,
+            "chunk_size": size,
+            "rows": checked.valid,
+        },
+    )
     try:
         _Sender(client, options, message, size, checked, journal, report).run()
         write_results(checked, journal, report.result_path, size)
@@ -146,8 +179,9 @@ def _send_checked(client: CorrespondenceClient, options: SendOptions, message: d
             from correspondence_client.bulk.follow import follow_orders
 
             try:
-                report.orders = follow_orders(client, journal, options, size, has_notification=bool(
-                    _get(message, "notification")))
+                report.orders = follow_orders(
+                    client, journal, options, size, has_notification=bool(_get(message, "notification"))
+                )
             except KeyboardInterrupt:
                 print("interrupted: run again with --wait to go on following the orders", file=out)
                 report.exit_code = EXIT_INTERRUPTED
@@ -171,8 +205,12 @@ def _request(message: Mapping[str, Any], chunk: Chunk, job: str, existing: list[
     body = {k: v for k, v in body.items() if str(k).lower() != "sendersreference"}
     body["sendersReference"] = _reference(message, job, chunk.index)
     key = derive_key(f"{job}:{chunk.index}") if len(chunk.rows) == 1 else None
-    return InitializeRequest(correspondence=body, recipients=chunk.recipients, existing_attachments=list(existing),
-                             idempotent_key=key)
+    return InitializeRequest(
+        correspondence=body,
+        recipients=chunk.recipients,
+        existing_attachments=list(existing),
+        idempotent_key=key,
+    )
 
 
 @dataclass
@@ -183,15 +221,29 @@ class _Outcome:
 
 
 class _Sender:
-    def __init__(self, client: CorrespondenceClient, options: SendOptions, message: dict[str, Any], size: int,
-                 checked: Checked, journal: Journal, report: SendReport) -> None:
+    def __init__(
+        self,
+        client: CorrespondenceClient,
+        options: SendOptions,
+        message: dict[str, Any],
+        size: int,
+        checked: Checked,
+        journal: Journal,
+        report: SendReport,
+    ) -> None:
         self.client, self.options, self.message, self.size = client, options, message, size
         self.checked, self.journal, self.report = checked, journal, report
         self.stop = threading.Event()
         self.failed_chunks = 0  # counted by the workers, so that the next chunk already sees it
         self._lock = threading.Lock()
-        self.progress = Progress("sending", checked.valid, stream=options.progress_stream, mode=options.progress,
-                                 interval=options.progress_interval, extra=self._extra)
+        self.progress = Progress(
+            "sending",
+            checked.valid,
+            stream=options.progress_stream,
+            mode=options.progress,
+            interval=options.progress_interval,
+            extra=self._extra,
+        )
 
     def _extra(self) -> str:
         return f"retries {self.client.transport.retries:,}" if self.client.transport.retries else ""
@@ -204,7 +256,9 @@ class _Sender:
                 for chunk in self.checked.chunks(self.size):
                     state = self.journal.state(chunk.index)
                     if state.digest is not None and state.digest != chunk.digest():
-                        raise JournalMismatch(f"chunk {chunk.index} has other recipients than the journal says")
+                        raise JournalMismatch(
+                            f"chunk {chunk.index} has other recipients than the journal says"
+                        )
                     if state.state == DONE:
                         self.report.already += len(chunk.rows)
                         self.progress.advance(len(chunk.rows), skipped=True)
@@ -220,17 +274,24 @@ class _Sender:
                 self._collect(wait(inflight).done)
             except KeyboardInterrupt:
                 self.stop.set()
-                self.progress.note("interrupted: finishing the requests under way (Ctrl-C again to quit at once)")
+                self.progress.note(
+                    "interrupted: finishing the requests under way (Ctrl-C again to quit at once)"
+                )
                 pool.shutdown(wait=True, cancel_futures=True)
                 self._collect({f for f in inflight if f.done() and not f.cancelled()})
                 self.report.exit_code = EXIT_INTERRUPTED
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
         if self.failed_chunks >= self.options.max_failed_chunks and self.report.exit_code == EXIT_OK:
-            print(f"stopped after {self.failed_chunks} failed requests; run again to retry them and go on",
-                  file=self.options.stream)
-        if self.report.failed or self.report.unknown or self.report.sent + self.report.recovered \
-                + self.report.already < self.report.valid:
+            print(
+                f"stopped after {self.failed_chunks} failed requests; run again to retry them and go on",
+                file=self.options.stream,
+            )
+        if (
+            self.report.failed
+            or self.report.unknown
+            or self.report.sent + self.report.recovered + self.report.already < self.report.valid
+        ):
             self.report.exit_code = max(self.report.exit_code, EXIT_INCOMPLETE)
 
     def _collect(self, finished: set[Future]) -> None:
@@ -316,7 +377,9 @@ def _summary(report: SendReport, out: TextIO) -> None:
     if report.already:
         parts.append(f"sent by an earlier run {report.already:,}")
     parts += [f"failed {report.failed:,}", f"outcome unknown {report.unknown:,}"]
-    not_tried = report.valid - report.sent - report.recovered - report.already - report.failed - report.unknown
+    not_tried = (
+        report.valid - report.sent - report.recovered - report.already - report.failed - report.unknown
+    )
     if not_tried > 0:
         parts.append(f"not sent yet {not_tried:,}")
     print(f"{report.valid:,} recipients: " + ", ".join(parts), file=out)
