@@ -14,13 +14,13 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Response, current_app, g, jsonify, request
-from flask_smorest import Blueprint
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.http import dump_options_header
 from werkzeug.wsgi import wrap_file
 
 from app.api.auth import require_any_scope
+from app.api.blueprint import Blueprint
 from app.api.correspondences import answer_initialized, answer_replayed
 from app.api.idempotency_key import PARAMETER as IDEMPOTENCY_KEY
 from app.api.idempotency_key import claimed_key

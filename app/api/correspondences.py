@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, current_app, g, request
-from flask_smorest import Blueprint
 
 from app.api.auth import require_any_scope
+from app.api.blueprint import Blueprint
 from app.api.idempotency_key import PARAMETER as IDEMPOTENCY_KEY
 from app.api.idempotency_key import claimed_key
 from app.api.json_body import load, read_json

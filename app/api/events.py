@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import current_app, g, jsonify
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from app.api.auth import require_any_scope
+from app.api.blueprint import Blueprint
 from app.api.json_body import load, read_json
 from app.api.problems import PROBLEM, documented, problem
 from app.events_settings import load_event_settings

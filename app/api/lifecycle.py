@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, current_app, g, jsonify, request
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from app.api.auth import require_any_scope
+from app.api.blueprint import Blueprint
 from app.api.json_body import load, read_json
 from app.api.problems import PROBLEM, documented
 from app.domain.enums import CorrespondencesRoleType, CorrespondenceStatus

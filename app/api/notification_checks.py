@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from app.api.auth import require_any_scope
+from app.api.blueprint import Blueprint
 from app.api.problems import documented
 from app.usecases.deliver_notifications import should_send
 

@@ -9,9 +9,9 @@ from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, g, json, request
-from flask_smorest import Blueprint
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from app.api.blueprint import Blueprint
 from app.db.pool import DatabaseUnavailable
 from app.domain.errors import CorrespondenceError, ValidationProblem
 from app.schemas.problems import ProblemDetailsSchema

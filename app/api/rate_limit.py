@@ -18,8 +18,8 @@ from typing import Any
 
 import redis
 from flask import Flask, current_app, g
-from flask_smorest import Blueprint
 
+from app.api.blueprint import Blueprint
 from app.api.problems import PROBLEM_JSON, problem
 from app.schemas.problems import ProblemDetailsSchema
 

@@ -28,6 +28,17 @@ def _walk(tokens: Iterable[Token]) -> Iterable[Token]:
             yield from _walk(token.children)
 
 
+# Without any of these, a text can hold no heading, block quote, table, HTML or autolink, and a single
+# line that is not made only of `-`, `*`, `_` and blanks is no thematic break: it is plain text
+# without parsing. The parser decides everything else (tests/unit/test_text_rules.py compares both).
+_PLAIN_MARKERS = frozenset("#>|<=\n\r")
+_BREAK_CHARACTERS = " \t-*_"
+
+
+def _surely_plain(text: str) -> bool:
+    return _PLAIN_MARKERS.isdisjoint(text) and text.strip(_BREAK_CHARACTERS) != ""
+
+
 def is_plain_text(text: str | None) -> bool:
     """True when `text` carries no markup beyond tolerated inline emphasis/links.
 
@@ -38,7 +49,11 @@ def is_plain_text(text: str | None) -> bool:
     if not text:
         return True
     stripped = text.replace("`", "").replace("\\", "")
-    for token in _walk(_PLAIN_PARSER.parse(stripped)):
+    return _surely_plain(stripped) or _parsed_as_plain(stripped)
+
+
+def _parsed_as_plain(text: str) -> bool:
+    for token in _walk(_PLAIN_PARSER.parse(text)):
         if token.type in _PLAIN_REJECTED_BLOCKS or token.type == "html_inline":
             return False
         if token.type == "link_open" and token.markup == "autolink":
@@ -48,4 +63,9 @@ def is_plain_text(text: str | None) -> bool:
 
 def is_markdown(text: str) -> bool:
     """True unless `text` contains raw HTML outside code spans and code blocks."""
-    return not any(token.type in _HTML_TOKENS for token in _walk(_MARKDOWN_PARSER.parse(text or "")))
+    # Raw HTML (blocks, inline tags, autolinks) starts with `<`: without one there is nothing to find.
+    return not text or "<" not in text or _parsed_without_html(text)
+
+
+def _parsed_without_html(text: str) -> bool:
+    return not any(token.type in _HTML_TOKENS for token in _walk(_MARKDOWN_PARSER.parse(text)))

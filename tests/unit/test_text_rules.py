@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from app.domain.text_rules import is_markdown, is_plain_text
+from app.domain.text_rules import (
+    _parsed_as_plain,
+    _parsed_without_html,
+    _surely_plain,
+    is_markdown,
+    is_plain_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -85,3 +93,30 @@ def test_markdown_accepted(text: str) -> None:
 )
 def test_markdown_rejects_raw_html(text: str) -> None:
     assert not is_markdown(text)
+
+
+# The shortcuts that skip the parser must never disagree with it: texts built mostly from the
+# characters markdown gives meaning to, where a wrong shortcut would show.
+_MARKUP_HEAVY = st.text(
+    alphabet=st.sampled_from(list("#>|<=-*_`\\!&[]()   \t\n\r\x0b\x0c:/.1aZæ\u2028\u00a0")), max_size=40
+)
+
+
+@settings(max_examples=3000, deadline=None, database=None)
+@given(_MARKUP_HEAVY)
+def test_plain_text_shortcut_agrees_with_the_parser(text: str) -> None:
+    if _surely_plain(text):
+        assert _parsed_as_plain(text), repr(text)
+
+
+@settings(max_examples=3000, deadline=None, database=None)
+@given(_MARKUP_HEAVY)
+def test_markdown_shortcut_agrees_with_the_parser(text: str) -> None:
+    if "<" not in text:
+        assert _parsed_without_html(text), repr(text)
+
+
+@pytest.mark.parametrize("text", ["---", " * * *", "___", "Title\n===", "a | b\n--|--", "<b>x</b>"])
+def test_texts_the_shortcut_leaves_to_the_parser(text: str) -> None:
+    assert not _surely_plain(text)
+    assert not is_plain_text(text)
