@@ -57,6 +57,23 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection]:
         """A connection inside one transaction: committed on success, rolled back on error."""
+        with self._connection() as conn, conn.transaction():
+            yield conn
+
+    @contextmanager
+    def statements(self) -> Iterator[psycopg.Connection]:
+        """A connection in autocommit: each statement is its own transaction, with no BEGIN and
+        COMMIT round trips. For work whose writes are one statement (e.g. a plain Initialize)."""
+        with self._connection() as conn:
+            conn.autocommit = True
+            try:
+                yield conn
+            finally:
+                if not conn.closed:
+                    conn.autocommit = False  # back to the pool as every other caller expects it
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
         try:
             pool = get_pool(self.url, self.max_size)
             conn_cm = pool.connection()
@@ -66,8 +83,7 @@ class Database:
                 raise DatabaseUnavailable(str(exc)) from exc
             raise
         try:
-            with conn.transaction():
-                yield conn
+            yield conn
         except psycopg.OperationalError as exc:
             conn_cm.__exit__(type(exc), exc, exc.__traceback__)
             raise DatabaseUnavailable(str(exc)) from exc

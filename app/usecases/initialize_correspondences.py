@@ -97,8 +97,15 @@ def initialize_correspondences(
     uploads: NewAttachmentUploads | None = None,
 ) -> InitializeResult:
     """JSON Initialize when `uploads` is None: validation and rows in one transaction. Multipart:
-    validation, then the uploads (no transaction held while files stream), then the rows."""
-    with db.transaction() as conn:
+    validation, then the uploads (no transaction held while files stream), then the rows.
+
+    The common JSON Initialize (no attachments to hold, no Idempotency-Key header to complete) runs in
+    autocommit: its reads are what one transaction would see under READ COMMITTED anyway, and its
+    write is one statement, so the BEGIN and COMMIT round trips buy nothing."""
+    one_statement = (
+        uploads is None and options.request_key is None and not rules.existing_attachment_ids(request)
+    )
+    with db.statements() if one_statement else db.transaction() as conn:
         facts = load_facts(conn, caller, request, options, uploads)
         valid = rules.decide(request, facts)
         if uploads is None:
