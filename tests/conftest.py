@@ -20,6 +20,8 @@ import pytest
 # Queues of this test session get their own names, so that concurrent runs sharing one Redis never
 # take each other's messages. Must be set before workers.celery_app is imported.
 os.environ.setdefault("CORRESPONDENCE_QUEUE_PREFIX", f"test-{uuid.uuid4().hex[:10]}")
+# Every fast schema load is compared with marshmallow's (app/schemas/compiled.py) in the whole suite.
+os.environ.setdefault("SCHEMA_FAST_PATH_CHECK", "1")
 
 from app.config import DEV_ISSUER, Settings
 from app.db.migrate import apply_migrations

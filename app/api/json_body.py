@@ -18,6 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from app.domain.errors import ValidationProblem
 from app.domain.limits import MAX_JSON_DEPTH
+from app.schemas.compiled import compiled, load_fast
 from app.schemas.fields import flatten_messages
 
 DEPTH_MESSAGE = f"The JSON value is nested more than {MAX_JSON_DEPTH} levels deep."
@@ -146,6 +147,17 @@ def _path(keys: list[Any]) -> str:
     return path
 
 
+_fast_loaders: dict[int, tuple[Schema, Any]] = {}
+
+
+def _fast_loader(schema: Schema) -> Any:
+    """The compiled fast path of `schema` (app/schemas/compiled.py), built on first use."""
+    entry = _fast_loaders.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        entry = _fast_loaders[id(schema)] = (schema, compiled(schema))
+    return entry[1]
+
+
 def load(schema: Schema, data: Any, *, nul_reported_in: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Validate `data` with `schema`. Text with NUL is a validation problem, except in the string values
     of the keys in `nul_reported_in` (lower case), whose own rule reports it before anything is stored."""
@@ -154,6 +166,6 @@ def load(schema: Schema, data: Any, *, nul_reported_in: frozenset[str] = frozens
     if g.get("inspected_json") is not data:
         _check_text(data, nul_reported_in)  # escapes in JSON, form fields, query strings
     try:
-        return schema.load(data)
+        return load_fast(_fast_loader(schema), schema, data)
     except ValidationError as exc:
         raise ValidationProblem(flatten_messages(exc.messages)) from exc
