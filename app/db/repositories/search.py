@@ -6,12 +6,13 @@ import uuid
 from datetime import datetime
 
 import psycopg
+from psycopg.rows import DictRow
 
 HIDDEN_FOR_RECIPIENT = (0, 1, 11)  # Initialized, ReadyForPublish, Failed
 
 
 def by_idempotency_key(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[DictRow],
     key: uuid.UUID,
     *,
     resource_id: str,
@@ -41,7 +42,7 @@ def by_idempotency_key(
 
 
 def search(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[DictRow],
     *,
     resource_id: str,
     party: str,
