@@ -96,8 +96,8 @@ class _Node:
 
 def bind_form(items: Iterable[tuple[str, str]], shape: Shape) -> dict[str, Any]:
     """Bind (field name, value) pairs, in request order, to a dict shaped like the JSON body."""
-    parsed = [(parse_name(name), value) for name, value in items]
-    parsed = [(segments, value) for segments, value in parsed if segments]
+    named = [(parse_name(name), value) for name, value in items]
+    parsed = [(segments, value) for segments, value in named if segments]
     prefixed = [
         (segments[1:], value)
         for segments, value in parsed
