@@ -8,11 +8,14 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+if TYPE_CHECKING:
+    from jwt.types import Options
 
 ALLOWED_ALGORITHMS = ["RS256", "ES256"]
 TIME_CLAIMS = ("exp", "nbf", "iat")  # NumericDate (RFC 7519 §2): a JSON number, never a string
@@ -135,7 +138,7 @@ class TokenVerifier:
                 candidates.insert(0, self._jwks.get_signing_key_from_jwt(token).key)
             except jwt.PyJWTError:
                 pass
-        options = {"require": ["exp"], "verify_aud": self._audience is not None}
+        options: Options = {"require": ["exp"], "verify_aud": self._audience is not None}
         last: Exception | None = None
         for key in candidates:
             try:

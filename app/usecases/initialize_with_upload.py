@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from app.db.pool import Database
 from app.db.repositories import shared_attachments as repo
@@ -41,7 +41,7 @@ class IncomingFile:
 
     file_name: str
     size: int
-    stream: BinaryIO
+    stream: IO[bytes]
 
 
 def initialize_with_upload(
