@@ -1,4 +1,5 @@
-"""The publish job, the due-date job and the attachment expiry job, run by beat-driven scans of due rows (SPEC.md §1.5–§1.6).
+"""The publish job, the due-date job and the attachment expiry job, run by beat-driven scans of due rows
+(SPEC.md §1.5–§1.6).
 
 Run-once: due rows are taken with SKIP LOCKED and removed in the same transaction that writes
 the statuses; a unique index allows one Published row per correspondence.

@@ -156,7 +156,8 @@ def count_by_recipient(db, senders_reference_prefix: str) -> dict[str, int]:
     """Correspondences per recipient among Initializes whose sendersReference starts with the prefix."""
     with db.transaction() as conn:
         rows = conn.execute(
-            "SELECT c.recipient, count(*) AS n FROM correspondences c JOIN initializations i ON i.id = c.initialization_id "
+            "SELECT c.recipient, count(*) AS n "
+            "FROM correspondences c JOIN initializations i ON i.id = c.initialization_id "
             "WHERE i.senders_reference LIKE %s GROUP BY c.recipient",
             (senders_reference_prefix + "%",),
         ).fetchall()

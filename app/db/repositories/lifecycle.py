@@ -82,7 +82,8 @@ def add_statuses(
         return
     with conn.cursor() as cur:
         cur.executemany(
-            """INSERT INTO correspondence_statuses (id, correspondence_id, status, status_text, status_changed, party_urn)
+            """INSERT INTO correspondence_statuses
+                   (id, correspondence_id, status, status_text, status_changed, party_urn)
                VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING""",
             [(uuid7(), *row) for row in rows],
         )

@@ -18,7 +18,8 @@ from app.domain.notification_orders import NotificationOrder, OrderOutcome
 def undo_dispatch(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> None:
     """The message never reached the broker: make the rows due for the relay at once."""
     conn.execute(
-        "UPDATE notification_outbox SET dispatched_at = NULL WHERE correspondence_id = ANY(%s) AND completed_at IS NULL",
+        "UPDATE notification_outbox SET dispatched_at = NULL "
+        "WHERE correspondence_id = ANY(%s) AND completed_at IS NULL",
         (ids,),
     )
 
