@@ -189,7 +189,7 @@ def wrk(
         "max_ms": raw["max_us"] / 1000,
         "non_2xx": raw["non2xx"],
         "socket_errors": raw["connect_errors"] + raw["read_errors"] + raw["write_errors"] + raw["timeouts"],
-        "command": " ".join(cmd[:-2] + ["<POST script>"]),
+        "command": " ".join([*cmd[:-2], "<POST script>"]),
     }
 
 

@@ -253,7 +253,7 @@ def flatten_messages(messages: Any, prefix: list[str | int] | None = None) -> di
                 continue
             if isinstance(key, str) and key.isdigit():
                 key = int(key)
-            for path, msgs in flatten_messages(value, prefix + [key]).items():
+            for path, msgs in flatten_messages(value, [*prefix, key]).items():
                 result.setdefault(path, []).extend(msgs)
     else:
         result.setdefault(pascal_path(prefix), []).extend(_as_list(messages))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -134,10 +135,8 @@ class TokenVerifier:
             raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
         candidates = list(self._keys)
         if self._jwks is not None:
-            try:
+            with contextlib.suppress(jwt.PyJWTError):
                 candidates.insert(0, self._jwks.get_signing_key_from_jwt(token).key)
-            except jwt.PyJWTError:
-                pass
         options: Options = {"require": ["exp"], "verify_aud": self._audience is not None}
         last: Exception | None = None
         for key in candidates:
