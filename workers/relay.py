@@ -79,7 +79,7 @@ class OutboxRelay:
                 backoff = 0.0
             except DatabaseUnavailable:
                 raise
-            except Exception as exc:  # broker down: rows stay undispatched, try again later
+            except Exception as exc:  # noqa: BLE001 - broker down (whatever kombu raises): rows stay undispatched, the loop retries
                 backoff = min(max(backoff * 2, 0.2), self.max_backoff_seconds)
                 log.warning("outbox relay: broker unavailable (%s); retrying in %.1f s", exc, backoff)
                 self._wait(listener, backoff)

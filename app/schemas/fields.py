@@ -226,8 +226,9 @@ _INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,20}")
 class StrictBoolean(fields.Boolean):
     """JSON booleans only (plus the strings true/false, as form binding sends them)."""
 
-    truthy = {True, "true", "True", "TRUE"}
-    falsy = {False, "false", "False", "FALSE"}
+    # RUF012: marshmallow's Boolean declares its defaults the same way, as class attributes it only reads
+    truthy = {True, "true", "True", "TRUE"}  # noqa: RUF012
+    falsy = {False, "false", "False", "FALSE"}  # noqa: RUF012
 
 
 def pascal_path(parts: list[str | int]) -> str:

@@ -140,11 +140,10 @@ def _put(node: _Node, segments: list[tuple[str, str]], value: str) -> None:
                 node.children[text] = _scalar(item, value)
             return
         _put(node.children.setdefault(text, _Node(item)), rest, value)
-    elif kind == DICT:
-        # Form keys are case-insensitive: `propertyList.Key` and `propertyList.key` are one key.
-        if not rest and text and text.lower() not in node.folded_keys:
-            node.folded_keys.add(text.lower())
-            node.children[text] = value
+    # Form keys are case-insensitive: `propertyList.Key` and `propertyList.key` are one key.
+    elif kind == DICT and not rest and text and text.lower() not in node.folded_keys:
+        node.folded_keys.add(text.lower())
+        node.children[text] = value
 
 
 def _scalar(shape: Shape, value: str) -> str | None:

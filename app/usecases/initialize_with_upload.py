@@ -92,7 +92,7 @@ class _Uploads:
         if rows:
             with self.db.transaction() as conn:
                 repo.insert_attachments(conn, rows, self.party_urn)
-        for row, index in zip(rows, self.order):
+        for row, index in zip(rows, self.order, strict=True):  # validate() matched these entries
             incoming = self.files[index]
             incoming.stream.seek(0)
             start_upload(self.db, row.id, self.party_urn)

@@ -65,10 +65,9 @@ class Faults:
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
         action = self._take(method, path)
-        if action is None or action[0] != "status":
-            if (method, path.rstrip("/")) == INITIALIZE:
-                with self.lock:
-                    self.initializes += 1
+        if (action is None or action[0] != "status") and (method, path.rstrip("/")) == INITIALIZE:
+            with self.lock:
+                self.initializes += 1
         if action is None:
             return self.app(environ, start_response)
         if action[0] == "status":
