@@ -14,19 +14,23 @@ from app.domain.idempotency import StoredKey
 
 def claim(conn: psycopg.Connection[DictRow], sender: str, key: str, fingerprint: bytes) -> StoredKey | None:
     """Store the key as in flight and return None, or (locked) the row another request stored."""
-    inserted = conn.execute(
-        """INSERT INTO request_idempotency (sender, key, fingerprint) VALUES (%s, %s, %s)
-           ON CONFLICT (sender, key) DO NOTHING RETURNING 1""",
-        (sender, key, fingerprint),
-    ).fetchone()
-    if inserted:
-        return None
-    row = conn.execute(
-        "SELECT fingerprint, started, completed FROM request_idempotency WHERE sender = %s AND key = %s FOR UPDATE",
-        (sender, key),
-    ).fetchone()
-    assert row is not None  # the INSERT above met this row (rows are removed only long after they end)
-    return StoredKey(bytes(row["fingerprint"]), row["started"], row["completed"])
+    while True:
+        inserted = conn.execute(
+            """INSERT INTO request_idempotency (sender, key, fingerprint) VALUES (%s, %s, %s)
+               ON CONFLICT (sender, key) DO NOTHING RETURNING 1""",
+            (sender, key, fingerprint),
+        ).fetchone()
+        if inserted:
+            return None
+        row = conn.execute(
+            "SELECT fingerprint, started, completed FROM request_idempotency "
+            "WHERE sender = %s AND key = %s FOR UPDATE",
+            (sender, key),
+        ).fetchone()
+        if row is not None:
+            return StoredKey(bytes(row["fingerprint"]), row["started"], row["completed"])
+        # Gone between the two statements (the other request failed and released it, or it was
+        # forgotten): claim it again.
 
 
 def restart(conn: psycopg.Connection[DictRow], sender: str, key: str, fingerprint: bytes) -> None:
