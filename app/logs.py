@@ -93,6 +93,6 @@ def configure_logging() -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
     if json_logs():
         # gunicorn's own loggers (set up before the app is imported) get the same line format.
-        for name in (None, "gunicorn.error", "gunicorn.access"):
-            for handler in logging.getLogger(name).handlers:
+        for logger_name in (None, "gunicorn.error", "gunicorn.access"):
+            for handler in logging.getLogger(logger_name).handlers:
                 use_json(handler)

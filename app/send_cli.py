@@ -27,7 +27,9 @@ def _client_library() -> None:
         import correspondence_client  # noqa: F401
     except ImportError:
         if not (CLIENT_DIR / "correspondence_client").is_dir():
-            raise click.ClickException("the client library is not installed: pip install ./clients/python")
+            raise click.ClickException(
+                "the client library is not installed: pip install ./clients/python"
+            ) from None
         sys.path.insert(0, str(CLIENT_DIR))
 
 

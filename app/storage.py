@@ -13,7 +13,7 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, BinaryIO, Protocol
 
 from app.config import Settings
 
@@ -35,7 +35,7 @@ class AttachmentStorage(Protocol):
         """Remove the stored bytes; no error when there are none."""
 
 
-def iter_chunks(source: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+def iter_chunks(source: IO[bytes], chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
     """Read a binary stream to its end in chunks (bounded memory)."""
     while True:
         chunk = source.read(chunk_size)

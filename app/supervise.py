@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -82,16 +83,12 @@ def _alive(proc: psutil.Process) -> bool:
 def stop_processes(procs: list[psutil.Process], timeout: float = STOP_TIMEOUT) -> list[psutil.Process]:
     """SIGTERM each, wait up to `timeout`, SIGKILL what is left; returns those that needed SIGKILL."""
     for proc in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.terminate()
-        except psutil.NoSuchProcess:
-            pass
     left = _wait_gone(procs, timeout)
     for proc in left:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
-        except psutil.NoSuchProcess:
-            pass
     _wait_gone(left, 5)
     return left
 
@@ -276,10 +273,8 @@ class Supervisor:
         procs = []
         for child in self.children.values():
             if child.poll() is None:
-                try:
+                with contextlib.suppress(psutil.NoSuchProcess):
                     procs.append(psutil.Process(child.pid))
-                except psutil.NoSuchProcess:
-                    pass
         killed = stop_processes(procs)
         for child in self.children.values():
             child.wait()  # reap

@@ -11,6 +11,7 @@ from typing import Any
 
 import redis
 from flask import Flask, Response, g, send_from_directory
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 
 from app.api import (
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
         JSON_SORT_KEYS=False,
     )
+    assert isinstance(app.json, DefaultJSONProvider)  # Flask's own provider: the one with sort_keys
     app.json.sort_keys = False
     app.extensions["correspondence"] = Services(
         settings=settings,

@@ -189,7 +189,7 @@ def wrk(
         "max_ms": raw["max_us"] / 1000,
         "non_2xx": raw["non2xx"],
         "socket_errors": raw["connect_errors"] + raw["read_errors"] + raw["write_errors"] + raw["timeouts"],
-        "command": " ".join(cmd[:-2] + ["<POST script>"]),
+        "command": " ".join([*cmd[:-2], "<POST script>"]),
     }
 
 
@@ -549,7 +549,8 @@ def table(result: dict) -> str:
         f"(d): {orders[1]['correspondences']:,} correspondences × 2 orders, 100 per message; "
         f"no-op: {noop[1]['tasks']:,} tasks. The Procfile's worker, relay and beat ran throughout (a)–(c) "
         f"(orders recorded for {result['orders_during_a_c']['outbox_completed']:,} of "
-        f"{result['orders_during_a_c']['outbox_rows']:,} correspondences by the end of (c)). Load average before/after: {env['load_before']} / "
+        f"{result['orders_during_a_c']['outbox_rows']:,} correspondences by the end of (c)). "
+        f"Load average before/after: {env['load_before']} / "
         f"{env['load_after']}. Command: `{result['command']}`.\n"
     )
     return "\n".join(rows) + "\n" + notes

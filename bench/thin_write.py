@@ -236,7 +236,8 @@ def main() -> None:
             "|---|---|---|",
             f"| (s) table growth per 1-recipient Initialize, {s['body_chars']:,}-character body | "
             f"{s['bytes_per_initialize_1'] / 1024:,.1f} KiB | |",
-            f"| (s) table growth per 500-recipient Initialize, same body | {s['bytes_per_initialize_500'] / 1024:,.1f} KiB "
+            "| (s) table growth per 500-recipient Initialize, same body | "
+            f"{s['bytes_per_initialize_500'] / 1024:,.1f} KiB "
             f"({s['per_extra_recipient_bytes']:,} bytes per extra recipient) | ≤ 1-recipient + 500 × 4 KiB "
             f"= {s['target_bytes_500'] / 1024:,.0f} KiB: {met} |",
             f"| (s) table growth per 1-recipient Initialize with 900 KB of unknown properties | "

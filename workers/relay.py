@@ -18,11 +18,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, TupleRow, dict_row
 
 from app.db.pool import DatabaseUnavailable
 from app.db.repositories.correspondences import OUTBOX_CHANNEL
@@ -71,7 +71,7 @@ class OutboxRelay:
                 self.stop_event.wait(backoff)
         self.db.close()
 
-    def _loop(self, listener: psycopg.Connection) -> None:
+    def _loop(self, listener: psycopg.Connection[TupleRow]) -> None:
         backoff = 0.0
         while not self.stop_event.is_set():
             try:
@@ -79,7 +79,7 @@ class OutboxRelay:
                 backoff = 0.0
             except DatabaseUnavailable:
                 raise
-            except Exception as exc:  # broker down: rows stay undispatched, try again later
+            except Exception as exc:  # noqa: BLE001 - broker down (whatever kombu raises): rows stay undispatched, the loop retries
                 backoff = min(max(backoff * 2, 0.2), self.max_backoff_seconds)
                 log.warning("outbox relay: broker unavailable (%s); retrying in %.1f s", exc, backoff)
                 self._wait(listener, backoff)
@@ -88,7 +88,7 @@ class OutboxRelay:
             if self.batch_window_seconds:
                 self.stop_event.wait(self.batch_window_seconds)
 
-    def _wait(self, listener: psycopg.Connection, seconds: float) -> None:
+    def _wait(self, listener: psycopg.Connection[TupleRow], seconds: float) -> None:
         """Until a notification arrives (then every queued one is consumed) or `seconds` pass."""
         deadline = time.monotonic() + seconds
         while not self.stop_event.is_set():
@@ -119,10 +119,10 @@ class _OwnConnection:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.conn: psycopg.Connection | None = None
+        self.conn: psycopg.Connection[DictRow] | None = None
 
     @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection]:
+    def transaction(self) -> Iterator[psycopg.Connection[DictRow]]:
         try:
             if self.conn is None or self.conn.closed:
                 self.conn = psycopg.connect(
@@ -150,11 +150,13 @@ def start_in_thread(
     return relay, thread
 
 
-def main(database_url: str, enqueue: Callable[[list], None] | None = None) -> None:
+def main(database_url: str, enqueue: Enqueue | None = None) -> None:
     import signal
 
     if enqueue is None:
-        from workers.dispatch import enqueue_order_creation as enqueue
+        from workers.dispatch import enqueue_order_creation
+
+        enqueue = enqueue_order_creation
     relay = OutboxRelay(
         database_url,
         enqueue,

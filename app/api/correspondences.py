@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 from flask import Response, current_app, g, request
 
@@ -138,7 +139,8 @@ def _answer(result: InitializeResult, orders: dict) -> Response:
         ],
         "attachmentIds": [str(i) for i in result.attachment_ids],
     }
-    return current_app.json.response(body)
+    # Flask's provider answers with app.response_class; its signature names werkzeug's base class.
+    return cast(Response, current_app.json.response(body))
 
 
 def _preferred_wait() -> float | None:

@@ -38,7 +38,7 @@ def _check(probe) -> str:
     try:
         probe()
         return "Healthy"
-    except Exception as exc:  # any failure of the dependency is reported, never raised
+    except Exception as exc:  # noqa: BLE001 - any failure of the dependency is reported, never raised
         current_app.logger.warning("health check failed: %s", exc)
         return f"Unhealthy: {type(exc).__name__}"
 

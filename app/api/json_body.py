@@ -114,7 +114,7 @@ def _unstorable_path(data: Any, nul_allowed: frozenset[str] = frozenset()) -> st
                 return _path(keys)
             exempt = isinstance(key, str) and key.lower() in nul_allowed
             if isinstance(item, str) and not _storable(item.replace("\x00", "") if exempt else item):
-                return _path(keys + [key])
+                return _path([*keys, key])
             if isinstance(item, (dict, list)):
                 keys.append(key)
                 stack.append(_entries(item))

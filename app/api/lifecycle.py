@@ -40,7 +40,7 @@ class OnBehalfOf(fields.String):
     """Whitespace only is absent (ASP.NET binds it as null); otherwise an org (URN or 0192) or a person
     (URN or plain, mod-11 checked), else a validation problem (SPEC.md §3.6)."""
 
-    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if not text.strip():
             return None

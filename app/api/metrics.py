@@ -132,7 +132,7 @@ class StateCollector:
         try:
             with self.services.db.transaction() as conn:
                 return metrics_repo.orders_by_status(conn), metrics_repo.outbox_backlog(conn)
-        except Exception as exc:  # a scrape reports the outage, it does not fail
+        except Exception as exc:  # noqa: BLE001 - a scrape reports the outage, it does not fail
             log.warning("metrics: database query failed: %s", exc)
             return None
 

@@ -8,7 +8,7 @@ the difference (text parts with their part headers and boundaries) may not pass 
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from flask import request
 from werkzeug.datastructures import MultiDict
@@ -32,7 +32,7 @@ def read_form(max_content_length: int) -> tuple[MultiDict[str, str], MultiDict[s
     request.max_content_length = max_content_length
     request.max_form_parts = MAX_FORM_PARTS
     request.max_form_memory_size = MAX_FORM_FIELD_BYTES
-    request.form_data_parser_class = _BudgetedFormDataParser  # type: ignore[misc]
+    request.form_data_parser_class = _BudgetedFormDataParser
     if request.content_length is not None and request.content_length > max_content_length:
         raise RequestEntityTooLarge()
     try:
@@ -67,7 +67,8 @@ class _BudgetedMultiPartParser(MultiPartParser):
         self.read_bytes = 0
 
     def parse(self, stream: IO[bytes], boundary: bytes, content_length: int | None) -> Any:
-        return super().parse(_CountedBody(stream, self), boundary, content_length)
+        # The parser only calls read(), which is what _CountedBody has of a file.
+        return super().parse(cast(IO[bytes], _CountedBody(stream, self)), boundary, content_length)
 
     def start_file_streaming(self, event: Any, total_content_length: int | None) -> IO[bytes]:
         container = super().start_file_streaming(event, total_content_length)

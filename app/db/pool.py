@@ -5,21 +5,22 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 _lock = threading.Lock()
-_pools: dict[tuple[int, str], ConnectionPool] = {}
+_pools: dict[tuple[int, str], ConnectionPool[psycopg.Connection[DictRow]]] = {}
 
 
 class DatabaseUnavailable(Exception):
     """The database could not be reached; the API answers 503."""
 
 
-def get_pool(url: str, max_size: int = 10) -> ConnectionPool:
+def get_pool(url: str, max_size: int = 10) -> ConnectionPool[psycopg.Connection[DictRow]]:
     key = (os.getpid(), url)
     pool = _pools.get(key)
     if pool is None:
@@ -28,6 +29,7 @@ def get_pool(url: str, max_size: int = 10) -> ConnectionPool:
             if pool is None:
                 pool = ConnectionPool(
                     url,
+                    connection_class=psycopg.Connection[DictRow],  # the typed spelling of the default class
                     min_size=1,
                     max_size=max_size,
                     kwargs={"row_factory": dict_row, "autocommit": False},
@@ -47,6 +49,12 @@ def close_pools() -> None:
             _pools.pop(key, None)
 
 
+class Transactions(Protocol):
+    """What the use cases need of a database: `Database`, or the outbox relay's own connection."""
+
+    def transaction(self) -> AbstractContextManager[psycopg.Connection[DictRow]]: ...
+
+
 class Database:
     """Hands out transactions on the pooled connections of one database."""
 
@@ -55,7 +63,7 @@ class Database:
         self.max_size = max_size
 
     @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection]:
+    def transaction(self) -> Iterator[psycopg.Connection[DictRow]]:
         """A connection inside one transaction: committed on success, rolled back on error."""
         with self._connection() as conn, conn.transaction():
             yield conn

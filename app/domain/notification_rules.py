@@ -6,7 +6,7 @@ The request is a plain dict with snake_case keys (see `validate_notification`). 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 import phonenumbers
 
@@ -56,8 +56,8 @@ def normalize_mobile(number: str) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _present(value: Any) -> bool:
-    """Non-null and non-empty ("needs" in §5.2)."""
+def _present(value: str | None) -> TypeGuard[str]:
+    """Non-null and non-empty ("needs" in §5.2); the values asked about are the request's text fields."""
     return value is not None and value != ""
 
 

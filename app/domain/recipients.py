@@ -124,7 +124,8 @@ def is_person_ssn(urn: str) -> bool:
 ON_BEHALF_OF_SSN_MESSAGE = "The given OnBehalfOf national identity number is not valid"
 ON_BEHALF_OF_FORMAT_MESSAGE = (
     "OnBehalfOf must be either a valid organization number "
-    f"(format: '{ORGANIZATION_PREFIX}:organizationnumber' or '{ISO6523_PREFIX}:organizationnumber') or a valid national identity number (format: "
+    f"(format: '{ORGANIZATION_PREFIX}:organizationnumber' or '{ISO6523_PREFIX}:organizationnumber') "
+    "or a valid national identity number (format: "
     f"'{PERSON_PREFIX}:nationalidentitynumber' or just 'nationalidentitynumber')"
 )
 

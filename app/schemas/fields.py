@@ -10,9 +10,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence, Sized
 from datetime import UTC, datetime
 from enum import IntEnum
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, utils, validate
 
@@ -56,8 +57,9 @@ class FullMatch(validate.Regexp):
     """validate.Regexp on the whole string (its `match` lets `$` pass a trailing newline); OpenAPI
     shows the pattern, which JSON Schema reads with `$` at the very end."""
 
-    def __call__(self, value: str) -> str:
-        if self.regex.fullmatch(value) is None:
+    # For str fields only: the parent's bytes overload is left out.
+    def __call__(self, value: str) -> str:  # type: ignore[override]
+        if cast("re.Pattern[str]", self.regex).fullmatch(value) is None:  # compiled from a str pattern
             raise ValidationError(self._format_error(value))
         return value
 
@@ -88,7 +90,7 @@ class BoundedList(fields.List):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
         if utils.is_collection(value):
             for bound in self.bounds:
-                bound(value)
+                bound(cast(Sized, value))  # a JSON array or a form's list: sized
             if self.null_error and any(item is None for item in value):
                 raise ValidationError(self.null_error)
         return super()._deserialize(value, attr, data, **kwargs)
@@ -97,6 +99,8 @@ class BoundedList(fields.List):
 class BoundedDict(fields.Dict):
     """A map of at most `max_entries` entries, counted before any key or value is deserialized.
     OpenAPI shows maxProperties."""
+
+    metadata: dict[str, Any]  # a dict of its own per field (marshmallow types it as a Mapping)
 
     def __init__(self, *, max_entries: int, max_error: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -112,6 +116,8 @@ class BoundedDict(fields.Dict):
 
 class EnumName(fields.Field):
     """An IntEnum read from its name (case-insensitive) or number, written as its name."""
+
+    metadata: dict[str, Any]  # a dict of its own per field (marshmallow types it as a Mapping)
 
     def __init__(self, enum_cls: type[IntEnum], *, allow_undefined_number: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
@@ -136,7 +142,7 @@ class EnumInput(EnumName):
     """EnumName in a request: OpenAPI shows that the numbers are read too (DESIGN.md §3), so a number
     is no schema violation. `members` narrows what is documented (and therefore expected)."""
 
-    def __init__(self, enum_cls: type[IntEnum], *, members: list[IntEnum] | None = None, **kwargs: Any):
+    def __init__(self, enum_cls: type[IntEnum], *, members: Sequence[IntEnum] | None = None, **kwargs: Any):
         super().__init__(enum_cls, **kwargs)
         shown = members if members is not None else list(enum_cls)
         del self.metadata["type"], self.metadata["enum"]
@@ -175,6 +181,8 @@ def parse_datetime(value: str) -> datetime:
 
 
 class DateTimeOffset(fields.Field):
+    metadata: dict[str, Any]  # a dict of its own per field (marshmallow types it as a Mapping)
+
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self.metadata.setdefault("type", "string")
@@ -200,6 +208,8 @@ class WholeNumber(fields.Integer):
     """An integer: a JSON integer, or a string of ASCII digits (form fields, query strings, and
     ASP.NET's AllowReadingFromString). `1.5`, `14.0` and `true` are refused, never truncated."""
 
+    metadata: dict[str, Any]  # a dict of its own per field (marshmallow types it as a Mapping)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.metadata.setdefault("description", "An integer; a string of its digits is read too")
@@ -216,8 +226,9 @@ _INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,20}")
 class StrictBoolean(fields.Boolean):
     """JSON booleans only (plus the strings true/false, as form binding sends them)."""
 
-    truthy = {True, "true", "True", "TRUE"}
-    falsy = {False, "false", "False", "FALSE"}
+    # RUF012: marshmallow's Boolean declares its defaults the same way, as class attributes it only reads
+    truthy = {True, "true", "True", "TRUE"}  # noqa: RUF012
+    falsy = {False, "false", "False", "FALSE"}  # noqa: RUF012
 
 
 def pascal_path(parts: list[str | int]) -> str:
@@ -243,7 +254,7 @@ def flatten_messages(messages: Any, prefix: list[str | int] | None = None) -> di
                 continue
             if isinstance(key, str) and key.isdigit():
                 key = int(key)
-            for path, msgs in flatten_messages(value, prefix + [key]).items():
+            for path, msgs in flatten_messages(value, [*prefix, key]).items():
                 result.setdefault(path, []).extend(msgs)
     else:
         result.setdefault(pascal_path(prefix), []).extend(_as_list(messages))

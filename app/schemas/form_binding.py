@@ -96,8 +96,8 @@ class _Node:
 
 def bind_form(items: Iterable[tuple[str, str]], shape: Shape) -> dict[str, Any]:
     """Bind (field name, value) pairs, in request order, to a dict shaped like the JSON body."""
-    parsed = [(parse_name(name), value) for name, value in items]
-    parsed = [(segments, value) for segments, value in parsed if segments]
+    named = [(parse_name(name), value) for name, value in items]
+    parsed = [(segments, value) for segments, value in named if segments]
     prefixed = [
         (segments[1:], value)
         for segments, value in parsed
@@ -140,11 +140,10 @@ def _put(node: _Node, segments: list[tuple[str, str]], value: str) -> None:
                 node.children[text] = _scalar(item, value)
             return
         _put(node.children.setdefault(text, _Node(item)), rest, value)
-    elif kind == DICT:
-        # Form keys are case-insensitive: `propertyList.Key` and `propertyList.key` are one key.
-        if not rest and text and text.lower() not in node.folded_keys:
-            node.folded_keys.add(text.lower())
-            node.children[text] = value
+    # Form keys are case-insensitive: `propertyList.Key` and `propertyList.key` are one key.
+    elif kind == DICT and not rest and text and text.lower() not in node.folded_keys:
+        node.folded_keys.add(text.lower())
+        node.children[text] = value
 
 
 def _scalar(shape: Shape, value: str) -> str | None:

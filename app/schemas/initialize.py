@@ -232,7 +232,7 @@ class InitializeAttachmentSchema(CaseInsensitiveSchema):
 
     @validates("checksum")
     def _checksum(self, value: str | None, **_: Any) -> None:
-        if is_blank(value):
+        if value is None or is_blank(value):
             return
         if len(value) != 32:
             raise ValidationError("The checksum, if used, must be a MD5 hash with a length of 32 characters")
@@ -339,7 +339,7 @@ class InitializeCorrespondencesRequestSchema(CaseInsensitiveSchema):
     idempotent_key = fields.UUID(data_key="idempotentKey", allow_none=True, load_default=None)
 
     @validates("recipients")
-    def _recipients(self, value: list[str | None], **_: Any) -> None:
+    def _recipients(self, value: list[str], **_: Any) -> None:  # null entries: BoundedList's null_error
         if any(not item.strip() for item in value):
             raise ValidationError(RECIPIENT_EMPTY_MESSAGE)
         problems = [msg for msg in (validate_recipient(item) for item in value) if msg]

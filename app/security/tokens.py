@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+if TYPE_CHECKING:
+    from jwt.types import Options
 
 ALLOWED_ALGORITHMS = ["RS256", "ES256"]
 TIME_CLAIMS = ("exp", "nbf", "iat")  # NumericDate (RFC 7519 §2): a JSON number, never a string
@@ -131,11 +135,9 @@ class TokenVerifier:
             raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
         candidates = list(self._keys)
         if self._jwks is not None:
-            try:
+            with contextlib.suppress(jwt.PyJWTError):
                 candidates.insert(0, self._jwks.get_signing_key_from_jwt(token).key)
-            except jwt.PyJWTError:
-                pass
-        options = {"require": ["exp"], "verify_aud": self._audience is not None}
+        options: Options = {"require": ["exp"], "verify_aud": self._audience is not None}
         last: Exception | None = None
         for key in candidates:
             try:

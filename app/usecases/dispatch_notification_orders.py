@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
-from app.db.pool import Database, DatabaseUnavailable
+from app.db.pool import Database, DatabaseUnavailable, Transactions
 from app.db.repositories import notifications as notification_repo
 from app.logs import request_id_var
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 Enqueue = Callable[[list[uuid.UUID]], None]
 
 
-def dispatch_new(db: Database, enqueue: Enqueue, limit: int = 1000, chunk: int = 100) -> int:
+def dispatch_new(db: Transactions, enqueue: Enqueue, limit: int = 1000, chunk: int = 100) -> int:
     """Publish outbox rows no one has dispatched yet (what Initializes just committed), oldest first,
     `chunk` correspondences per message whatever Initialize they came from.
 
@@ -71,7 +71,7 @@ def relay_outbox(
     return len(ids)
 
 
-def _undo(db: Database, ids: list[uuid.UUID]) -> None:
+def _undo(db: Transactions, ids: list[uuid.UUID]) -> None:
     try:
         with db.transaction() as conn:
             notification_repo.undo_dispatch(conn, ids)

@@ -44,7 +44,7 @@ def download_correspondence_attachment(
             raise CorrespondenceError(1001)
         link = repo.correspondence_link(conn, correspondence_id, attachment_id)
         row = repo.get_attachment(conn, attachment_id) if link is not None else None
-        if row is None:
+        if link is None or row is None:
             raise CorrespondenceError(2001)
         now = datetime.now(UTC)
         if A.Purged in row["ever"]:

@@ -83,6 +83,7 @@ def create_subscription(
             validation_event(subscription_id, settings.base_url, datetime.now(UTC)),
         )
         row = repo.get_subscription(conn, subscription_id)
+    assert row is not None  # inserted by this transaction
     answer = present(row)
     answer["secret"] = secret
     return answer

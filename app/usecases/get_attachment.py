@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import psycopg
+from psycopg.rows import DictRow
 
 from app.db.pool import Database
 from app.db.repositories import shared_attachments as repo
@@ -16,7 +17,7 @@ from app.security.identity import Caller
 
 
 def load_for_sender(
-    conn: psycopg.Connection, caller: Caller, attachment_id: uuid.UUID, *, lock: bool = False
+    conn: psycopg.Connection[DictRow], caller: Caller, attachment_id: uuid.UUID, *, lock: bool = False
 ) -> dict[str, Any]:
     """The attachment row (404/2001 when missing), if the caller's organization sent it (else 401/4001)."""
     row = repo.get_attachment(conn, attachment_id, lock=lock)

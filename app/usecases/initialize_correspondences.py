@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import psycopg
+from psycopg.rows import DictRow
 
 from app.db.pool import Database
 from app.db.repositories import attachments as attachment_repo
@@ -128,7 +129,7 @@ def initialize_correspondences(
 
 
 def _completed(
-    conn: psycopg.Connection, result: InitializeResult, options: InitializeOptions
+    conn: psycopg.Connection[DictRow], result: InitializeResult, options: InitializeOptions
 ) -> InitializeResult:
     if options.request_key is not None:
         complete_request(conn, options.request_key, result.as_record())
@@ -136,7 +137,7 @@ def _completed(
 
 
 def load_facts(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[DictRow],
     caller: Caller,
     request: dict[str, Any],
     options: InitializeOptions,
@@ -174,7 +175,7 @@ def load_facts(
 
 
 def _insert(
-    conn: psycopg.Connection, rows: NewInitialization, caller: Caller, options: InitializeOptions
+    conn: psycopg.Connection[DictRow], rows: NewInitialization, caller: Caller, options: InitializeOptions
 ) -> None:
     try:  # no savepoint needed: a duplicate key ends the whole transaction anyway
         correspondence_repo.insert_initialization(conn, rows, caller.party_urn, options.request_id)

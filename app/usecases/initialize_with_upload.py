@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from app.db.pool import Database
 from app.db.repositories import shared_attachments as repo
@@ -41,7 +41,7 @@ class IncomingFile:
 
     file_name: str
     size: int
-    stream: BinaryIO
+    stream: IO[bytes]
 
 
 def initialize_with_upload(
@@ -92,7 +92,7 @@ class _Uploads:
         if rows:
             with self.db.transaction() as conn:
                 repo.insert_attachments(conn, rows, self.party_urn)
-        for row, index in zip(rows, self.order):
+        for row, index in zip(rows, self.order, strict=True):  # validate() matched these entries
             incoming = self.files[index]
             incoming.stream.seek(0)
             start_upload(self.db, row.id, self.party_urn)

@@ -1,4 +1,5 @@
-"""The publish job, the due-date job and the attachment expiry job, run by beat-driven scans of due rows (SPEC.md §1.5–§1.6).
+"""The publish job, the due-date job and the attachment expiry job, run by beat-driven scans of due rows
+(SPEC.md §1.5–§1.6).
 
 Run-once: due rows are taken with SKIP LOCKED and removed in the same transaction that writes
 the statuses; a unique index allows one Published row per correspondence.
@@ -6,6 +7,7 @@ the statuses; a unique index allows one Published row per correspondence.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -38,7 +40,8 @@ def publish_due(db: Database, limit: int = 20) -> PublishResult:
         statuses = correspondence_repo.status_sets(conn, ids)
         attachments = lifecycle_repo.attachment_states(conn, ids)
         now = datetime.now(UTC)
-        status_rows, events, published, failed, waiting = [], [], [], [], []
+        status_rows: list[tuple[uuid.UUID, int, str, datetime, str | None]] = []
+        events, published, failed, waiting = [], [], [], []
         for d in due:
             decision = decide_publication(
                 statuses.get(d["id"], set()),
@@ -48,6 +51,7 @@ def publish_due(db: Database, limit: int = 20) -> PublishResult:
                 d["ignore_reservation"],
             )
             if decision.action == FAIL:
+                assert decision.reason is not None  # a FAIL decision always says why
                 status_rows.append((d["id"], int(S.Failed), decision.reason, now, None))
                 events.append(("correspondencepublishfailed", d["id"], d["recipient"]))
                 failed.append(d["id"])

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 import psycopg
+from psycopg.rows import DictRow
 
 from app.db.pool import Database
 from app.db.repositories import idempotent_requests as repo
@@ -64,7 +65,7 @@ def begin(db: Database, key: RequestKey, retention: timedelta) -> dict[str, Any]
         return repo.result_of(conn, key.sender, key.key)
 
 
-def complete_request(conn: psycopg.Connection, key: RequestKey, result: dict[str, Any]) -> None:
+def complete_request(conn: psycopg.Connection[DictRow], key: RequestKey, result: dict[str, Any]) -> None:
     """On the request's own transaction: the result that repeats will get."""
     repo.complete(conn, key.sender, key.key, result)
 

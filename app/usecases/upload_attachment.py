@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from app.db.pool import Database
 from app.db.repositories import shared_attachments as repo
@@ -49,7 +49,7 @@ def upload_attachment(
     storage: AttachmentStorage,
     caller: Caller,
     attachment_id: uuid.UUID,
-    body: BinaryIO,
+    body: IO[bytes],
     content_length: int | None,
 ) -> dict[str, Any]:
     """Checks 2001, 4001, 2004, 2005, 2006, 2003, 4006; then stores the body (2022, 2004, 2002, 2008)."""

@@ -174,3 +174,25 @@ def test_parse_key():
     for bad in ("", '""', "x" * 256, "nøkkel", "tab\there"):
         with pytest.raises(InvalidKey):
             parse_key(bad)
+
+
+class _ScriptedConnection:
+    """Answers each execute() with the next scripted row (None: no row)."""
+
+    def __init__(self, rows: list) -> None:
+        self.rows = rows
+        self.statements: list[str] = []
+
+    def execute(self, sql: str, params: tuple):
+        self.statements.append(sql.split()[0])
+        row = self.rows.pop(0)
+        return type("Cursor", (), {"fetchone": lambda _self: row})()
+
+
+def test_a_key_released_between_the_insert_and_the_lock_is_claimed_again():
+    from app.db.repositories.idempotent_requests import claim
+
+    # INSERT meets the other request's row; that request fails and releases it before the SELECT.
+    conn = _ScriptedConnection([None, None, (1,)])
+    assert claim(conn, "urn:altinn:organization:identifier-no:991825827", "k", b"f") is None
+    assert conn.statements == ["INSERT", "SELECT", "INSERT"]

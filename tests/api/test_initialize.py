@@ -81,7 +81,7 @@ def test_recipients_are_normalized_and_kept_in_request_order(client, sender):
         NO_CONTACT_PERSON,
         "urn:altinn:person:identifier-no:18865196381",
     ]
-    for correspondence_id, entry in zip(ids_of(body), body["correspondences"]):
+    for correspondence_id, entry in zip(ids_of(body), body["correspondences"], strict=True):
         assert details(client, correspondence_id, sender).get_json()["recipient"] == entry["recipient"]
 
 

@@ -53,7 +53,7 @@ def test_more_parts_than_the_cap_is_a_413(client, sender):
 
 
 def test_one_text_field_over_its_size_is_a_413(client, sender):
-    fields = form_fields() + [("correspondence.messageSender", "x" * (MAX_FORM_FIELD_BYTES + 1))]
+    fields = [*form_fields(), ("correspondence.messageSender", "x" * (MAX_FORM_FIELD_BYTES + 1))]
     assert_form_too_large(post_multipart(client, sender, fields, []))
 
 
@@ -67,7 +67,7 @@ def test_text_fields_over_their_total_size_are_a_413(client, sender):
 def test_file_bytes_do_not_count_as_text_wherever_the_file_comes(client, sender):
     content = b"x" * (MAX_FORM_FIELDS_TOTAL_BYTES + 1024 * 1024)
     fields = form_fields(attachments=[entry("big.txt")])
-    data = MultiDict([("attachments", (io.BytesIO(content), "big.txt"))] + fields)  # the file part first
+    data = MultiDict([("attachments", (io.BytesIO(content), "big.txt")), *fields])  # the file part first
     answer = ok(client.post(UPLOAD_URL, data=data, headers=sender, content_type="multipart/form-data"))
     assert len(answer["attachmentIds"]) == 1
 

@@ -187,6 +187,6 @@ def test_existing_and_new_attachments_together(client, sender):
             content_type="application/octet-stream",
         )
     )
-    fields = form_fields(attachments=[entry("n.txt")]) + [("existingAttachments[0]", existing)]
+    fields = [*form_fields(attachments=[entry("n.txt")]), ("existingAttachments[0]", existing)]
     answer = ok(post_multipart(client, sender, fields, [("n.txt", b"n")]))
     assert answer["attachmentIds"][1] == existing and len(answer["attachmentIds"]) == 2

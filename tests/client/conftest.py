@@ -65,10 +65,9 @@ class Faults:
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
         action = self._take(method, path)
-        if action is None or action[0] != "status":
-            if (method, path.rstrip("/")) == INITIALIZE:
-                with self.lock:
-                    self.initializes += 1
+        if (action is None or action[0] != "status") and (method, path.rstrip("/")) == INITIALIZE:
+            with self.lock:
+                self.initializes += 1
         if action is None:
             return self.app(environ, start_response)
         if action[0] == "status":
@@ -156,7 +155,8 @@ def count_by_recipient(db, senders_reference_prefix: str) -> dict[str, int]:
     """Correspondences per recipient among Initializes whose sendersReference starts with the prefix."""
     with db.transaction() as conn:
         rows = conn.execute(
-            "SELECT c.recipient, count(*) AS n FROM correspondences c JOIN initializations i ON i.id = c.initialization_id "
+            "SELECT c.recipient, count(*) AS n "
+            "FROM correspondences c JOIN initializations i ON i.id = c.initialization_id "
             "WHERE i.senders_reference LIKE %s GROUP BY c.recipient",
             (senders_reference_prefix + "%",),
         ).fetchall()

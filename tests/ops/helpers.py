@@ -27,7 +27,7 @@ def json_lines(*logger_names: str, level: int = logging.DEBUG) -> Iterator[list[
     try:
         yield lines
     finally:
-        for logger, old in zip(loggers, previous):
+        for logger, old in zip(loggers, previous, strict=True):
             logger.removeHandler(handler)
             logger.setLevel(old)
         raw = stream.getvalue().splitlines()

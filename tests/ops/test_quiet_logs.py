@@ -17,7 +17,8 @@ CELERY_LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
 
 
 def _celery_lines() -> None:
-    """What Celery itself logs at INFO around a scan (beat sends it, the worker gets it, it succeeds) and another task."""
+    """What Celery itself logs at INFO around a scan (beat sends it, the worker gets it, it succeeds) and
+    another task."""
     logging.getLogger("celery.beat").info(
         "Scheduler: Sending due task %s (%s)", "publish-due", TASK_PUBLISH_DUE
     )

@@ -115,7 +115,7 @@ def test_a_broken_chunked_body_is_a_400_problem_when_the_app_reads_it(server, to
 
 
 def test_the_app_still_answers_through_gunicorn(server):
-    status, headers, body = _send(server[1], b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+    status, _headers, body = _send(server[1], b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 200 and json.loads(body)["status"] == "Healthy"
 
 

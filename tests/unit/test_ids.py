@@ -69,7 +69,7 @@ def test_counter_overflow_borrows_the_next_millisecond(clock, monkeypatch: pytes
     after = uuid7()
     assert fields(after)[:3] == (MS + 1, 7, 0)
     assert fields(uuid7())[:3] == (MS + 1, 7, 1)
-    assert made + [after] == sorted(made + [after])
+    assert [*made, after] == sorted([*made, after])
 
 
 def test_timestamp_keeps_48_bits(clock) -> None:

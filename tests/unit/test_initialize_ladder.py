@@ -69,7 +69,7 @@ def test_1038_counts_existing_and_new_attachments_together_up_to_100():
 
 
 def test_a_repeated_existing_attachment_is_taken_once():
-    valid = decide(request(existing=ids(100) + [uuid.UUID(int=1)]), facts(attachments=attachments(100)))
+    valid = decide(request(existing=[*ids(100), uuid.UUID(int=1)]), facts(attachments=attachments(100)))
     assert [a.id for a in valid.existing_attachments] == ids(100)
 
 

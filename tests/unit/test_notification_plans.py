@@ -193,7 +193,7 @@ def test_reminder_phase_dropped_too_when_its_channel_reaches_the_address() -> No
 
 def test_a_dropped_address_does_not_end_the_plans() -> None:
     result = with_notification(
-        contacts=CONTACTS, custom_recipients=KNOWN_EMAIL + [{"email_address": "x@y.no"}]
+        contacts=CONTACTS, custom_recipients=[*KNOWN_EMAIL, {"email_address": "x@y.no"}]
     )
     assert summary(result) == [(ORG_KEY, False), ("email:x@y.no", False)]
 
@@ -209,7 +209,7 @@ def test_the_same_address_twice_keeps_the_phases_left_to_it(
         send_reminder=True,
         notification_channel=int(main),
         reminder_notification_channel=int(reminder),
-        custom_recipients=KNOWN_EMAIL + [{"email_address": "POST@eksempel.no"}],
+        custom_recipients=[*KNOWN_EMAIL, {"email_address": "POST@eksempel.no"}],
     )
     assert summary(result) == [(ORG_KEY, False), (ORG_KEY, True)] + [
         ("email:post@eksempel.no", p) for p in phases

@@ -90,10 +90,10 @@ def worker_process(
     ]
     if beat:
         cmd += ["--beat", "--schedule", str(tmp_path / f"beat-{time.time_ns()}")]
-    log = open(tmp_path / f"worker-{time.time_ns()}.log", "wb")
-    return subprocess.Popen(
-        cmd, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with open(tmp_path / f"worker-{time.time_ns()}.log", "wb") as log:  # the child keeps its own copy
+        return subprocess.Popen(
+            cmd, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 class ScriptedNotifications:

@@ -30,13 +30,14 @@ class PostResult:
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
     def __init__(self, address: str, host: str, port: int, timeout: float, connect_timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
         self._address, self._connect_timeout = address, connect_timeout
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self._connect_timeout)
         sock.settimeout(self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
 class _PinnedHTTP(http.client.HTTPConnection):

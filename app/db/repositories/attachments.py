@@ -6,11 +6,14 @@ import uuid
 from datetime import datetime
 
 import psycopg
+from psycopg.rows import DictRow
 
 from app.domain.initialize import ExistingAttachment
 
 
-def get_attachments(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, ExistingAttachment]:
+def get_attachments(
+    conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]
+) -> dict[uuid.UUID, ExistingAttachment]:
     # Share-lock first, in its own statement, so that the status read below (a new snapshot) sees
     # a concurrent purge that held the row; a purge that comes later waits for our commit.
     conn.execute("SELECT id FROM attachments WHERE id = ANY(%s) ORDER BY id FOR SHARE", (ids,))
@@ -29,7 +32,9 @@ def get_attachments(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid
     }
 
 
-def latest_expirations(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime | None]:
+def latest_expirations(
+    conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]
+) -> dict[uuid.UUID, datetime | None]:
     """Per attachment, the latest link expiration over its non-purged correspondences (SPEC.md §4.1
     step 18). None when a link never expires; attachments without such links are left out."""
     if not ids:

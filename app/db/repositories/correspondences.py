@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import psycopg
+from psycopg.rows import DictRow
 from psycopg.types.json import Json, Jsonb
 
 from app.domain.enums import CorrespondenceStatus, IdempotencyType
@@ -70,7 +71,10 @@ SELECT pg_notify('{OUTBOX_CHANNEL}', '') WHERE cardinality(%(outbox)b::uuid[]) >
 
 
 def insert_initialization(
-    conn: psycopg.Connection, new: NewInitialization, party_urn: str | None, request_id: str | None = None
+    conn: psycopg.Connection[DictRow],
+    new: NewInitialization,
+    party_urn: str | None,
+    request_id: str | None = None,
 ) -> None:
     """Write one Initialize on the caller's transaction: its shared row, its thin correspondences,
     their first statuses, attachment links, idempotency key and work rows (an outbox row per
@@ -136,7 +140,7 @@ def insert_initialization(
     )
 
 
-def get_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> list[dict[str, Any]]:
+def get_fetched(conn: psycopg.Connection[DictRow], correspondence_id: uuid.UUID) -> list[dict[str, Any]]:
     return conn.execute(
         """SELECT id, 3 AS status, status_text, status_changed FROM correspondence_fetched
            WHERE correspondence_id = %s ORDER BY status_changed, id""",
@@ -144,7 +148,9 @@ def get_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> list[
     ).fetchall()
 
 
-def get_correspondence(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> dict[str, Any] | None:
+def get_correspondence(
+    conn: psycopg.Connection[DictRow], correspondence_id: uuid.UUID
+) -> dict[str, Any] | None:
     """One correspondence with content, history, references, reply options and attachments."""
     row = conn.execute(
         f"""SELECT c.id, c.initialization_id, c.recipient, c.published, c.altinn2_correspondence_id,
@@ -181,7 +187,7 @@ def get_correspondence(conn: psycopg.Connection, correspondence_id: uuid.UUID) -
     return row
 
 
-def status_sets(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, set[int]]:
+def status_sets(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> dict[uuid.UUID, set[int]]:
     """Every status each correspondence has ever had (Fetched excluded: separate table)."""
     rows = conn.execute(
         "SELECT correspondence_id, array_agg(DISTINCT status) AS statuses FROM correspondence_statuses "

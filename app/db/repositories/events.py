@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from app.domain.events import VALIDATION_TYPE, OutboxEvent, Subscription
@@ -26,7 +27,7 @@ _SUBSCRIPTION = """s.id, s.end_point, s.resource_filter, s.type_filter, s.subjec
 
 
 def create_subscription(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[DictRow],
     *,
     end_point: str,
     resource_filter: str,
@@ -42,10 +43,11 @@ def create_subscription(
            VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
         (end_point, resource_filter, type_filter, subject_filter, consumer, created_by, secret),
     ).fetchone()
+    assert row is not None  # INSERT … RETURNING: one row
     return int(row["id"])
 
 
-def add_validation(conn: psycopg.Connection, subscription_id: int, event: dict[str, Any]) -> None:
+def add_validation(conn: psycopg.Connection[DictRow], subscription_id: int, event: dict[str, Any]) -> None:
     """The validation event is the subscription's first delivery (same signing, retries and SSRF checks)."""
     conn.execute(
         """INSERT INTO event_deliveries (subscription_id, event_id, event_type, payload)
@@ -54,14 +56,16 @@ def add_validation(conn: psycopg.Connection, subscription_id: int, event: dict[s
     )
 
 
-def get_subscription(conn: psycopg.Connection, subscription_id: int) -> dict[str, Any] | None:
+def get_subscription(conn: psycopg.Connection[DictRow], subscription_id: int) -> dict[str, Any] | None:
     return conn.execute(
         f"SELECT {_SUBSCRIPTION} FROM event_subscriptions s WHERE s.id = %s AND s.deleted IS NULL",
         (subscription_id,),
     ).fetchone()
 
 
-def list_subscriptions(conn: psycopg.Connection, consumer: str, limit: int = 1000) -> list[dict[str, Any]]:
+def list_subscriptions(
+    conn: psycopg.Connection[DictRow], consumer: str, limit: int = 1000
+) -> list[dict[str, Any]]:
     return conn.execute(
         f"""SELECT {_SUBSCRIPTION} FROM event_subscriptions s WHERE s.consumer = %s AND s.deleted IS NULL
             ORDER BY s.id LIMIT %s""",
@@ -69,20 +73,23 @@ def list_subscriptions(conn: psycopg.Connection, consumer: str, limit: int = 100
     ).fetchall()
 
 
-def count_subscriptions(conn: psycopg.Connection, consumer: str) -> int:
+def count_subscriptions(conn: psycopg.Connection[DictRow], consumer: str) -> int:
     row = conn.execute(
         "SELECT count(*) AS n FROM event_subscriptions WHERE consumer = %s AND deleted IS NULL", (consumer,)
     ).fetchone()
+    assert row is not None  # count(*): always one row
     return int(row["n"])
 
 
-def delete_subscription(conn: psycopg.Connection, subscription_id: int) -> None:
+def delete_subscription(conn: psycopg.Connection[DictRow], subscription_id: int) -> None:
     conn.execute(
         "UPDATE event_subscriptions SET deleted = now() WHERE id = %s AND deleted IS NULL", (subscription_id,)
     )
 
 
-def active_subscriptions(conn: psycopg.Connection, resource_filters: Iterable[str]) -> list[Subscription]:
+def active_subscriptions(
+    conn: psycopg.Connection[DictRow], resource_filters: Iterable[str]
+) -> list[Subscription]:
     rows = conn.execute(
         """SELECT id, resource_filter, type_filter, subject_filter FROM event_subscriptions
            WHERE status = 'active' AND deleted IS NULL AND resource_filter = ANY(%s)""",
@@ -94,7 +101,7 @@ def active_subscriptions(conn: psycopg.Connection, resource_filters: Iterable[st
 # -- the outbox: fan-out into deliveries --------------------------------------------------------------
 
 
-def take_outbox(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
+def take_outbox(conn: psycopg.Connection[DictRow], limit: int) -> list[dict[str, Any]]:
     """Unforwarded rows, oldest first, with their resource (locked: one fan-out per row)."""
     return conn.execute(
         """WITH taken AS (SELECT id FROM correspondence_events WHERE forwarded_at IS NULL
@@ -111,7 +118,7 @@ def take_outbox(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
     ).fetchall()
 
 
-def expand(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> list[OutboxEvent]:
+def expand(conn: psycopg.Connection[DictRow], rows: list[dict[str, Any]]) -> list[OutboxEvent]:
     """One CloudEvent per row; an Initialize row gives one per correspondence of it (the recipient is
     the subject), read here and not at Initialize."""
     events: list[OutboxEvent] = []
@@ -151,7 +158,7 @@ def expand(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> list[OutboxE
 
 
 def insert_deliveries(
-    conn: psycopg.Connection, rows: list[tuple[int, uuid.UUID, str, dict[str, Any]]]
+    conn: psycopg.Connection[DictRow], rows: list[tuple[int, uuid.UUID, str, dict[str, Any]]]
 ) -> None:
     if rows:
         with conn.cursor() as cur:
@@ -162,7 +169,7 @@ def insert_deliveries(
             )
 
 
-def mark_forwarded(conn: psycopg.Connection, ids: list[int]) -> None:
+def mark_forwarded(conn: psycopg.Connection[DictRow], ids: list[int]) -> None:
     if ids:
         conn.execute("UPDATE correspondence_events SET forwarded_at = now() WHERE id = ANY(%s)", (ids,))
 
@@ -171,7 +178,7 @@ def mark_forwarded(conn: psycopg.Connection, ids: list[int]) -> None:
 
 
 def claim_deliveries(
-    conn: psycopg.Connection, limit: int, per_endpoint: int, lease_seconds: float
+    conn: psycopg.Connection[DictRow], limit: int, per_endpoint: int, lease_seconds: float
 ) -> list[dict]:
     """Due deliveries, at most `per_endpoint` in flight per subscription, leased to this worker: a worker
     that dies mid-post leaves them to the next scan after the lease."""
@@ -205,7 +212,7 @@ def claim_deliveries(
     ).fetchall()
 
 
-def record_delivered(conn: psycopg.Connection, delivery_id: int, status: int) -> None:
+def record_delivered(conn: psycopg.Connection[DictRow], delivery_id: int, status: int) -> None:
     row = conn.execute(
         """UPDATE event_deliveries SET delivered_at = now(), locked_until = NULL, last_status = %s, last_error = NULL
            WHERE id = %s AND delivered_at IS NULL RETURNING subscription_id, event_type""",
@@ -220,7 +227,11 @@ def record_delivered(conn: psycopg.Connection, delivery_id: int, status: int) ->
 
 
 def record_retry(
-    conn: psycopg.Connection, delivery_id: int, next_attempt_at: datetime, status: int | None, error: str
+    conn: psycopg.Connection[DictRow],
+    delivery_id: int,
+    next_attempt_at: datetime,
+    status: int | None,
+    error: str,
 ) -> None:
     conn.execute(
         """UPDATE event_deliveries SET next_attempt_at = %s, locked_until = NULL, last_status = %s, last_error = %s
@@ -229,7 +240,9 @@ def record_retry(
     )
 
 
-def record_failed(conn: psycopg.Connection, delivery_id: int, status: int | None, error: str) -> None:
+def record_failed(
+    conn: psycopg.Connection[DictRow], delivery_id: int, status: int | None, error: str
+) -> None:
     row = conn.execute(
         """UPDATE event_deliveries SET failed_at = now(), locked_until = NULL, last_status = %s, last_error = %s
            WHERE id = %s AND delivered_at IS NULL RETURNING subscription_id, event_type""",
@@ -242,10 +255,11 @@ def record_failed(conn: psycopg.Connection, delivery_id: int, status: int | None
         )
 
 
-def delivery_counts(conn: psycopg.Connection) -> dict[str, int]:
+def delivery_counts(conn: psycopg.Connection[DictRow]) -> dict[str, int]:
     """For /metrics: deliveries waiting (due or leased) and failed for good (both partial indexes)."""
     row = conn.execute(
         """SELECT (SELECT count(*) FROM event_deliveries WHERE delivered_at IS NULL AND failed_at IS NULL) AS pending,
                   (SELECT count(*) FROM event_deliveries WHERE failed_at IS NOT NULL) AS failed"""
     ).fetchone()
+    assert row is not None  # a SELECT without FROM: always one row
     return {k: int(v) for k, v in row.items()}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from psycopg.rows import DictRow
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class ForwardingEvent:
     forwarding_text: str | None
 
 
-def add_forwarding_event(conn: psycopg.Connection, event: ForwardingEvent) -> bool:
+def add_forwarding_event(conn: psycopg.Connection[DictRow], event: ForwardingEvent) -> bool:
     """Insert the event; False when this correspondence was already forwarded to that address."""
     row = conn.execute(
         """INSERT INTO correspondence_forwarding_events (id, correspondence_id, forwarded_on_date,

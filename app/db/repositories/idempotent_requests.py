@@ -6,28 +6,34 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from app.domain.idempotency import StoredKey
 
 
-def claim(conn: psycopg.Connection, sender: str, key: str, fingerprint: bytes) -> StoredKey | None:
+def claim(conn: psycopg.Connection[DictRow], sender: str, key: str, fingerprint: bytes) -> StoredKey | None:
     """Store the key as in flight and return None, or (locked) the row another request stored."""
-    inserted = conn.execute(
-        """INSERT INTO request_idempotency (sender, key, fingerprint) VALUES (%s, %s, %s)
-           ON CONFLICT (sender, key) DO NOTHING RETURNING 1""",
-        (sender, key, fingerprint),
-    ).fetchone()
-    if inserted:
-        return None
-    row = conn.execute(
-        "SELECT fingerprint, started, completed FROM request_idempotency WHERE sender = %s AND key = %s FOR UPDATE",
-        (sender, key),
-    ).fetchone()
-    return StoredKey(bytes(row["fingerprint"]), row["started"], row["completed"])
+    while True:
+        inserted = conn.execute(
+            """INSERT INTO request_idempotency (sender, key, fingerprint) VALUES (%s, %s, %s)
+               ON CONFLICT (sender, key) DO NOTHING RETURNING 1""",
+            (sender, key, fingerprint),
+        ).fetchone()
+        if inserted:
+            return None
+        row = conn.execute(
+            "SELECT fingerprint, started, completed FROM request_idempotency "
+            "WHERE sender = %s AND key = %s FOR UPDATE",
+            (sender, key),
+        ).fetchone()
+        if row is not None:
+            return StoredKey(bytes(row["fingerprint"]), row["started"], row["completed"])
+        # Gone between the two statements (the other request failed and released it, or it was
+        # forgotten): claim it again.
 
 
-def restart(conn: psycopg.Connection, sender: str, key: str, fingerprint: bytes) -> None:
+def restart(conn: psycopg.Connection[DictRow], sender: str, key: str, fingerprint: bytes) -> None:
     """A forgotten or abandoned key begins again as in flight."""
     conn.execute(
         """UPDATE request_idempotency SET fingerprint = %s, started = now(), completed = NULL, result = NULL
@@ -36,28 +42,29 @@ def restart(conn: psycopg.Connection, sender: str, key: str, fingerprint: bytes)
     )
 
 
-def result_of(conn: psycopg.Connection, sender: str, key: str) -> dict[str, Any]:
+def result_of(conn: psycopg.Connection[DictRow], sender: str, key: str) -> dict[str, Any]:
     row = conn.execute(
         "SELECT result FROM request_idempotency WHERE sender = %s AND key = %s", (sender, key)
     ).fetchone()
+    assert row is not None  # asked for a key this transaction holds
     return row["result"]
 
 
-def complete(conn: psycopg.Connection, sender: str, key: str, result: dict[str, Any]) -> None:
+def complete(conn: psycopg.Connection[DictRow], sender: str, key: str, result: dict[str, Any]) -> None:
     conn.execute(
         "UPDATE request_idempotency SET completed = now(), result = %s WHERE sender = %s AND key = %s",
         (Jsonb(result), sender, key),
     )
 
 
-def release(conn: psycopg.Connection, sender: str, key: str) -> None:
+def release(conn: psycopg.Connection[DictRow], sender: str, key: str) -> None:
     """The request failed: nothing was stored, the key may be used again."""
     conn.execute(
         "DELETE FROM request_idempotency WHERE sender = %s AND key = %s AND completed IS NULL", (sender, key)
     )
 
 
-def forget_older_than(conn: psycopg.Connection, age: timedelta, limit: int = 10000) -> int:
+def forget_older_than(conn: psycopg.Connection[DictRow], age: timedelta, limit: int = 10000) -> int:
     rows = conn.execute(
         """DELETE FROM request_idempotency WHERE ctid IN (
                SELECT ctid FROM request_idempotency WHERE started < now() - %s LIMIT %s)""",

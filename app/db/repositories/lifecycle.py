@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg.rows import DictRow
 
 from app.domain.ids import uuid7
 
 
-def take_due_publications(conn: psycopg.Connection, limit: int) -> list[uuid.UUID]:
+def take_due_publications(conn: psycopg.Connection[DictRow], limit: int) -> list[uuid.UUID]:
     """Lock due publish jobs, one per initialization (SKIP LOCKED: two workers never take the same one)."""
     rows = conn.execute(
         """SELECT initialization_id FROM publication_queue WHERE due_at <= now()
@@ -22,7 +23,7 @@ def take_due_publications(conn: psycopg.Connection, limit: int) -> list[uuid.UUI
 
 
 def correspondences_to_publish(
-    conn: psycopg.Connection, initialization_ids: list[uuid.UUID]
+    conn: psycopg.Connection[DictRow], initialization_ids: list[uuid.UUID]
 ) -> list[dict[str, Any]]:
     """The correspondences of these initializations, with what the publish decision reads."""
     return conn.execute(
@@ -37,7 +38,7 @@ def correspondences_to_publish(
 
 
 def attachment_states(
-    conn: psycopg.Connection, ids: list[uuid.UUID]
+    conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[tuple[int | None, bool]]]:
     rows = conn.execute(
         """SELECT c.id AS correspondence_id, a.id,
@@ -57,13 +58,13 @@ def attachment_states(
     return result
 
 
-def finish_publication(conn: psycopg.Connection, initialization_ids: list[uuid.UUID]) -> None:
+def finish_publication(conn: psycopg.Connection[DictRow], initialization_ids: list[uuid.UUID]) -> None:
     if initialization_ids:
         conn.execute("DELETE FROM publication_queue WHERE initialization_id = ANY(%s)", (initialization_ids,))
 
 
 def postpone_publication(
-    conn: psycopg.Connection, initialization_ids: list[uuid.UUID], delay: timedelta
+    conn: psycopg.Connection[DictRow], initialization_ids: list[uuid.UUID], delay: timedelta
 ) -> None:
     if initialization_ids:
         conn.execute(
@@ -74,27 +75,28 @@ def postpone_publication(
 
 
 def add_statuses(
-    conn: psycopg.Connection, rows: list[tuple[uuid.UUID, int, str, datetime, str | None]]
+    conn: psycopg.Connection[DictRow], rows: list[tuple[uuid.UUID, int, str, datetime, str | None]]
 ) -> None:
     """rows: (correspondence id, status, status text, changed, party urn)."""
     if not rows:
         return
     with conn.cursor() as cur:
         cur.executemany(
-            """INSERT INTO correspondence_statuses (id, correspondence_id, status, status_text, status_changed, party_urn)
+            """INSERT INTO correspondence_statuses
+                   (id, correspondence_id, status, status_text, status_changed, party_urn)
                VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING""",
             [(uuid7(), *row) for row in rows],
         )
 
 
-def set_published(conn: psycopg.Connection, ids: list[uuid.UUID], at: datetime) -> None:
+def set_published(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], at: datetime) -> None:
     if ids:
         conn.execute(
             "UPDATE correspondences SET published = %s WHERE id = ANY(%s) AND published IS NULL", (at, ids)
         )
 
 
-def add_events(conn: psycopg.Connection, rows: list[tuple[str, uuid.UUID, str | None]]) -> None:
+def add_events(conn: psycopg.Connection[DictRow], rows: list[tuple[str, uuid.UUID, str | None]]) -> None:
     """rows: (event type, correspondence id, subject)."""
     if rows:
         with conn.cursor() as cur:
@@ -105,7 +107,9 @@ def add_events(conn: psycopg.Connection, rows: list[tuple[str, uuid.UUID, str | 
             )
 
 
-def take_due_dates(conn: psycopg.Connection, limit: int) -> tuple[list[uuid.UUID], list[dict[str, Any]]]:
+def take_due_dates(
+    conn: psycopg.Connection[DictRow], limit: int
+) -> tuple[list[uuid.UUID], list[dict[str, Any]]]:
     """Lock due due-date jobs (one per initialization); returns them and their correspondences."""
     taken = conn.execute(
         """SELECT initialization_id FROM due_date_queue WHERE due_at <= now()
@@ -123,13 +127,13 @@ def take_due_dates(conn: psycopg.Connection, limit: int) -> tuple[list[uuid.UUID
     ).fetchall()
 
 
-def finish_due_dates(conn: psycopg.Connection, initialization_ids: list[uuid.UUID]) -> None:
+def finish_due_dates(conn: psycopg.Connection[DictRow], initialization_ids: list[uuid.UUID]) -> None:
     if initialization_ids:
         conn.execute("DELETE FROM due_date_queue WHERE initialization_id = ANY(%s)", (initialization_ids,))
 
 
 def add_fetched(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[DictRow],
     correspondence_id: uuid.UUID,
     party_urn: str | None,
     at: datetime,
@@ -152,7 +156,7 @@ def add_fetched(
     ).fetchone()
 
 
-def ever_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> bool:
+def ever_fetched(conn: psycopg.Connection[DictRow], correspondence_id: uuid.UUID) -> bool:
     return (
         conn.execute(
             "SELECT 1 FROM correspondence_fetched WHERE correspondence_id = %s LIMIT 1", (correspondence_id,)
@@ -161,7 +165,9 @@ def ever_fetched(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> bool
     )
 
 
-def lock_correspondence(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> dict[str, Any] | None:
+def lock_correspondence(
+    conn: psycopg.Connection[DictRow], correspondence_id: uuid.UUID
+) -> dict[str, Any] | None:
     """The correspondence row locked for a status change (serializes read/confirm/purge)."""
     return conn.execute(
         """SELECT c.id, i.sender, c.recipient, i.is_confirmation_needed, i.resource_id, i.allow_forwarding
@@ -171,7 +177,7 @@ def lock_correspondence(conn: psycopg.Connection, correspondence_id: uuid.UUID) 
     ).fetchone()
 
 
-def unused_attachment_ids(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> list[uuid.UUID]:
+def unused_attachment_ids(conn: psycopg.Connection[DictRow], correspondence_id: uuid.UUID) -> list[uuid.UUID]:
     """Attachments of this correspondence no longer used by any non-purged correspondence.
 
     Locks them first (own statement): an Initialize linking one of them holds a share lock until
@@ -194,7 +200,7 @@ def unused_attachment_ids(conn: psycopg.Connection, correspondence_id: uuid.UUID
 
 
 def purge_attachments(
-    conn: psycopg.Connection, ids: list[uuid.UUID], party_urn: str | None, at: datetime
+    conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], party_urn: str | None, at: datetime
 ) -> None:
     if ids:
         with conn.cursor() as cur:
@@ -205,7 +211,7 @@ def purge_attachments(
             )
 
 
-def take_expired_attachments(conn: psycopg.Connection, limit: int) -> list[uuid.UUID]:
+def take_expired_attachments(conn: psycopg.Connection[DictRow], limit: int) -> list[uuid.UUID]:
     """Published attachments whose every live link has an expiration time that has passed (§1.7)."""
     rows = conn.execute(
         """SELECT a.id FROM attachments a
@@ -220,7 +226,7 @@ def take_expired_attachments(conn: psycopg.Connection, limit: int) -> list[uuid.
     return [r["id"] for r in rows]
 
 
-def expire_attachments(conn: psycopg.Connection, ids: list[uuid.UUID], at: datetime) -> None:
+def expire_attachments(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], at: datetime) -> None:
     if ids:
         with conn.cursor() as cur:
             cur.executemany(

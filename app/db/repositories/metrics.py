@@ -6,23 +6,24 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import DictRow
 
 # A scrape must never hold the database for long: the statement is cut off, the gauge goes missing.
 STATEMENT_TIMEOUT = "2s"
 
 
-def _limit(conn: psycopg.Connection) -> None:
+def _limit(conn: psycopg.Connection[DictRow]) -> None:
     conn.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
 
 
-def orders_by_status(conn: psycopg.Connection) -> dict[str, int]:
+def orders_by_status(conn: psycopg.Connection[DictRow]) -> dict[str, int]:
     """Recorded notification orders per status (Success, MissingContact, Failure)."""
     _limit(conn)
     rows = conn.execute("SELECT status, count(*) AS n FROM notification_orders GROUP BY status").fetchall()
     return {r["status"]: int(r["n"]) for r in rows}
 
 
-def outbox_backlog(conn: psycopg.Connection) -> dict[str, Any]:
+def outbox_backlog(conn: psycopg.Connection[DictRow]) -> dict[str, Any]:
     """Outbox rows not completed yet: never dispatched (waiting for the relay), dispatched (on the
     broker or in a worker), and the creation time of the oldest (None when the backlog is empty)."""
     _limit(conn)
@@ -32,5 +33,6 @@ def outbox_backlog(conn: psycopg.Connection) -> dict[str, Any]:
                   min(created) AS oldest
            FROM notification_outbox WHERE completed_at IS NULL"""
     ).fetchone()
+    assert row is not None  # an aggregate without GROUP BY: always one row
     oldest: datetime | None = row["oldest"]
     return {"undispatched": int(row["undispatched"]), "dispatched": int(row["dispatched"]), "oldest": oldest}

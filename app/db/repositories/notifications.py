@@ -8,21 +8,23 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from app.db.repositories.correspondences import CONTENT_COLUMNS, CORRESPONDENCE
 from app.domain.notification_orders import NotificationOrder, OrderOutcome
 
 
-def undo_dispatch(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
+def undo_dispatch(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> None:
     """The message never reached the broker: make the rows due for the relay at once."""
     conn.execute(
-        "UPDATE notification_outbox SET dispatched_at = NULL WHERE correspondence_id = ANY(%s) AND completed_at IS NULL",
+        "UPDATE notification_outbox SET dispatched_at = NULL "
+        "WHERE correspondence_id = ANY(%s) AND completed_at IS NULL",
         (ids,),
     )
 
 
-def take_undispatched(conn: psycopg.Connection, limit: int) -> list[tuple[uuid.UUID, str | None]]:
+def take_undispatched(conn: psycopg.Connection[DictRow], limit: int) -> list[tuple[uuid.UUID, str | None]]:
     """Mark as dispatched, and return (with the id of the request that caused them), incomplete
     rows no one has dispatched yet. The caller commits before publishing."""
     rows = conn.execute(
@@ -38,7 +40,7 @@ def take_undispatched(conn: psycopg.Connection, limit: int) -> list[tuple[uuid.U
     return [(r["correspondence_id"], r["request_id"]) for r in rows]
 
 
-def claim_pending(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+def claim_pending(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Lock the still-incomplete outbox rows among ids (skipping rows another worker holds).
 
     Returns correspondence id → attempts made so far."""
@@ -51,7 +53,7 @@ def claim_pending(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.U
     return {r["correspondence_id"]: r["attempts"] for r in rows}
 
 
-def load_for_orders(conn: psycopg.Connection, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+def load_for_orders(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> list[dict[str, Any]]:
     return conn.execute(
         f"""SELECT c.id, c.recipient, i.resource_id, i.senders_reference, i.requested_publish_time,
                    i.ignore_reservation, i.message_sender, i.sender, i.notification_request, {CONTENT_COLUMNS},
@@ -63,7 +65,7 @@ def load_for_orders(conn: psycopg.Connection, ids: list[uuid.UUID]) -> list[dict
     ).fetchall()
 
 
-def existing_order_ids(conn: psycopg.Connection, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+def existing_order_ids(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> set[uuid.UUID]:
     rows = conn.execute(
         "SELECT id FROM notification_orders WHERE correspondence_id = ANY(%s)", (ids,)
     ).fetchall()
@@ -71,7 +73,9 @@ def existing_order_ids(conn: psycopg.Connection, ids: list[uuid.UUID]) -> set[uu
 
 
 def insert_orders(
-    conn: psycopg.Connection, recorded: Iterable[tuple[NotificationOrder, OrderOutcome]], gateway: str
+    conn: psycopg.Connection[DictRow],
+    recorded: Iterable[tuple[NotificationOrder, OrderOutcome]],
+    gateway: str,
 ) -> int:
     rows = [
         (
@@ -107,7 +111,7 @@ def insert_orders(
     return len(rows)
 
 
-def mark_completed(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
+def mark_completed(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> None:
     if ids:
         conn.execute(
             """UPDATE notification_outbox SET completed_at = now(), attempts = attempts + 1
@@ -116,7 +120,7 @@ def mark_completed(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
         )
 
 
-def note_attempt(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
+def note_attempt(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> None:
     if ids:
         conn.execute(
             "UPDATE notification_outbox SET attempts = attempts + 1 WHERE correspondence_id = ANY(%s)", (ids,)
@@ -124,7 +128,11 @@ def note_attempt(conn: psycopg.Connection, ids: list[uuid.UUID]) -> None:
 
 
 def take_stale_for_dispatch(
-    conn: psycopg.Connection, *, undispatched_after: timedelta, redispatch_after: timedelta, limit: int
+    conn: psycopg.Connection[DictRow],
+    *,
+    undispatched_after: timedelta,
+    redispatch_after: timedelta,
+    limit: int,
 ) -> list[uuid.UUID]:
     """Mark as dispatched, and return, incomplete rows never dispatched for a while or dispatched
     long ago without completing. The caller commits before publishing (no lock held meanwhile)."""
@@ -141,7 +149,7 @@ def take_stale_for_dispatch(
     return [r["correspondence_id"] for r in rows]
 
 
-def incomplete_among(conn: psycopg.Connection, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+def incomplete_among(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> set[uuid.UUID]:
     rows = conn.execute(
         "SELECT correspondence_id FROM notification_outbox WHERE correspondence_id = ANY(%s) AND completed_at IS NULL",
         (ids,),
@@ -149,7 +157,9 @@ def incomplete_among(conn: psycopg.Connection, ids: list[uuid.UUID]) -> set[uuid
     return {r["correspondence_id"] for r in rows}
 
 
-def orders_for(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+def orders_for(
+    conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
     rows = conn.execute(
         """SELECT id, correspondence_id, is_reminder, status, notification_channel, requested_send_time,
                   addresses, notification_order_id, notification_sent, delivery_status
@@ -163,7 +173,7 @@ def orders_for(conn: psycopg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID
     return result
 
 
-def take_due_local_orders(conn: psycopg.Connection, limit: int) -> list[dict[str, Any]]:
+def take_due_local_orders(conn: psycopg.Connection[DictRow], limit: int) -> list[dict[str, Any]]:
     """Successful local-gateway orders whose send time has come and that are not yet decided."""
     return conn.execute(
         """SELECT id, correspondence_id, is_reminder FROM notification_orders
@@ -174,7 +184,9 @@ def take_due_local_orders(conn: psycopg.Connection, limit: int) -> list[dict[str
     ).fetchall()
 
 
-def record_deliveries(conn: psycopg.Connection, sent: list[uuid.UUID], not_met: list[uuid.UUID]) -> None:
+def record_deliveries(
+    conn: psycopg.Connection[DictRow], sent: list[uuid.UUID], not_met: list[uuid.UUID]
+) -> None:
     if sent:
         conn.execute(
             "UPDATE notification_orders SET notification_sent = now(), delivery_status = 'Sent' "

@@ -6,12 +6,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import psycopg
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from app.domain.registry import Party, Resource
 
 
-def get_resource(conn: psycopg.Connection, resource_id: str) -> Resource | None:
+def get_resource(conn: psycopg.Connection[DictRow], resource_id: str) -> Resource | None:
     row = conn.execute(
         """SELECT id, service_owner_org_number, service_owner_org_code, service_owner_name, resource_type,
                   title, confidentiality, minimum_auth_level
@@ -36,7 +37,7 @@ def _resource(row: dict[str, Any] | None) -> Resource | None:
     )
 
 
-def get_parties(conn: psycopg.Connection, urns: Iterable[str]) -> dict[str, Party]:
+def get_parties(conn: psycopg.Connection[DictRow], urns: Iterable[str]) -> dict[str, Party]:
     rows = conn.execute(
         "SELECT urn, name, emails, mobiles, reserved FROM parties WHERE urn = ANY(%s)", (list(urns),)
     ).fetchall()
@@ -46,7 +47,7 @@ def get_parties(conn: psycopg.Connection, urns: Iterable[str]) -> dict[str, Part
     }
 
 
-def upsert_resources(conn: psycopg.Connection, resources: list[Resource]) -> None:
+def upsert_resources(conn: psycopg.Connection[DictRow], resources: list[Resource]) -> None:
     with conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO resources (id, service_owner_org_number, service_owner_org_code, service_owner_name,
@@ -75,7 +76,7 @@ def upsert_resources(conn: psycopg.Connection, resources: list[Resource]) -> Non
         )
 
 
-def upsert_parties(conn: psycopg.Connection, parties: list[Party]) -> None:
+def upsert_parties(conn: psycopg.Connection[DictRow], parties: list[Party]) -> None:
     with conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO parties (urn, name, emails, mobiles, reserved, updated)
@@ -87,7 +88,7 @@ def upsert_parties(conn: psycopg.Connection, parties: list[Party]) -> None:
 
 
 def initialize_lookups(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[DictRow],
     *,
     resource_id: str,
     urns: list[str],
@@ -112,6 +113,7 @@ def initialize_lookups(
                  AND (language IS NULL OR lower(language) = lower(%(language)s)))) AS template_exists""",
         {"resource": resource_id, "urns": urns, "key": key, "template": template, "language": language},
     ).fetchone()
+    assert row is not None  # a SELECT without FROM: always one row
     resource = _resource(row["resource"])
     parties = {p[0]: Party(p[0], p[1], list(p[2]), list(p[3]), p[4]) for p in row["parties"] or []}
     return {

@@ -6,12 +6,13 @@ import uuid
 from datetime import datetime
 
 import psycopg
+from psycopg.rows import DictRow
 
 HIDDEN_FOR_RECIPIENT = (0, 1, 11)  # Initialized, ReadyForPublish, Failed
 
 
 def by_idempotency_key(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[DictRow],
     key: uuid.UUID,
     *,
     resource_id: str,
@@ -41,7 +42,7 @@ def by_idempotency_key(
 
 
 def search(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[DictRow],
     *,
     resource_id: str,
     party: str,
@@ -64,7 +65,8 @@ def search(
             params += [party, status, list(HIDDEN_FOR_RECIPIENT), status]
         else:
             side = """(c.recipient = %s AND (SELECT s.status FROM correspondence_statuses s
-                       WHERE s.correspondence_id = c.id ORDER BY s.status_changed DESC, s.status DESC, s.id DESC LIMIT 1)
+                       WHERE s.correspondence_id = c.id
+                       ORDER BY s.status_changed DESC, s.status DESC, s.id DESC LIMIT 1)
                        <> ALL(%s))"""
             params += [party, list(HIDDEN_FOR_RECIPIENT)]
         sides.append(side)
@@ -72,7 +74,10 @@ def search(
         side = "(i.sender = %s"
         params.append(party)
         if status is not None:
-            side += " AND EXISTS (SELECT 1 FROM correspondence_statuses s WHERE s.correspondence_id = c.id AND s.status = %s)"
+            side += (
+                " AND EXISTS (SELECT 1 FROM correspondence_statuses s"
+                " WHERE s.correspondence_id = c.id AND s.status = %s)"
+            )
             params.append(status)
         sides.append(side + ")")
     where = ["i.resource_id = %s", "(" + " OR ".join(sides) + ")"]
@@ -90,7 +95,8 @@ def search(
         where.append("c.altinn2_correspondence_id = %s")
         params.append(altinn2_correspondence_id)
     rows = conn.execute(
-        f"SELECT c.id FROM correspondences c JOIN initializations i ON i.id = c.initialization_id WHERE {' AND '.join(where)} "
+        "SELECT c.id FROM correspondences c JOIN initializations i ON i.id = c.initialization_id "
+        f"WHERE {' AND '.join(where)} "
         "ORDER BY i.requested_publish_time DESC, c.id DESC OFFSET %s LIMIT %s",
         (*params, offset, limit),
     ).fetchall()

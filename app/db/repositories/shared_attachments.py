@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import DictRow
 
 from app.domain.enums import AttachmentStatus
 from app.domain.ids import uuid7
@@ -32,7 +33,9 @@ class NewAttachmentRow:
     created: datetime
 
 
-def insert_attachments(conn: psycopg.Connection, rows: list[NewAttachmentRow], party_urn: str | None) -> None:
+def insert_attachments(
+    conn: psycopg.Connection[DictRow], rows: list[NewAttachmentRow], party_urn: str | None
+) -> None:
     """The rows and their first status, Initialized."""
     with conn.cursor() as cur:
         cur.executemany(
@@ -66,7 +69,7 @@ def insert_attachments(conn: psycopg.Connection, rows: list[NewAttachmentRow], p
 
 
 def get_attachment(
-    conn: psycopg.Connection, attachment_id: uuid.UUID, *, lock: bool = False
+    conn: psycopg.Connection[DictRow], attachment_id: uuid.UUID, *, lock: bool = False
 ) -> dict[str, Any] | None:
     """The row with its current status (latest by time) and the set of statuses it has ever had.
 
@@ -86,7 +89,7 @@ def get_attachment(
     return row
 
 
-def status_history(conn: psycopg.Connection, attachment_id: uuid.UUID) -> list[dict[str, Any]]:
+def status_history(conn: psycopg.Connection[DictRow], attachment_id: uuid.UUID) -> list[dict[str, Any]]:
     return conn.execute(
         """SELECT status, status_text, status_changed FROM attachment_statuses
            WHERE attachment_id = %s ORDER BY status_changed, id""",
@@ -95,7 +98,7 @@ def status_history(conn: psycopg.Connection, attachment_id: uuid.UUID) -> list[d
 
 
 def add_status(
-    conn: psycopg.Connection,
+    conn: psycopg.Connection[DictRow],
     attachment_id: uuid.UUID,
     status: int,
     text: str,
@@ -110,7 +113,7 @@ def add_status(
 
 
 def set_uploaded(
-    conn: psycopg.Connection, attachment_id: uuid.UUID, size: int, checksum: str, location: str
+    conn: psycopg.Connection[DictRow], attachment_id: uuid.UUID, size: int, checksum: str, location: str
 ) -> None:
     conn.execute(
         """UPDATE attachments SET attachment_size = %s, checksum = %s, data_location_url = %s WHERE id = %s""",
@@ -118,7 +121,7 @@ def set_uploaded(
     )
 
 
-def correspondence_ids(conn: psycopg.Connection, attachment_id: uuid.UUID) -> list[uuid.UUID]:
+def correspondence_ids(conn: psycopg.Connection[DictRow], attachment_id: uuid.UUID) -> list[uuid.UUID]:
     """The correspondences linking this attachment, oldest link first."""
     rows = conn.execute(
         """SELECT c.id AS correspondence_id FROM initialization_attachments ca
@@ -129,7 +132,7 @@ def correspondence_ids(conn: psycopg.Connection, attachment_id: uuid.UUID) -> li
     return [r["correspondence_id"] for r in rows]
 
 
-def linked_to_published(conn: psycopg.Connection, attachment_id: uuid.UUID) -> bool:
+def linked_to_published(conn: psycopg.Connection[DictRow], attachment_id: uuid.UUID) -> bool:
     """Some correspondence linking this attachment has been Published (sender download: 2016)."""
     return (
         conn.execute(
@@ -144,7 +147,7 @@ def linked_to_published(conn: psycopg.Connection, attachment_id: uuid.UUID) -> b
 
 
 def correspondence_link(
-    conn: psycopg.Connection, correspondence_id: uuid.UUID, attachment_id: uuid.UUID
+    conn: psycopg.Connection[DictRow], correspondence_id: uuid.UUID, attachment_id: uuid.UUID
 ) -> dict[str, Any] | None:
     """The link of one attachment to one correspondence (with its expiration time), or None."""
     return conn.execute(
@@ -155,7 +158,9 @@ def correspondence_link(
     ).fetchone()
 
 
-def correspondence_parties(conn: psycopg.Connection, correspondence_id: uuid.UUID) -> dict[str, Any] | None:
+def correspondence_parties(
+    conn: psycopg.Connection[DictRow], correspondence_id: uuid.UUID
+) -> dict[str, Any] | None:
     return conn.execute(
         "SELECT c.id, i.sender, c.recipient FROM correspondences c "
         "JOIN initializations i ON i.id = c.initialization_id WHERE c.id = %s",

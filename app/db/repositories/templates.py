@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import psycopg
+from psycopg.rows import DictRow
 
 from app.domain.notification_rules import TEXT_FIELDS
 
@@ -17,7 +18,7 @@ TEMPLATES_TTL_SECONDS = 60.0
 _cached: tuple[float, str, dict[tuple[int, str | None], dict[str, str]]] | None = None
 
 
-def get_templates(conn: psycopg.Connection) -> dict[tuple[int, str | None], dict[str, str]]:
+def get_templates(conn: psycopg.Connection[DictRow]) -> dict[tuple[int, str | None], dict[str, str]]:
     """All template rows keyed by (template, language); recipient-type variants share texts."""
     global _cached
     database = conn.info.dbname

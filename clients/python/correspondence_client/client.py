@@ -437,7 +437,7 @@ class CorrespondenceClient:
         with response:
             if to is None:
                 return response.content
-            target = open(to, "wb") if isinstance(to, (str, Path)) else to
+            target = open(to, "wb") if isinstance(to, (str, Path)) else to  # noqa: SIM115 - closed below
             written = 0
             try:
                 for block in response.iter_content(1 << 16):
@@ -453,7 +453,7 @@ def _open(spec: FileSpec, opened: list[IO[bytes]]) -> IO[bytes]:
     if isinstance(spec, (bytes, bytearray)):
         return io.BytesIO(bytes(spec))
     if isinstance(spec, (str, Path)):
-        handle = open(spec, "rb")
+        handle = open(spec, "rb")  # noqa: SIM115 - the caller closes everything in `opened`
         opened.append(handle)
         return handle
     return spec

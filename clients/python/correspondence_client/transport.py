@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import requests
@@ -54,7 +54,7 @@ class RetryPolicy:
 
 
 def parse_retry_after(
-    value: str | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    value: str | None, now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
 ) -> float | None:
     """`Retry-After` as seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3); None when absent/bad."""
     if not value:
@@ -67,7 +67,7 @@ def parse_retry_after(
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
+        when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - now()).total_seconds())
 
 

@@ -82,7 +82,7 @@ def follow_orders(
                 else:
                     pending.append(position)
             while pending and time.monotonic() < deadline:
-                answers = pool.map(lambda p: _poll(client, results[p][1]), pending)
+                answers = pool.map(lambda p, results=results: _poll(client, results[p][1]), pending)
                 still = []
                 for position, final in zip(pending, answers):
                     if final is None:

@@ -50,7 +50,7 @@ class Journal:
         existed = self.path.exists() and self.path.stat().st_size > 0
         if existed:
             self._load()
-        self._handle = open(self.path, "ab")
+        self._handle = open(self.path, "ab")  # noqa: SIM115 - appended to until close()
         if not existed:
             self._append({"t": "job", "version": VERSION, **job})
 

@@ -181,10 +181,12 @@ class RecipientFile:
             rows += 1
             row = self._parse(line, cells)
             error = row.error
-            if error is None:
-                if db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (row.urn, line)).rowcount == 0:
-                    earlier = db.execute("SELECT line FROM seen WHERE urn = ?", (row.urn,)).fetchone()[0]
-                    error = f"duplicate of line {earlier} ({row.urn})"
+            if (
+                error is None
+                and db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (row.urn, line)).rowcount == 0
+            ):
+                earlier = db.execute("SELECT line FROM seen WHERE urn = ?", (row.urn,)).fetchone()[0]
+                error = f"duplicate of line {earlier} ({row.urn})"
             if error is None:
                 valid += 1
             else:
