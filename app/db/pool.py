@@ -69,7 +69,7 @@ class Database:
             yield conn
 
     @contextmanager
-    def statements(self) -> Iterator[psycopg.Connection]:
+    def statements(self) -> Iterator[psycopg.Connection[DictRow]]:
         """A connection in autocommit: each statement is its own transaction, with no BEGIN and
         COMMIT round trips. For work whose writes are one statement (e.g. a plain Initialize)."""
         with self._connection() as conn:
@@ -81,7 +81,7 @@ class Database:
                     conn.autocommit = False  # back to the pool as every other caller expects it
 
     @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection]:
+    def _connection(self) -> Iterator[psycopg.Connection[DictRow]]:
         try:
             pool = get_pool(self.url, self.max_size)
             conn_cm = pool.connection()

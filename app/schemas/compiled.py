@@ -73,9 +73,9 @@ def _schema_loader(schema: Schema) -> Loader:
     field_validators = []
     for attr_name, _, kwargs in hooks[VALIDATES]:
         for field_name in kwargs["field_names"]:
-            field = schema.fields[field_name]
-            data_key = field.data_key if field.data_key is not None else field_name
-            field_validators.append((getattr(schema, attr_name), field.attribute or field_name, data_key))
+            declared = schema.fields[field_name]
+            data_key = declared.data_key if declared.data_key is not None else field_name
+            field_validators.append((getattr(schema, attr_name), declared.attribute or field_name, data_key))
     schema_validators = []
     for attr_name, hook_many, kwargs in hooks[VALIDATES_SCHEMA]:
         if hook_many or kwargs.get("pass_original"):
@@ -88,9 +88,9 @@ def _schema_loader(schema: Schema) -> Loader:
             raise _GiveUp
         if case_insensitive:  # as CaseInsensitiveSchema._match_keys_case_insensitively does
             matched: dict[str, Any] = {}
-            for key, value in data.items():
-                target = canonical.get(key.lower(), key)
-                if target in matched and key != target:
+            for given, value in data.items():
+                target: str = canonical.get(given.lower(), given)
+                if target in matched and given != target:
                     continue
                 matched[target] = value
             data = matched
@@ -144,7 +144,7 @@ def _field_loader(field: fields.Field, name: str) -> Callable[[Any, str, dict[st
             return result
 
         return load_object
-    if type(field) in (fields.List, BoundedList):
+    if isinstance(field, fields.List) and type(field) in (fields.List, BoundedList):
         inner = field.inner
         load_inner = _field_loader(inner, name)
         bounds = list(getattr(field, "bounds", ()))
@@ -155,7 +155,7 @@ def _field_loader(field: fields.Field, name: str) -> Callable[[Any, str, dict[st
                 raise _GiveUp
             for bound in bounds:
                 bound(value)
-            result = []
+            result: list[Any] = []
             for item in value:
                 if item is None:
                     if null_error or not inner.allow_none:
