@@ -89,7 +89,9 @@ def _schema_loader(schema: Schema) -> Loader:
         if case_insensitive:  # as CaseInsensitiveSchema._match_keys_case_insensitively does
             matched: dict[str, Any] = {}
             for given, value in data.items():
-                target: str = canonical.get(given.lower(), given)
+                target = canonical.get(given.lower())
+                if target is None:
+                    target = given
                 if target in matched and given != target:
                     continue
                 matched[target] = value
