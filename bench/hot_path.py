@@ -75,6 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500, help="requests per round")
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--recipients", type=int, default=1, help="recipients of the Initialize")
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions of (a)")
     args = parser.parse_args()
     admin = admin_database_url()
@@ -108,7 +109,10 @@ def main() -> None:
 
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(bare_app.TABLE)
-        body = initialize_body([RECIPIENT])
+        recipients = [RECIPIENT] + [
+            f"urn:altinn:organization:identifier-no:{800000000 + i:09d}" for i in range(args.recipients - 1)
+        ]
+        body = initialize_body(recipients)
         a_env = environ_for("/correspondence/api/v1/correspondence", body, token)
         b_env = environ_for("/insert", body, None)
         n = args.requests
@@ -125,6 +129,7 @@ def main() -> None:
             a_rounds.append(a_cpu / n * 1000)
             b_rounds.append(b_cpu / n * 1000)
         result = {
+            "recipients": args.recipients,
             "requests_per_round": n,
             "rounds": args.rounds,
             "service_ms_per_request": round(min(a_rounds), 3),

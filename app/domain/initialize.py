@@ -19,7 +19,7 @@ from app.domain import recipients as recipient_rules
 from app.domain.attachment_rules import expiring_soon
 from app.domain.enums import AttachmentStatus, CorrespondenceStatus, NotificationTemplate, ReferenceType
 from app.domain.errors import CorrespondenceError
-from app.domain.ids import uuid7
+from app.domain.ids import uuid7s
 from app.domain.notification_rules import validate_notification
 from app.domain.registry import ALTINN_APP, CORRESPONDENCE_SERVICE, Party, Resource
 from app.domain.text_rules import is_markdown, is_plain_text
@@ -386,7 +386,8 @@ def new_rows(
     with_name = valid.uses_recipient_name
     wants_orders = valid.notification is not None
     rows = []
-    for r in valid.recipients:
+    ids = uuid7s(len(valid.recipients) + 1)
+    for r, correspondence_id in zip(valid.recipients, ids[1:], strict=True):
         status = (
             CorrespondenceStatus.Reserved
             if r.reserved
@@ -396,7 +397,7 @@ def new_rows(
         )
         rows.append(
             ThinCorrespondence(
-                id=uuid7(),
+                id=correspondence_id,
                 recipient=r.urn,
                 recipient_name=r.name if with_name else None,
                 status=int(status),
@@ -405,7 +406,7 @@ def new_rows(
             )
         )
     return NewInitialization(
-        id=uuid7(), created=now, valid=valid, attachments=links, correspondences=tuple(rows)
+        id=ids[0], created=now, valid=valid, attachments=links, correspondences=tuple(rows)
     )
 
 

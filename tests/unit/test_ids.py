@@ -75,3 +75,24 @@ def test_counter_overflow_borrows_the_next_millisecond(clock, monkeypatch: pytes
 def test_timestamp_keeps_48_bits(clock) -> None:
     clock["ms"] = (1 << 48) + MS
     assert fields(uuid7())[:2] == (MS, 7)
+
+
+def test_a_batch_counts_up_within_one_millisecond(clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ids.os, "urandom", lambda n: bytes([5]) if n == 1 else bytes(range(n)))
+    made = ids.uuid7s(3)
+    assert [fields(u)[:4] for u in made] == [(MS, 7, 5, 0b10), (MS, 7, 6, 0b10), (MS, 7, 7, 0b10)]
+    # each id takes its own 8 random bytes (62 bits of them)
+    assert [fields(u)[4] for u in made] == [
+        int.from_bytes(bytes(range(8 * i, 8 * i + 8)), "big") & ((1 << 62) - 1) for i in range(3)
+    ]
+    assert fields(uuid7())[:3] == (MS, 7, 8)  # single ids go on from the batch
+
+
+def test_a_batch_past_the_counter_borrows_the_next_millisecond(
+    clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ids.os, "urandom", lambda n: b"\xff" * n)  # counter starts at 0xFF
+    made = ids.uuid7s(0xFFF - 0xFF + 2)
+    assert fields(made[-2])[:3] == (MS, 7, 0xFFF)
+    assert fields(made[-1])[:3] == (MS + 1, 7, 0)
+    assert made == sorted(made)
