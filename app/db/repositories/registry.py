@@ -39,7 +39,7 @@ def _resource(row: dict[str, Any] | None) -> Resource | None:
 
 def get_parties(conn: psycopg.Connection[DictRow], urns: Iterable[str]) -> dict[str, Party]:
     rows = conn.execute(
-        "SELECT urn, name, emails, mobiles, reserved FROM parties WHERE urn = ANY(%s)", (list(urns),)
+        "SELECT urn, name, emails, mobiles, reserved FROM parties WHERE urn = ANY(%b::text[])", (list(urns),)
     ).fetchall()
     return {
         r["urn"]: Party(r["urn"], r["name"], list(r["emails"]), list(r["mobiles"]), r["reserved"])
@@ -105,7 +105,7 @@ def initialize_lookups(
                         title, confidentiality, minimum_auth_level FROM resources WHERE id = %(resource)s) r)
                  AS resource,
              (SELECT json_agg(json_build_array(urn, name, emails, mobiles, reserved)) FROM parties
-              WHERE urn = ANY(%(urns)s)) AS parties,
+              WHERE urn = ANY(%(urns)b::text[])) AS parties,
              (%(key)s::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM idempotency_keys WHERE id = %(key)s::uuid))
                  AS key_exists,
              (%(template)s::int IS NULL OR EXISTS (
