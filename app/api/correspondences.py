@@ -145,7 +145,10 @@ def _answer(result: InitializeResult, orders: dict) -> Response:
 
 def _preferred_wait() -> float | None:
     """`Prefer: wait=N` (RFC 7240), capped at 30 s; None when not asked for or malformed."""
-    for header in request.headers.getlist("Prefer"):
+    # The WSGI server joins repeated headers with commas: one environ lookup reads them all (Werkzeug's
+    # header list would scan the whole environ on every Initialize).
+    header = request.environ.get("HTTP_PREFER")
+    if header:
         for preference in header.split(","):
             name, _, value = preference.strip().partition("=")
             if name.strip().lower() == "wait":
