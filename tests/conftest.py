@@ -97,15 +97,20 @@ def redis_url(data_dir: Path) -> Iterator[str]:
 
 
 def rebind_broker(url: str) -> None:
-    """Point the (global) Celery app at another broker, dropping pooled connections."""
+    """Point the (global) Celery app at another broker, Redis or RabbitMQ, dropping pooled
+    connections and the queue declarations Celery cached for the previous one."""
     import kombu.pools
 
     from workers.celery_app import app as celery_app
+    from workers.celery_app import configure_broker
 
-    celery_app.conf.broker_url = url
+    configure_broker(celery_app, url)
     kombu.pools.reset()  # kombu keeps connection/producer pools per URL, process-wide
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    for cached in ("queues", "router", "default_queue", "send_task_message"):
+        celery_app.amqp.__dict__.pop(cached, None)
+    celery_app.amqp._rtable = None
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -132,6 +137,25 @@ def celery_broker(redis_url: str) -> Iterator[str]:
             client.hdel("unacked", tag)
             client.zrem("unacked_index", tag)
     client.close()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> Iterator[str]:
+    """This session's RabbitMQ vhost (tests/brokers.py); skips without RabbitMQ unless CI needs it."""
+    from tests.brokers import rabbitmq_vhost
+
+    yield from rabbitmq_vhost()
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker_url(request: pytest.FixtureRequest, celery_broker: str) -> Iterator[str]:
+    """Each broker in turn: the Celery app (and the session relay) publish to it for the test."""
+    url = celery_broker if request.param == "redis" else request.getfixturevalue("rabbitmq_url")
+    rebind_broker(url)
+    try:
+        yield url
+    finally:
+        rebind_broker(celery_broker)
 
 
 class SessionRelay:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 
 from app.db.pool import Database
@@ -22,6 +23,8 @@ class WorkerServices:
     def order_policy(self) -> OrderPolicy:
         return OrderPolicy(
             max_attempts=self.settings.max_attempts,
+            retry_base=timedelta(seconds=self.settings.retry_base_seconds),
+            retry_max=timedelta(seconds=self.settings.retry_max_seconds),
             reminder_delay=self.settings.reminder_delay,
             base_url=self.settings.public_base_url,
         )

@@ -8,6 +8,7 @@ correspondence pending for a retry; after the last attempt its orders are record
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class OrderPolicy:
     max_attempts: int = 5
+    # A correspondence whose gateway was unavailable is tried again after an exponential backoff.
+    retry_base: timedelta = timedelta(seconds=2)
+    retry_max: timedelta = timedelta(seconds=300)
     reminder_delay: timedelta = timedelta(days=1)
     base_url: str | None = None
 
@@ -90,8 +94,16 @@ def create_notification_orders(
             conn, notification_events(recorded, {r["id"]: r["recipient"] for r in rows})
         )
         notification_repo.mark_completed(conn, result.completed)
-        notification_repo.note_attempt(conn, result.retry)
+        notification_repo.retry_later(
+            conn, {i: backoff(claimed[i], policy.retry_base, policy.retry_max) for i in result.retry}
+        )
     return result
+
+
+def backoff(attempts: int, base: timedelta, maximum: timedelta) -> timedelta:
+    """Exponential backoff with "equal jitter": half fixed, half random, capped."""
+    ceiling = min(maximum, base * (2**attempts))
+    return ceiling / 2 + ceiling / 2 * random.random()
 
 
 def _outcomes(

@@ -68,10 +68,15 @@ def worker(use_gateway, celery_broker):
 
 
 def worker_process(
-    database_url: str, redis_url: str, tmp_path: Path, *, beat: bool = False, **env: str
+    database_url: str, broker_url: str, tmp_path: Path, *, beat: bool = False, **env: str
 ) -> subprocess.Popen:
-    """A real `celery worker` process group (prefork), as the Procfile runs it."""
-    environment = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, **env)
+    """A real `celery worker` process group (prefork), as the Procfile runs it, on `broker_url`
+    (Redis or RabbitMQ: BROKER_URL wins over REDIS_URL)."""
+    environment = dict(os.environ, DATABASE_URL=database_url, BROKER_URL=broker_url, **env)
+    if not broker_url.startswith("redis"):
+        environment.setdefault("REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    else:
+        environment["REDIS_URL"] = broker_url
     cmd = [
         sys.executable,
         "-m",

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import redis
 
-from app.embedded import start_redis
 from tests.api.helpers import FULL_NOTIFICATION, ok, org_urn, post
+from tests.brokers import TcpProxy
 from tests.conftest import rebind_broker
 from tests.factories import initialize_request
 from tests.workers.conftest import wait_until, worker_process
@@ -28,7 +28,7 @@ def order_count(db, ids) -> int:
 
 
 def test_worker_killed_mid_batch_loses_no_order_and_duplicates_none(
-    client, sender, db, database_url, redis_url, tmp_path
+    client, sender, db, database_url, broker_url, tmp_path
 ):
     recipients = [org_urn(700000000 + i) for i in range(300)]
     answer = ok(post(client, initialize_request(recipients, notification=FULL_NOTIFICATION), sender))
@@ -42,7 +42,7 @@ def test_worker_killed_mid_batch_loses_no_order_and_duplicates_none(
         "OUTBOX_RELAY_INTERVAL_SECONDS": "1",
         "BROKER_VISIBILITY_TIMEOUT": "30",
     }
-    first = worker_process(database_url, redis_url, tmp_path, **env)
+    first = worker_process(database_url, broker_url, tmp_path, **env)
     try:
         assert wait_until(lambda: order_count(db, ids) > 0, 60), "the first worker never started recording"
         time.sleep(0.5)
@@ -52,7 +52,7 @@ def test_worker_killed_mid_batch_loses_no_order_and_duplicates_none(
     at_kill = order_count(db, ids)
     assert 0 < at_kill < expected, f"kill did not land mid-batch ({at_kill} of {expected})"
 
-    second = worker_process(database_url, redis_url, tmp_path, beat=True, **env)
+    second = worker_process(database_url, broker_url, tmp_path, beat=True, **env)
     try:
         assert wait_until(lambda: outbox_complete(db, ids), 120), "orders still missing after takeover"
     finally:
@@ -67,15 +67,17 @@ def test_worker_killed_mid_batch_loses_no_order_and_duplicates_none(
     assert all(sorted(v) == [False, True] for v in per_correspondence.values())
 
 
-def test_broker_down_during_initialize_loses_nothing(app, sender, db, use_gateway, tmp_path, celery_broker):
-    """Requests succeed while Redis is down; their orders exist once it is back (relay + worker)."""
+def test_broker_down_during_initialize_loses_nothing(app, sender, db, use_gateway, broker_url):
+    """Requests succeed while the broker is unreachable; their orders exist once it is back (relay +
+    worker). The broker is cut off by a TCP proxy in front of it (the server itself keeps running)."""
     from celery.contrib.testing.worker import start_worker
 
-    private = start_redis(tmp_path / "redis")
-    port = int(private.url.rsplit(":", 1)[1].split("/")[0])
-    rebind_broker(private.url)
+    host_port = broker_url.split("://", 1)[1].rpartition("@")[2].split("/", 1)[0]
+    host, _, port = host_port.partition(":")
+    proxy = TcpProxy(host, int(port or (5672 if broker_url.startswith("amqp") else 6379)))
+    rebind_broker(proxy.url_for(broker_url))
     try:
-        private.stop()
+        proxy.cut()
         client = app.test_client()
         ids = []
         for i in range(3):
@@ -89,10 +91,10 @@ def test_broker_down_during_initialize_loses_nothing(app, sender, db, use_gatewa
             )
             assert time.monotonic() - started < 10, "Initialize must not hang on a dead broker"
             ids.append(answer["correspondences"][0]["correspondenceId"])
+        time.sleep(1)  # the relay tries (and fails) to publish meanwhile
         assert order_count(db, ids) == 0 and not outbox_complete(db, ids)
 
-        private = start_redis(tmp_path / "redis", port=port)
-        rebind_broker(private.url)
+        proxy.restore()
         use_gateway(undispatched_after=timedelta(0))
         with start_worker(
             celery_app,
@@ -106,8 +108,8 @@ def test_broker_down_during_initialize_loses_nothing(app, sender, db, use_gatewa
             assert wait_until(lambda: outbox_complete(db, ids), 30)
         assert order_count(db, ids) == 6
     finally:
-        private.stop()
-        rebind_broker(celery_broker)
+        proxy.cut()
+        rebind_broker(broker_url)
 
 
 def test_every_queue_has_a_consumer_and_every_scheduled_task_a_queue():

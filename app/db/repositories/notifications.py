@@ -31,7 +31,7 @@ def take_undispatched(conn: psycopg.Connection[DictRow], limit: int) -> list[tup
         """UPDATE notification_outbox SET dispatched_at = now(), dispatch_count = dispatch_count + 1
            WHERE correspondence_id IN (
                SELECT correspondence_id FROM notification_outbox
-               WHERE completed_at IS NULL AND dispatched_at IS NULL
+               WHERE completed_at IS NULL AND dispatched_at IS NULL AND (retry_at IS NULL OR retry_at <= now())
                ORDER BY created LIMIT %s FOR UPDATE SKIP LOCKED)
            RETURNING correspondence_id, request_id, created""",
         (limit,),
@@ -120,10 +120,16 @@ def mark_completed(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> N
         )
 
 
-def note_attempt(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> None:
-    if ids:
+def retry_later(conn: psycopg.Connection[DictRow], retry_in: dict[uuid.UUID, timedelta]) -> None:
+    """Count the attempt and make each row due again after its delay: the relay sends it then,
+    like new work (the one retry path of order creation)."""
+    if retry_in:
         conn.execute(
-            "UPDATE notification_outbox SET attempts = attempts + 1 WHERE correspondence_id = ANY(%s)", (ids,)
+            """UPDATE notification_outbox o SET attempts = attempts + 1, dispatched_at = NULL,
+                      retry_at = now() + t.delay
+               FROM unnest(%s::uuid[], %s::interval[]) AS t(id, delay)
+               WHERE o.correspondence_id = t.id""",
+            (list(retry_in), list(retry_in.values())),
         )
 
 
@@ -141,7 +147,8 @@ def take_stale_for_dispatch(
            WHERE correspondence_id IN (
                SELECT correspondence_id FROM notification_outbox
                WHERE completed_at IS NULL
-                 AND ((dispatched_at IS NULL AND created < now() - %s) OR dispatched_at < now() - %s)
+                 AND ((dispatched_at IS NULL AND created < now() - %s AND (retry_at IS NULL OR retry_at <= now()))
+                      OR dispatched_at < now() - %s)
                ORDER BY created LIMIT %s FOR UPDATE SKIP LOCKED)
            RETURNING correspondence_id""",
         (undispatched_after, redispatch_after, limit),
