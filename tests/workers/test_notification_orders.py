@@ -136,8 +136,9 @@ ONE_ORDER = dict(FULL_NOTIFICATION, sendReminder=False)
 
 
 def test_altinn_gateway_failing_twice_then_succeeding_yields_one_success(
-    client, sender, db, use_gateway, worker, notifications_server
+    client, sender, db, broker_url, use_gateway, worker, notifications_server
 ):
+    """Retries go through the outbox (retry_at), on either broker."""
     server = notifications_server([(500, {}), (503, {}), (201, CREATED)])
     use_gateway(AltinnNotificationsGateway(server.url, timeout=2), max_attempts=5)
     answer = ok(post(client, initialize_request([ORG_RECIPIENT], notification=ONE_ORDER), sender))
@@ -153,7 +154,7 @@ def test_altinn_gateway_failing_twice_then_succeeding_yields_one_success(
 
 
 def test_altinn_gateway_always_failing_yields_failure(
-    client, sender, db, use_gateway, worker, notifications_server
+    client, sender, db, broker_url, use_gateway, worker, notifications_server
 ):
     server = notifications_server([(500, {})])
     use_gateway(AltinnNotificationsGateway(server.url, timeout=2), max_attempts=3)
