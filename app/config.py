@@ -40,6 +40,12 @@ class Settings:
     idempotency_retention: timedelta = timedelta(hours=24)
     environment: str = "development"
     storage_dir: Path | None = None  # attachment files; None = <data_dir>/attachments
+    # Celery's broker: BROKER_URL (amqp://… for RabbitMQ), else REDIS_URL.
+    celery_broker_url: str | None = None
+
+    @property
+    def broker_url(self) -> str | None:
+        return self.celery_broker_url or self.redis_url
 
     @property
     def dev_key_path(self) -> Path:
@@ -63,6 +69,7 @@ def load_settings() -> Settings:
     return Settings(
         database_url=os.environ.get("DATABASE_URL") or None,
         redis_url=os.environ.get("REDIS_URL") or None,
+        celery_broker_url=os.environ.get("BROKER_URL") or None,
         data_dir=Path(os.environ.get("CORRESPONDENCE_DATA_DIR", ".correspondence")).resolve(),
         port=int(os.environ.get("PORT", "8080")),
         jwks_url=jwks_url,

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import redis
 from flask import Flask, Response, g, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
@@ -28,6 +27,7 @@ from app.api.problems import register_error_handlers, request_id
 from app.config import DEV_ISSUER, Settings, load_settings
 from app.db.pool import Database
 from app.security.tokens import TokenVerifier, load_or_create_dev_key
+from workers.broker import Broker
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +62,9 @@ class Services:
             conn.execute("SELECT 1")
 
     def check_broker(self) -> None:
-        if not self.settings.redis_url:
-            raise RuntimeError("REDIS_URL is not configured")
-        client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        try:
-            client.ping()
-        finally:
-            client.close()
+        if not self.settings.broker_url:
+            raise RuntimeError("neither BROKER_URL nor REDIS_URL is configured")
+        Broker(self.settings.broker_url).ping()
 
 
 def build_verifier(settings: Settings) -> TokenVerifier:

@@ -3,7 +3,7 @@
 - `correspondence_http_requests_total` and `correspondence_http_request_duration_seconds` by method,
   route (the URL rule, not the path: bounded label values) and status, recorded by the request hooks
   of app/api/observability.py;
-- at scrape time: depth of each Redis queue of workers.celery_app.QUEUES (LLEN), notification orders
+- at scrape time: depth of each broker queue of workers.celery_app.QUEUES (Redis or RabbitMQ), notification orders
   by status and the outbox backlog (SQL in app/db/repositories/metrics.py), and whether the database
   and the broker answered.
 
@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import redis
 from flask import Blueprint, Response, current_app
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -35,6 +34,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from app.api.events import EventsCollector
 from app.db.repositories import metrics as metrics_repo
+from workers.broker import Broker, BrokerUnavailable
 from workers.celery_app import QUEUES
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,6 @@ LATENCY = Histogram(
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
-
-# kombu's Redis transport keeps priorities 3, 6, 9 in lists of their own beside the queue's.
-_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
 blp = Blueprint("metrics", __name__)
 
@@ -110,23 +107,14 @@ class StateCollector:
             )
 
     def _queue_depths(self) -> dict[str, int] | None:
-        url = self.services.settings.redis_url
+        url = self.services.settings.broker_url
         if not url:
             return None
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         try:
-            pipe = client.pipeline(transaction=False)
-            for queue in QUEUES:
-                for suffix in _PRIORITY_SUFFIXES:
-                    pipe.llen(queue + suffix)
-            lengths = pipe.execute()
-        except redis.RedisError as exc:
+            return Broker(url).queue_depths(QUEUES)
+        except BrokerUnavailable as exc:
             log.warning("metrics: broker unavailable: %s", exc)
             return None
-        finally:
-            client.close()
-        n = len(_PRIORITY_SUFFIXES)
-        return {queue: sum(lengths[i * n : (i + 1) * n]) for i, queue in enumerate(QUEUES)}
 
     def _database_state(self) -> tuple[dict[str, int], dict] | None:
         try:

@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from kombu import Connection, Exchange, Producer
+from kombu import Connection, Exchange, Producer, Queue
 
 from app.db.repositories import notifications as notification_repo
 from tests.api.helpers import FULL_NOTIFICATION, ok, org_urn, post
@@ -102,3 +102,39 @@ def test_backoff_doubles_up_to_its_cap_with_half_of_it_random(attempts: int) -> 
     for _ in range(50):
         delay = backoff(attempts, base, cap)
         assert ceiling / 2 <= delay <= ceiling
+
+
+@pytest.mark.parametrize("kind", ["redis", "rabbitmq"])
+def test_health_and_queue_depths_on_either_broker(kind, settings, celery_broker, request) -> None:
+    import dataclasses
+
+    from app.web import create_app
+    from workers.broker import Broker
+    from workers.celery_app import QUEUES
+
+    url = celery_broker if kind == "redis" else request.getfixturevalue("rabbitmq_url")
+    broker = Broker(url)
+    broker.ping()
+    before = broker.queue_depths(QUEUES)[QUEUES[1]]
+    rebind_broker(url)
+    try:
+        celery_module.app.send_task("no.such.task", queue=QUEUES[1])  # waits: nothing consumes it
+        assert broker.queue_depths(QUEUES)[QUEUES[1]] == before + 1
+    finally:
+        rebind_broker(celery_broker)
+        with Connection(url) as conn:  # no test worker may receive the unknown task later
+            queue = quorum_queue(QUEUES[1]) if kind == "rabbitmq" else Queue(QUEUES[1])
+            queue(conn.channel()).purge()
+    app = create_app(dataclasses.replace(settings, celery_broker_url=url))
+    answer = app.test_client().get("/health")
+    assert answer.status_code == 200 and answer.get_json()["checks"]["broker"] == "Healthy"
+
+
+def test_an_unreachable_broker_is_unhealthy(settings) -> None:
+    import dataclasses
+
+    from app.web import create_app
+
+    app = create_app(dataclasses.replace(settings, celery_broker_url="amqp://guest:guest@127.0.0.1:1//"))
+    answer = app.test_client().get("/health")
+    assert answer.status_code == 503 and answer.get_json()["checks"]["broker"].startswith("Unhealthy")
