@@ -131,7 +131,8 @@ def relay() -> None:
 @click.option("--port", type=int, default=None, help="Flower port  [default: $FLOWER_PORT, else 5555]")
 @click.option("--address", default=None, help="address to bind  [default: $FLOWER_ADDRESS, else 127.0.0.1]")
 def flower(port: int | None, address: str | None) -> None:
-    """Flower (Celery's monitor) on this service's broker: REDIS_URL, else the running `correspondence run`'s.
+    """Flower (Celery's monitor) on this service's broker: BROKER_URL or REDIS_URL, else the running
+    `correspondence run`'s.
 
     Development: the HTTP API (/api/workers, ...) is open unless FLOWER_BASIC_AUTH or FLOWER_AUTH is set.
     CORRESPONDENCE_ENV=production: refuses to start without FLOWER_BASIC_AUTH or FLOWER_AUTH.
@@ -139,7 +140,7 @@ def flower(port: int | None, address: str | None) -> None:
     from app.supervise import RunState
 
     settings = load_settings()
-    broker = settings.redis_url
+    broker = settings.broker_url  # BROKER_URL (RabbitMQ), else REDIS_URL
     if not broker:
         live = RunState(settings.data_dir).live()
         broker = (live or {}).get("redis_url")
@@ -148,7 +149,7 @@ def flower(port: int | None, address: str | None) -> None:
                 f"no broker: set REDIS_URL, or start `correspondence run` first (its embedded Redis is found "
                 f"through {settings.data_dir / 'run.json'}; run both from the same folder or CORRESPONDENCE_DATA_DIR)"
             )
-    env = dict(os.environ, REDIS_URL=broker)
+    env = dict(os.environ, BROKER_URL=broker)
     authenticated = bool(env.get("FLOWER_BASIC_AUTH") or env.get("FLOWER_AUTH"))
     if settings.is_production and not authenticated:
         raise click.ClickException(
@@ -168,6 +169,8 @@ def flower(port: int | None, address: str | None) -> None:
         f"--port={port}",
         f"--address={address}",
     ]
+    if env.get("FLOWER_BROKER_API"):  # RabbitMQ's management API (http://user:pass@host:15672/api/)
+        cmd.append(f"--broker-api={env['FLOWER_BROKER_API']}")
     log.info(
         "Flower on http://%s:%s, broker %s%s",
         address,

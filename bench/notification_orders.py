@@ -1,6 +1,11 @@
-"""Orders recorded per second: 10,000 recipients, with 1 and 2 worker processes.
+"""Orders recorded per second: 10,000 recipients, with 1 and 2 worker processes, on each broker.
 
     .venv/bin/python bench/notification_orders.py [--recipients 10000] [--workers 1 2]
+        [--brokers redis rabbitmq]
+
+RabbitMQ runs on a scratch vhost of the local server (made and deleted with `rabbitmqctl`), with
+the quorum queues, publisher confirms and prefetch the service uses. Writes
+bench/results/notification-orders-<UTC time>.json.
 
 Creates the correspondences through the Initialize use case (500 per request, with a notification
 and a reminder: 2 orders each), then starts N `celery worker` processes (prefork, --concurrency 1,
@@ -81,7 +86,7 @@ def run_once(admin: str, broker: str, recipients: int, workers: int) -> dict[str
     prefix = os.environ[
         "CORRESPONDENCE_QUEUE_PREFIX"
     ]  # fixed per bench process (queue names are import-time)
-    env = dict(os.environ, DATABASE_URL=url, REDIS_URL=broker)
+    env = dict(os.environ, DATABASE_URL=url, BROKER_URL=broker)
     db = Database(url, 4)
     procs = []
     try:
@@ -121,6 +126,7 @@ def run_once(admin: str, broker: str, recipients: int, workers: int) -> dict[str
         elapsed = time.perf_counter() - started
         recorded = orders(db)
         return {
+            "broker": "rabbitmq" if broker.startswith("amqp") else "redis",
             "workers": workers,
             "correspondences": len(ids),
             "orders": recorded,
@@ -138,15 +144,55 @@ def run_once(admin: str, broker: str, recipients: int, workers: int) -> dict[str
         drop_database(admin, name)
 
 
+def use_broker(url: str) -> None:
+    """Point this process's Celery app (which publishes the messages) at `url`."""
+    import kombu.pools
+
+    from workers.celery_app import app, configure_broker
+
+    configure_broker(app, url)
+    kombu.pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+    for cached in ("queues", "router", "default_queue", "send_task_message"):
+        app.amqp.__dict__.pop(cached, None)
+    app.amqp._rtable = None
+
+
+def rabbitmq_vhost() -> tuple[str, str]:
+    vhost = f"correspondence-bench-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
+    subprocess.run(
+        ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], check=True
+    )
+    return f"amqp://guest:guest@127.0.0.1:5672/{vhost}", vhost
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=10000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--brokers", nargs="+", default=["redis", "rabbitmq"], choices=["redis", "rabbitmq"])
     args = parser.parse_args()
-    admin, broker = admin_database_url(), redis_url()
-    os.environ.update(CORRESPONDENCE_QUEUE_PREFIX=f"bench-{uuid.uuid4().hex[:8]}", REDIS_URL=broker)
-    results = [run_once(admin, broker, args.recipients, n) for n in args.workers]
+    admin, redis = admin_database_url(), redis_url()
+    os.environ.update(CORRESPONDENCE_QUEUE_PREFIX=f"bench-{uuid.uuid4().hex[:8]}", REDIS_URL=redis)
+    results = []
+    for kind in args.brokers:
+        vhost = None
+        broker = redis
+        if kind == "rabbitmq":
+            broker, vhost = rabbitmq_vhost()
+        try:
+            use_broker(broker)
+            results += [run_once(admin, broker, args.recipients, n) for n in args.workers]
+        finally:
+            if vhost:
+                subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    out = ROOT / "bench" / "results" / f"notification-orders-{stamp}.json"
+    out.write_text(json.dumps({"results": results, "command": " ".join(sys.argv)}, indent=2) + "\n")
     print(json.dumps(results, indent=2))
+    print(f"results: {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

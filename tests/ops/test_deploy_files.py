@@ -37,3 +37,16 @@ def test_compose_starts_every_role_after_migrate_succeeded():
 def test_compose_keeps_an_unauthenticated_flower_on_loopback():
     flower = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["flower"]
     assert all(str(port).startswith("127.0.0.1:") for port in flower["ports"])
+
+
+def test_compose_runs_celery_on_rabbitmq_and_workers_scale():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert "rabbitmq" in services
+    worker = services["worker"]
+    assert worker["environment"]["BROKER_URL"].startswith("amqp://")
+    assert worker["depends_on"]["rabbitmq"] == {"condition": "service_healthy"}
+    # `--scale worker=N`: no fixed name or published port, and each container its own hostname
+    assert "container_name" not in worker and "ports" not in worker
+    assert "--hostname" not in worker["command"]
+    assert services["flower"]["environment"]["FLOWER_BROKER_API"].startswith("http://")
