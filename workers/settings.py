@@ -22,6 +22,7 @@ class WorkerSettings:
     public_base_url: str | None = None
     local_gateway_latency_ms: int = 0
     gateway_timeout_seconds: float = 10.0
+    claim_lease: timedelta = timedelta(seconds=330)
 
 
 def load_worker_settings() -> WorkerSettings:
@@ -41,4 +42,5 @@ def load_worker_settings() -> WorkerSettings:
         public_base_url=env.get("PUBLIC_BASE_URL") or None,
         local_gateway_latency_ms=int(env.get("LOCAL_GATEWAY_LATENCY_MS", "0")),
         gateway_timeout_seconds=float(env.get("NOTIFICATIONS_TIMEOUT_SECONDS", "10")),
+        claim_lease=timedelta(seconds=float(env.get("OUTBOX_CLAIM_LEASE_SECONDS", "330"))),
     )

@@ -42,6 +42,9 @@ class OrderPolicy:
     # A correspondence whose gateway was unavailable is tried again after an exponential backoff.
     retry_base: timedelta = timedelta(seconds=2)
     retry_max: timedelta = timedelta(seconds=300)
+    # How long a worker holds the rows it works on: past the task's hard time limit (300 s), after
+    # which a killed or stuck worker's rows go to the next one.
+    lease: timedelta = timedelta(seconds=330)
     reminder_delay: timedelta = timedelta(days=1)
     base_url: str | None = None
 
@@ -61,9 +64,13 @@ def create_notification_orders(
     attempt: int = 0,
     policy: OrderPolicy = OrderPolicy(),
 ) -> BatchResult:
+    """Three steps, so that no transaction is open while the gateway is called: lease the outbox
+    rows and load what the orders need (commit), call the gateway per order, record the outcomes
+    in one short transaction. A worker that dies in between leaves its rows to the next one once
+    the lease passes; order ids are deterministic, so nothing is recorded twice."""
     result = BatchResult()
     with db.transaction() as conn:
-        claimed = notification_repo.claim_pending(conn, ids)
+        claimed = notification_repo.claim_pending(conn, ids, policy.lease)
         if not claimed:
             return result
         rows = notification_repo.load_for_orders(conn, list(claimed))
@@ -75,23 +82,30 @@ def create_notification_orders(
             for urn, p in registry_repo.get_parties(conn, wanted).items()
         }
         existing = notification_repo.existing_order_ids(conn, list(claimed))
-        now = datetime.now(UTC)
-        recorded: list[tuple[NotificationOrder, OrderOutcome]] = []
-        for row in rows:
-            # The row's own count also covers attempts started by relay re-sends.
-            last_attempt = max(attempt, claimed[row["id"]]) + 1 >= policy.max_attempts
-            pending = False
-            for order, outcome in _outcomes(
-                row, contacts, templates, existing, gateway, policy, now, last_attempt
-            ):
-                if outcome is None:
-                    pending = True
-                else:
-                    recorded.append((order, outcome))
-            (result.retry if pending else result.completed).append(row["id"])
-        result.recorded = notification_repo.insert_orders(conn, recorded, gateway.name)
+
+    now = datetime.now(UTC)
+    recorded: list[tuple[NotificationOrder, OrderOutcome]] = []
+    for row in rows:
+        # The row's own count also covers attempts started by relay re-sends.
+        last_attempt = max(attempt, claimed[row["id"]]) + 1 >= policy.max_attempts
+        pending = False
+        for order, outcome in _outcomes(
+            row, contacts, templates, existing, gateway, policy, now, last_attempt
+        ):
+            if outcome is None:
+                pending = True
+            else:
+                recorded.append((order, outcome))
+        (result.retry if pending else result.completed).append(row["id"])
+
+    with db.transaction() as conn:
+        inserted = notification_repo.insert_orders(conn, recorded, gateway.name)
+        result.recorded = len(inserted)
         lifecycle_repo.add_events(
-            conn, notification_events(recorded, {r["id"]: r["recipient"] for r in rows})
+            conn,
+            notification_events(
+                [(o, out) for o, out in recorded if o.id in inserted], {r["id"]: r["recipient"] for r in rows}
+            ),
         )
         notification_repo.mark_completed(conn, result.completed)
         notification_repo.retry_later(

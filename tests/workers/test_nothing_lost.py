@@ -38,6 +38,7 @@ def test_worker_killed_mid_batch_loses_no_order_and_duplicates_none(
         "CORRESPONDENCE_QUEUE_PREFIX": PREFIX,
         "LOCAL_GATEWAY_LATENCY_MS": "10",
         "OUTBOX_REDISPATCH_AFTER_SECONDS": "3",
+        "OUTBOX_CLAIM_LEASE_SECONDS": "3",  # the killed worker's rows go to the next one after 3 s
         "OUTBOX_UNDISPATCHED_AFTER_SECONDS": "1",
         "OUTBOX_RELAY_INTERVAL_SECONDS": "1",
         "BROKER_VISIBILITY_TIMEOUT": "30",

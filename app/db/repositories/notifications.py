@@ -40,15 +40,22 @@ def take_undispatched(conn: psycopg.Connection[DictRow], limit: int) -> list[tup
     return [(r["correspondence_id"], r["request_id"]) for r in rows]
 
 
-def claim_pending(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Lock the still-incomplete outbox rows among ids (skipping rows another worker holds).
+def claim_pending(
+    conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], lease: timedelta
+) -> dict[uuid.UUID, int]:
+    """Lease the still-incomplete outbox rows among ids that no other worker holds a live lease on
+    (the caller commits at once: no lock is held while the gateway is called).
 
     Returns correspondence id → attempts made so far."""
     rows = conn.execute(
-        """SELECT correspondence_id, attempts FROM notification_outbox
-           WHERE correspondence_id = ANY(%s) AND completed_at IS NULL
-           ORDER BY correspondence_id FOR UPDATE SKIP LOCKED""",
-        (ids,),
+        """UPDATE notification_outbox SET claimed_until = now() + %s
+           WHERE correspondence_id IN (
+               SELECT correspondence_id FROM notification_outbox
+               WHERE correspondence_id = ANY(%s) AND completed_at IS NULL
+                 AND (claimed_until IS NULL OR claimed_until < now())
+               ORDER BY correspondence_id FOR UPDATE SKIP LOCKED)
+           RETURNING correspondence_id, attempts""",
+        (lease, ids),
     ).fetchall()
     return {r["correspondence_id"]: r["attempts"] for r in rows}
 
@@ -76,7 +83,8 @@ def insert_orders(
     conn: psycopg.Connection[DictRow],
     recorded: Iterable[tuple[NotificationOrder, OrderOutcome]],
     gateway: str,
-) -> int:
+) -> set[uuid.UUID]:
+    """Record the orders; returns the ids inserted now (an order already recorded is left as is)."""
     rows = [
         (
             o.id,
@@ -97,7 +105,8 @@ def insert_orders(
         for o, out in recorded
     ]
     if not rows:
-        return 0
+        return set()
+    inserted: set[uuid.UUID] = set()
     with conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO notification_orders
@@ -105,16 +114,22 @@ def insert_orders(
                   requested_send_time, status, failure_reason, addresses, notification_order_id, shipment_id,
                   order_request, gateway)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (id) DO NOTHING""",
+               ON CONFLICT (id) DO NOTHING
+               RETURNING id""",
             rows,
+            returning=True,
         )
-    return len(rows)
+        while True:
+            inserted.update(r["id"] for r in cur.fetchall())
+            if not cur.nextset():
+                break
+    return inserted
 
 
 def mark_completed(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> None:
     if ids:
         conn.execute(
-            """UPDATE notification_outbox SET completed_at = now(), attempts = attempts + 1
+            """UPDATE notification_outbox SET completed_at = now(), attempts = attempts + 1, claimed_until = NULL
                WHERE correspondence_id = ANY(%s)""",
             (ids,),
         )
@@ -126,7 +141,7 @@ def retry_later(conn: psycopg.Connection[DictRow], retry_in: dict[uuid.UUID, tim
     if retry_in:
         conn.execute(
             """UPDATE notification_outbox o SET attempts = attempts + 1, dispatched_at = NULL,
-                      retry_at = now() + t.delay
+                      retry_at = now() + t.delay, claimed_until = NULL
                FROM unnest(%s::uuid[], %s::interval[]) AS t(id, delay)
                WHERE o.correspondence_id = t.id""",
             (list(retry_in), list(retry_in.values())),

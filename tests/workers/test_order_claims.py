@@ -1,0 +1,115 @@
+"""Order creation holds no transaction while it calls the gateway: it leases the outbox rows,
+commits, calls, then records in a short transaction (issue: workers at scale)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import psycopg
+import pytest
+
+from app.db.repositories import notifications as notification_repo
+from app.usecases.create_notification_orders import OrderPolicy, create_notification_orders
+from tests.api.helpers import FULL_NOTIFICATION, ok, org_urn, post
+from tests.factories import initialize_request
+from tests.workers.test_notification_orders import orders_of, outbox_complete
+from workers.gateways.local import LocalGateway
+
+
+def _initialize(client, sender, n: int, first: int) -> list[uuid.UUID]:
+    answer = ok(
+        post(
+            client,
+            initialize_request([org_urn(first + i) for i in range(n)], notification=FULL_NOTIFICATION),
+            sender,
+        )
+    )
+    return [uuid.UUID(c["correspondenceId"]) for c in answer["correspondences"]]
+
+
+class LockProbingGateway(LocalGateway):
+    """Checks, from a connection of its own, that nothing holds the outbox row or a transaction
+    open while the gateway is being called."""
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__()
+        self.database_url = database_url
+        self.locked: list[bool] = []
+        self.open_transactions: list[int] = []
+
+    def create_order(self, order, contacts):
+        with psycopg.connect(self.database_url, autocommit=True) as probe:
+            try:
+                probe.execute(
+                    "SELECT 1 FROM notification_outbox WHERE correspondence_id = %s FOR UPDATE NOWAIT",
+                    (order.correspondence_id,),
+                )
+                self.locked.append(False)
+            except psycopg.errors.LockNotAvailable:
+                self.locked.append(True)
+            self.open_transactions.append(
+                probe.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state LIKE 'idle in transaction%%' AND pid <> pg_backend_pid()"
+                ).fetchone()[0]
+            )
+        return super().create_order(order, contacts)
+
+
+def test_no_row_is_locked_and_no_transaction_open_during_gateway_calls(
+    client, sender, db, database_url, without_session_relay
+):
+    ids = _initialize(client, sender, 3, 740000000)
+    gateway = LockProbingGateway(database_url)
+    result = create_notification_orders(db, gateway, ids)
+    assert sorted(result.completed) == sorted(ids) and result.recorded == 6
+    assert gateway.locked == [False] * 6
+    assert gateway.open_transactions == [0] * 6
+    assert outbox_complete(db, [str(i) for i in ids])
+
+
+def test_a_leased_row_is_left_alone_until_the_lease_passes(client, sender, db, without_session_relay):
+    ids = _initialize(client, sender, 2, 741000000)
+    with db.transaction() as conn:  # a worker that claimed the rows and died
+        assert set(notification_repo.claim_pending(conn, ids, timedelta(hours=1))) == set(ids)
+    assert create_notification_orders(db, LocalGateway(), ids).recorded == 0
+    assert orders_of(db, [str(i) for i in ids]) == []
+    with db.transaction() as conn:  # the lease passes
+        conn.execute(
+            "UPDATE notification_outbox SET claimed_until = now() - interval '1 second' "
+            "WHERE correspondence_id = ANY(%s)",
+            (ids,),
+        )
+    result = create_notification_orders(db, LocalGateway(), ids)
+    assert result.recorded == 4 and sorted(result.completed) == sorted(ids)
+
+
+def test_orders_another_worker_recorded_meanwhile_are_not_counted_or_announced_twice(
+    client, sender, db, without_session_relay
+):
+    ids = _initialize(client, sender, 1, 742000000)
+    first = create_notification_orders(db, LocalGateway(), ids)
+    assert first.recorded == 2
+    with db.transaction() as conn:  # as if the completion had been lost: the row is due again
+        conn.execute(
+            "UPDATE notification_outbox SET completed_at = NULL, claimed_until = NULL "
+            "WHERE correspondence_id = ANY(%s)",
+            (ids,),
+        )
+        events_before = conn.execute("SELECT count(*) AS n FROM correspondence_events").fetchone()["n"]
+    again = create_notification_orders(db, LocalGateway(), ids, policy=OrderPolicy())
+    assert again.recorded == 0 and again.completed == ids
+    with db.transaction() as conn:
+        assert (
+            conn.execute("SELECT count(*) AS n FROM correspondence_events").fetchone()["n"] == events_before
+        )
+    assert len(orders_of(db, [str(i) for i in ids])) == 2
+
+
+@pytest.mark.parametrize("lease_seconds", [1, 330])
+def test_the_lease_comes_from_the_worker_settings(lease_seconds, monkeypatch):
+    from workers.settings import load_worker_settings
+
+    monkeypatch.setenv("OUTBOX_CLAIM_LEASE_SECONDS", str(lease_seconds))
+    assert load_worker_settings().claim_lease == timedelta(seconds=lease_seconds)
