@@ -8,7 +8,7 @@ or duplicated build always yields the same ids.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -62,7 +62,10 @@ class NotificationOrder:
     email_content_type: int
     sms_body: str | None
     ignore_reservation: bool | None
-    request: dict[str, Any] = field(default_factory=dict)
+    resource_id: str = ""
+    senders_reference: str = ""
+    # Where Altinn Notifications asks whether to send (our condition endpoint); None without a base URL.
+    condition_endpoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class OrderOutcome:
     notification_order_id: uuid.UUID | None = None
     shipment_id: uuid.UUID | None = None
     reason: str | None = None
+    # What the gateway sent, in its own wire format (stored with the order); None when nothing was sent.
+    request: dict[str, Any] | None = None
 
 
 class GatewayUnavailable(Exception):
@@ -241,73 +246,20 @@ def build_orders(
                 email_content_type=content_type,
                 sms_body=sms or None,
                 ignore_reservation=corr.ignore_reservation,
+                resource_id=corr.resource_id,
+                senders_reference=corr.senders_reference,
+                condition_endpoint=_condition_endpoint(corr.id, is_reminder, base_url),
             )
-            orders.append(_with_request(order, corr, base_url))
+            orders.append(order)
     return orders
 
 
-def _with_request(
-    order: NotificationOrder, corr: CorrespondenceForOrders, base_url: str | None
-) -> NotificationOrder:
-    """The Altinn Notifications v2 "future order" JSON for this order (SPEC.md §5.4)."""
-    settings: dict[str, Any] = {}
-    if order.email_subject and order.email_body:
-        settings["emailSettings"] = {
-            "subject": order.email_subject,
-            "body": order.email_body,
-            "contentType": EmailContentType(order.email_content_type).name,
-        }
-    if order.sms_body:
-        settings["smsSettings"] = {"body": order.sms_body}
-    resource = f"urn:altinn:resource:{corr.resource_id}"
-    plan = order.plan
-    if plan.kind == "organization":
-        recipient = {
-            "recipientOrganization": {
-                "orgNumber": plan.value,
-                "resourceId": resource,
-                "channelSchema": Ch(order.channel).name,
-                **settings,
-            }
-        }
-    elif plan.kind == "person":
-        person = {
-            "nationalIdentityNumber": plan.value,
-            "resourceId": resource,
-            "channelSchema": Ch(order.channel).name,
-            **settings,
-        }
-        if order.ignore_reservation is not None:
-            person["ignoreReservation"] = order.ignore_reservation
-        recipient = {"recipientPerson": person}
-    elif plan.kind == "external":
-        recipient = {
-            "recipientExternalIdentity": {
-                "externalIdentity": plan.value,
-                "resourceId": resource,
-                "channelSchema": Ch(order.channel).name,
-                **settings,
-            }
-        }
-    elif plan.kind == "email":
-        recipient = {"recipientEmail": {"emailAddress": plan.value, **settings}}
-    else:
-        recipient = {"recipientSms": {"phoneNumber": plan.value, **settings}}
-    condition = None
-    if base_url:
-        suffix = "check" if order.is_reminder else "check/main"
-        condition = (
-            f"{base_url.rstrip('/')}/correspondence/api/v1/correspondence/{corr.id}/notification/{suffix}"
-        )
-    request = {
-        "sendersReference": f"corr-{corr.senders_reference}",
-        "requestedSendTime": order.requested_send_time.isoformat(),
-        "conditionEndpoint": condition,
-        "dialogportenAssociation": None,
-        "idempotencyId": str(order.id),
-        "recipient": recipient,
-    }
-    return NotificationOrder(**{**order.__dict__, "request": request})
+def _condition_endpoint(correspondence_id: uuid.UUID, is_reminder: bool, base_url: str | None) -> str | None:
+    """Our endpoint Altinn Notifications asks before sending (SPEC.md §5.5)."""
+    if not base_url:
+        return None
+    suffix = "check" if is_reminder else "check/main"
+    return f"{base_url.rstrip('/')}/correspondence/api/v1/correspondence/{correspondence_id}/notification/{suffix}"
 
 
 def resolve_addresses(order: NotificationOrder, contacts: dict[str, Contact]) -> tuple[str, ...]:

@@ -34,6 +34,7 @@ from tests.unit.notification_data import (
     summary,
     with_notification,
 )
+from workers.gateways.altinn import order_request
 
 EMAIL_SETTINGS = {"subject": "Subject", "body": "Body", "contentType": "Plain"}
 SMS_SETTINGS = {"body": "Sms"}
@@ -45,7 +46,7 @@ def only(result):
 
 
 def recipient_of(order) -> dict:
-    ((kind, value),) = order.request["recipient"].items()
+    ((kind, value),) = order_request(order)["recipient"].items()
     return {kind: value}
 
 
@@ -54,7 +55,7 @@ def recipient_of(order) -> dict:
 
 def test_organization_order_is_the_future_order_of_spec_5_4() -> None:
     order = only(orders())
-    assert order.request == {
+    assert order_request(order) == {
         "sendersReference": "corr-ref-1",
         "requestedSendTime": PUBLISH.isoformat(),
         "conditionEndpoint": f"{CONDITION}/main",
@@ -97,7 +98,7 @@ def test_iso6523_recipient_is_an_organization() -> None:
 
 def test_send_time_is_the_later_of_now_and_publish_time() -> None:
     assert (
-        only(orders(now=PUBLISH + timedelta(minutes=1))).request["requestedSendTime"]
+        order_request(only(orders(now=PUBLISH + timedelta(minutes=1))))["requestedSendTime"]
         == (PUBLISH + timedelta(minutes=1)).isoformat()
     )
     assert only(orders(now=PUBLISH - timedelta(minutes=1))).requested_send_time == PUBLISH
@@ -116,7 +117,9 @@ def test_missing_channel_means_email() -> None:
 
 def test_html_content_type() -> None:
     order = only(with_notification(email_content_type=int(EmailContentType.Html)))
-    assert order.request["recipient"]["recipientOrganization"]["emailSettings"]["contentType"] == "Html"
+    assert (
+        order_request(order)["recipient"]["recipientOrganization"]["emailSettings"]["contentType"] == "Html"
+    )
     assert order.email_content_type == EmailContentType.Html
 
 
@@ -135,17 +138,17 @@ def test_template_is_recorded(template, expected) -> None:
 @pytest.mark.parametrize("blank", [{"email_subject": ""}, {"email_body": None}, {"email_subject": "   "}])
 def test_email_settings_need_both_subject_and_body(blank) -> None:
     order = only(with_notification(**blank))
-    assert "emailSettings" not in order.request["recipient"]["recipientOrganization"]
+    assert "emailSettings" not in order_request(order)["recipient"]["recipientOrganization"]
     assert (order.email_subject, order.email_body) == (None, None)
-    assert order.request["recipient"]["recipientOrganization"]["smsSettings"] == SMS_SETTINGS
+    assert order_request(order)["recipient"]["recipientOrganization"]["smsSettings"] == SMS_SETTINGS
 
 
 @pytest.mark.parametrize("blank", [None, "", "  "])
 def test_sms_settings_need_an_sms_body(blank) -> None:
     order = only(with_notification(sms_body=blank))
-    assert "smsSettings" not in order.request["recipient"]["recipientOrganization"]
+    assert "smsSettings" not in order_request(order)["recipient"]["recipientOrganization"]
     assert order.sms_body is None
-    assert order.request["recipient"]["recipientOrganization"]["emailSettings"] == EMAIL_SETTINGS
+    assert order_request(order)["recipient"]["recipientOrganization"]["emailSettings"] == EMAIL_SETTINGS
 
 
 def test_generic_template_texts_are_filled_in() -> None:
@@ -189,11 +192,11 @@ def test_a_template_without_a_field_gives_the_request_text_nothing() -> None:
 
 def test_reminder_is_a_separate_standalone_order() -> None:
     main, reminder = with_notification(send_reminder=True, reminder_notification_channel=int(Ch.EmailAndSms))
-    assert main.request["conditionEndpoint"] == f"{CONDITION}/main"
+    assert order_request(main)["conditionEndpoint"] == f"{CONDITION}/main"
     assert (reminder.is_reminder, reminder.channel) == (True, Ch.EmailAndSms)
     assert reminder.id == uuid.uuid5(CORR_ID, f"org:{ORG}:reminder") != main.id
     assert reminder.requested_send_time == PUBLISH + DELAY
-    assert reminder.request == {
+    assert order_request(reminder) == {
         "sendersReference": "corr-ref-1",
         "requestedSendTime": (PUBLISH + DELAY).isoformat(),
         "conditionEndpoint": CONDITION,
@@ -209,7 +212,7 @@ def test_reminder_is_a_separate_standalone_order() -> None:
             }
         },
     }
-    assert "reminders" not in main.request
+    assert "reminders" not in order_request(main)
 
 
 def test_reminder_channel_defaults_to_the_main_channel() -> None:
@@ -249,19 +252,19 @@ def test_reminder_content_type_of_its_own() -> None:
 
 
 def test_base_url_trailing_slash_is_not_doubled() -> None:
-    assert only(orders(base_url=BASE + "/")).request["conditionEndpoint"] == f"{CONDITION}/main"
+    assert order_request(only(orders(base_url=BASE + "/")))["conditionEndpoint"] == f"{CONDITION}/main"
 
 
 def test_base_url_path_is_kept() -> None:
     order = only(orders(base_url="https://gw.example.no/X/"))
-    assert order.request["conditionEndpoint"] == (
+    assert order_request(order)["conditionEndpoint"] == (
         f"https://gw.example.no/X/correspondence/api/v1/correspondence/{CORR_ID}/notification/check/main"
     )
 
 
 @pytest.mark.parametrize("base_url", [None, ""])
 def test_no_base_url_no_condition_endpoint(base_url) -> None:
-    assert only(orders(base_url=base_url)).request["conditionEndpoint"] is None
+    assert order_request(only(orders(base_url=base_url)))["conditionEndpoint"] is None
 
 
 @pytest.mark.xfail(
@@ -270,7 +273,7 @@ def test_no_base_url_no_condition_endpoint(base_url) -> None:
     "localhost; the code only omits them when no base URL is configured",
 )
 def test_localhost_base_url_has_no_condition_endpoint() -> None:
-    assert only(orders(base_url="http://localhost:8080")).request["conditionEndpoint"] is None
+    assert order_request(only(orders(base_url="http://localhost:8080")))["conditionEndpoint"] is None
 
 
 # --- person -------------------------------------------------------------------------------------
@@ -288,7 +291,7 @@ def test_person_order(recipient: str) -> None:
             "smsSettings": SMS_SETTINGS,
         }
     }
-    assert order.request["idempotencyId"] == main_id(f"nin:{SSN}")
+    assert order_request(order)["idempotencyId"] == main_id(f"nin:{SSN}")
 
 
 @pytest.mark.parametrize("ignore", [True, False])
@@ -326,7 +329,7 @@ def test_external_identity_order_names_the_whole_urn(urn: str) -> None:
             "smsSettings": SMS_SETTINGS,
         }
     }
-    assert (order.plan.kind, order.request["idempotencyId"]) == ("external", main_id(f"ext:{urn}"))
+    assert (order.plan.kind, order_request(order)["idempotencyId"]) == ("external", main_id(f"ext:{urn}"))
 
 
 def test_external_identity_key_is_lower_case() -> None:
@@ -350,7 +353,7 @@ def test_custom_email_recipient_order() -> None:
         "recipientEmail": {"emailAddress": "Ola@Example.com", "emailSettings": EMAIL_SETTINGS}
     }
     assert (email.channel, email.plan.key, org.channel) == (Ch.Email, "email:ola@example.com", Ch.EmailAndSms)
-    assert email.request["idempotencyId"] == main_id("email:ola@example.com")
+    assert order_request(email)["idempotencyId"] == main_id("email:ola@example.com")
 
 
 def test_valid_custom_mobile_is_an_sms_order_in_e164() -> None:

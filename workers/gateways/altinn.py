@@ -13,6 +13,8 @@ import urllib.request
 import uuid
 from typing import Any
 
+from app.domain.enums import EmailContentType
+from app.domain.enums import NotificationChannel as Ch
 from app.domain.notification_orders import (
     FAILURE,
     MISSING_CONTACT,
@@ -38,8 +40,9 @@ class AltinnNotificationsGateway:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
+        sent = order_request(order)
         request = urllib.request.Request(
-            self.url, data=json.dumps(order.request).encode(), headers=headers, method="POST"
+            self.url, data=json.dumps(sent).encode(), headers=headers, method="POST"
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
@@ -47,19 +50,77 @@ class AltinnNotificationsGateway:
         except urllib.error.HTTPError as exc:
             if exc.code >= 500 or exc.code in (408, 429):
                 raise GatewayUnavailable(f"HTTP {exc.code}") from exc
-            return OrderOutcome(FAILURE, reason=f"HTTP {exc.code}: {_text(exc.read())}")
+            return OrderOutcome(FAILURE, reason=f"HTTP {exc.code}: {_text(exc.read())}", request=sent)
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             raise GatewayUnavailable(str(exc)) from exc
-        return _outcome(body)
+        return _outcome(body, sent)
 
 
-def _outcome(body: dict[str, Any]) -> OrderOutcome:
+def order_request(order: NotificationOrder) -> dict[str, Any]:
+    """The Altinn Notifications v2 "future order" JSON for one order (SPEC.md §5.4)."""
+    settings: dict[str, Any] = {}
+    if order.email_subject and order.email_body:
+        settings["emailSettings"] = {
+            "subject": order.email_subject,
+            "body": order.email_body,
+            "contentType": EmailContentType(order.email_content_type).name,
+        }
+    if order.sms_body:
+        settings["smsSettings"] = {"body": order.sms_body}
+    resource = f"urn:altinn:resource:{order.resource_id}"
+    plan = order.plan
+    recipient: dict[str, Any]
+    if plan.kind == "organization":
+        recipient = {
+            "recipientOrganization": {
+                "orgNumber": plan.value,
+                "resourceId": resource,
+                "channelSchema": Ch(order.channel).name,
+                **settings,
+            }
+        }
+    elif plan.kind == "person":
+        person = {
+            "nationalIdentityNumber": plan.value,
+            "resourceId": resource,
+            "channelSchema": Ch(order.channel).name,
+            **settings,
+        }
+        if order.ignore_reservation is not None:
+            person["ignoreReservation"] = order.ignore_reservation
+        recipient = {"recipientPerson": person}
+    elif plan.kind == "external":
+        recipient = {
+            "recipientExternalIdentity": {
+                "externalIdentity": plan.value,
+                "resourceId": resource,
+                "channelSchema": Ch(order.channel).name,
+                **settings,
+            }
+        }
+    elif plan.kind == "email":
+        recipient = {"recipientEmail": {"emailAddress": plan.value, **settings}}
+    else:
+        recipient = {"recipientSms": {"phoneNumber": plan.value, **settings}}
+    return {
+        "sendersReference": f"corr-{order.senders_reference}",
+        "requestedSendTime": order.requested_send_time.isoformat(),
+        "conditionEndpoint": order.condition_endpoint,
+        "dialogportenAssociation": None,
+        "idempotencyId": str(order.id),
+        "recipient": recipient,
+    }
+
+
+def _outcome(body: dict[str, Any], sent: dict[str, Any]) -> OrderOutcome:
     order_id = _uuid(body.get("notificationOrderId") or body.get("orderId"))
     shipment = _uuid((body.get("notification") or {}).get("shipmentId"))
     lookup = (body.get("recipientLookup") or {}).get("status")
     addresses = tuple(str(a) for a in body.get("addresses") or [])
     status = MISSING_CONTACT if lookup == "Failed" else SUCCESS
-    return OrderOutcome(status, addresses=addresses, notification_order_id=order_id, shipment_id=shipment)
+    return OrderOutcome(
+        status, addresses=addresses, notification_order_id=order_id, shipment_id=shipment, request=sent
+    )
 
 
 def _json(raw: bytes) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from app.domain.notification_orders import (
     OrderOutcome,
     resolve_addresses,
 )
+from workers.gateways.altinn import order_request
 
 
 class LocalGateway:
@@ -26,11 +27,13 @@ class LocalGateway:
         if self.latency:
             time.sleep(self.latency)
         addresses = resolve_addresses(order, contacts)
+        sent = order_request(order)  # what Altinn Notifications would have been sent
         if not addresses:
-            return OrderOutcome(MISSING_CONTACT, notification_order_id=order.id)
+            return OrderOutcome(MISSING_CONTACT, notification_order_id=order.id, request=sent)
         return OrderOutcome(
             SUCCESS,
             addresses=addresses,
             notification_order_id=order.id,
             shipment_id=uuid.uuid5(order.id, "shipment"),
+            request=sent,
         )

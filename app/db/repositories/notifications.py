@@ -99,7 +99,7 @@ def insert_orders(
             list(out.addresses),
             out.notification_order_id,
             out.shipment_id,
-            Jsonb(o.request),
+            Jsonb(out.request or {}),
             gateway,
         )
         for o, out in recorded
