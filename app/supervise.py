@@ -294,14 +294,30 @@ def _cmdline(proc: psutil.Process) -> list[str]:
         return ["?"]
 
 
+# After `run` dies outright its children have had SIGTERM from the kernel; what still runs this much
+# later (a Celery worker whose broker died with `run` can hang in its warm shutdown) is killed.
+DEATH_GRACE_SECONDS = 10.0
+
+
 def watch_postgres(pg_dir: Path) -> None:
-    """The watchdog: on SIGTERM (sent when `run` dies), stop the embedded PostgreSQL if no one uses it."""
+    """The watchdog: on SIGTERM (sent when `run` dies), make sure what that run started stops (SIGKILL
+    after a grace period), then stop the embedded PostgreSQL if no one uses it."""
     from app.embedded import stop_postgres_if_unused
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     signal.sigwait({signal.SIGTERM})
+    run_pid, data_dir = os.environ.get(RUN_PID_VAR, ""), os.environ.get(DATA_DIR_VAR)
+    if run_pid.isdigit() and data_dir:
+        left = _wait_gone(started_by(Path(data_dir), int(run_pid)), DEATH_GRACE_SECONDS)
+        for proc in left:
+            log.warning(
+                "still running %.0f s after its run died, killed: %s", DEATH_GRACE_SECONDS, _cmdline(proc)
+            )
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
+        _wait_gone(left, 5)
     stop_postgres_if_unused(pg_dir)
 
 
