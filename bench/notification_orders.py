@@ -146,17 +146,9 @@ def run_once(admin: str, broker: str, recipients: int, workers: int) -> dict[str
 
 def use_broker(url: str) -> None:
     """Point this process's Celery app (which publishes the messages) at `url`."""
-    import kombu.pools
+    from workers.celery_app import app, repoint
 
-    from workers.celery_app import app, configure_broker
-
-    configure_broker(app, url)
-    kombu.pools.reset()
-    app._pool = None
-    app.amqp._producer_pool = None
-    for cached in ("queues", "router", "default_queue", "send_task_message"):
-        app.amqp.__dict__.pop(cached, None)
-    app.amqp._rtable = None
+    repoint(app, url)
 
 
 def rabbitmq_vhost() -> tuple[str, str]:

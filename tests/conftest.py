@@ -97,20 +97,11 @@ def redis_url(data_dir: Path) -> Iterator[str]:
 
 
 def rebind_broker(url: str) -> None:
-    """Point the (global) Celery app at another broker, Redis or RabbitMQ, dropping pooled
-    connections and the queue declarations Celery cached for the previous one."""
-    import kombu.pools
-
+    """Point the (global) Celery app at another broker, Redis or RabbitMQ."""
     from workers.celery_app import app as celery_app
-    from workers.celery_app import configure_broker
+    from workers.celery_app import repoint
 
-    configure_broker(celery_app, url)
-    kombu.pools.reset()  # kombu keeps connection/producer pools per URL, process-wide
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    for cached in ("queues", "router", "default_queue", "send_task_message"):
-        celery_app.amqp.__dict__.pop(cached, None)
-    celery_app.amqp._rtable = None
+    repoint(celery_app, url)
 
 
 @pytest.fixture(scope="session", autouse=True)

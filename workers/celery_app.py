@@ -85,6 +85,20 @@ def configure_broker(celery: Celery, url: str) -> None:
         )
 
 
+def repoint(celery: Celery, url: str) -> None:
+    """Move a running app (tests, benchmarks) to another broker: configure it, then drop the
+    connections and the queue declarations it pooled and cached for the previous one."""
+    import kombu.pools
+
+    configure_broker(celery, url)
+    kombu.pools.reset()  # kombu keeps connection/producer pools per URL, process-wide
+    celery._pool = None  # the app's own connection pool
+    celery.amqp._producer_pool = None
+    for cached in ("queues", "router", "default_queue", "send_task_message"):
+        celery.amqp.__dict__.pop(cached, None)
+    celery.amqp._rtable = None
+
+
 def make_celery(broker_url: str | None = None) -> Celery:
     broker = broker_url or broker_url_from_env()
     celery = Celery(

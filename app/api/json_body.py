@@ -6,6 +6,7 @@ and the text check is one json.dumps of a value already known to be shallow (DES
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -147,15 +148,10 @@ def _path(keys: list[Any]) -> str:
     return path
 
 
-_fast_loaders: dict[int, tuple[Schema, Any]] = {}
-
-
+@functools.cache  # schemas hash by identity; the ones loaded here live as long as the process
 def _fast_loader(schema: Schema) -> Any:
     """The compiled fast path of `schema` (app/schemas/compiled.py), built on first use."""
-    entry = _fast_loaders.get(id(schema))
-    if entry is None or entry[0] is not schema:
-        entry = _fast_loaders[id(schema)] = (schema, compiled(schema))
-    return entry[1]
+    return compiled(schema)
 
 
 def load(schema: Schema, data: Any, *, nul_reported_in: frozenset[str] = frozenset()) -> dict[str, Any]:
