@@ -124,7 +124,8 @@ def relay() -> None:
     """Run the outbox relay: publishes committed notification work to the broker (LISTEN/NOTIFY)."""
     from workers.relay import main as relay_main
 
-    relay_main(_database_url())
+    database_url = _database_url()
+    relay_main(load_settings(), database_url)
 
 
 @main.command()
@@ -164,7 +165,7 @@ def flower(port: int | None, address: str | None) -> None:
     cmd = [
         str(Path(sys.executable).parent / "celery"),
         "-A",
-        "workers.celery_app",
+        "workers.main",
         "flower",
         f"--port={port}",
         f"--address={address}",
@@ -284,7 +285,7 @@ def _roles(
         "worker": [
             str(bin_dir / "celery"),
             "-A",
-            "workers.celery_app",
+            "workers.main",
             "worker",
             "--loglevel",
             level,
@@ -297,7 +298,7 @@ def _roles(
         "beat": [
             str(bin_dir / "celery"),
             "-A",
-            "workers.celery_app",
+            "workers.main",
             "beat",
             "--loglevel",
             level,

@@ -1,4 +1,5 @@
-"""Configuration from environment variables (DESIGN.md §8). Read once per process."""
+"""Configuration from environment variables, read in one place (`load_settings`) for every role:
+the web app, the Celery app and its workers (`workers.celery_app.create_celery`), the relay."""
 
 from __future__ import annotations
 
@@ -18,6 +19,46 @@ def _bool(name: str, default: bool = False) -> bool:
 def _list(name: str) -> list[str]:
     raw = os.environ.get(name, "")
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """Celery's broker and queues, and beat's scan intervals."""
+
+    # BROKER_URL (amqp://… for RabbitMQ), else REDIS_URL, else the local Redis.
+    url: str = "redis://127.0.0.1:6379/0"
+    # Queue names carry it, so that deployments or test runs can share one broker.
+    queue_prefix: str = "correspondence"
+    # RabbitMQ: deliveries of one message before it is moved to `<prefix>.dead`.
+    delivery_limit: int = 5
+    # Redis: seconds before a message a worker took and never acknowledged is delivered again.
+    visibility_timeout: int = 600
+    relay_interval_seconds: float = 5.0
+    publish_interval_seconds: float = 1.0
+    events_interval_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What the workers' tasks need besides the database: the notification gateway and the policies
+    of order creation and of the outbox."""
+
+    gateway: str = "local"
+    notifications_url: str | None = None
+    notifications_token: str | None = None
+    max_attempts: int = 5
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 300.0
+    undispatched_after: timedelta = timedelta(seconds=5)
+    redispatch_after: timedelta = timedelta(seconds=120)
+    reminder_delay: timedelta = timedelta(days=1)
+    public_base_url: str | None = None
+    local_gateway_latency_ms: int = 0
+    gateway_timeout_seconds: float = 10.0
+    claim_lease: timedelta = timedelta(seconds=330)
+    # The relay: how often it looks without a wake-up, and how long a wake-up waits for more commits.
+    relay_idle_seconds: float = 1.0
+    relay_batch_window_ms: float = 25.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +83,8 @@ class Settings:
     storage_dir: Path | None = None  # attachment files; None = <data_dir>/attachments
     # Celery's broker: BROKER_URL (amqp://… for RabbitMQ), else REDIS_URL.
     celery_broker_url: str | None = None
+    broker: BrokerSettings = field(default_factory=BrokerSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
 
     @property
     def broker_url(self) -> str | None:
@@ -63,9 +106,48 @@ class Settings:
 DEV_ISSUER = "urn:correspondence:dev-token-issuer"
 
 
+def _seconds(name: str, default: float) -> timedelta:
+    return timedelta(seconds=float(os.environ.get(name, str(default))))
+
+
+def load_broker_settings() -> BrokerSettings:
+    env = os.environ
+    return BrokerSettings(
+        url=env.get("BROKER_URL") or env.get("REDIS_URL") or BrokerSettings.url,
+        queue_prefix=env.get("CORRESPONDENCE_QUEUE_PREFIX") or BrokerSettings.queue_prefix,
+        delivery_limit=int(env.get("BROKER_DELIVERY_LIMIT", "5")),
+        visibility_timeout=int(env.get("BROKER_VISIBILITY_TIMEOUT", "600")),
+        relay_interval_seconds=float(env.get("OUTBOX_RELAY_INTERVAL_SECONDS", "5")),
+        publish_interval_seconds=float(env.get("PUBLISH_SCAN_INTERVAL_SECONDS", "1")),
+        events_interval_seconds=float(env.get("EVENTS_SCAN_INTERVAL_SECONDS", "1")),
+    )
+
+
+def load_worker_settings(production: bool) -> WorkerSettings:
+    env = os.environ
+    return WorkerSettings(
+        gateway=env.get("NOTIFICATION_GATEWAY", "local").lower(),
+        notifications_url=env.get("NOTIFICATIONS_URL") or None,
+        notifications_token=env.get("NOTIFICATIONS_TOKEN") or None,
+        max_attempts=int(env.get("NOTIFICATION_MAX_ATTEMPTS", "5")),
+        retry_base_seconds=float(env.get("NOTIFICATION_RETRY_BASE_SECONDS", "2")),
+        retry_max_seconds=float(env.get("NOTIFICATION_RETRY_MAX_SECONDS", "300")),
+        undispatched_after=_seconds("OUTBOX_UNDISPATCHED_AFTER_SECONDS", 5),
+        redispatch_after=_seconds("OUTBOX_REDISPATCH_AFTER_SECONDS", 120),
+        reminder_delay=timedelta(days=7 if production else 1),
+        public_base_url=env.get("PUBLIC_BASE_URL") or None,
+        local_gateway_latency_ms=int(env.get("LOCAL_GATEWAY_LATENCY_MS", "0")),
+        gateway_timeout_seconds=float(env.get("NOTIFICATIONS_TIMEOUT_SECONDS", "10")),
+        claim_lease=_seconds("OUTBOX_CLAIM_LEASE_SECONDS", 330),
+        relay_idle_seconds=float(env.get("RELAY_IDLE_SECONDS", "1")),
+        relay_batch_window_ms=float(env.get("RELAY_BATCH_WINDOW_MS", "25")),
+    )
+
+
 def load_settings() -> Settings:
     public_keys = _list("JWT_PUBLIC_KEYS")
     jwks_url = os.environ.get("JWKS_URL") or None
+    environment = os.environ.get("CORRESPONDENCE_ENV", "development")
     return Settings(
         database_url=os.environ.get("DATABASE_URL") or None,
         redis_url=os.environ.get("REDIS_URL") or None,
@@ -84,6 +166,8 @@ def load_settings() -> Settings:
         db_pool_max=int(os.environ.get("DB_POOL_MAX", "10")),
         max_waiters=int(os.environ.get("PREFER_WAIT_MAX_WAITERS", "16")),
         idempotency_retention=timedelta(hours=float(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))),
-        environment=os.environ.get("CORRESPONDENCE_ENV", "development"),
+        environment=environment,
+        broker=load_broker_settings(),
+        worker=load_worker_settings(environment.lower() == "production"),
         storage_dir=Path(os.environ["STORAGE_DIR"]).resolve() if os.environ.get("STORAGE_DIR") else None,
     )

@@ -6,8 +6,9 @@ import importlib.util
 import logging
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, send_from_directory
 from flask.json.provider import DefaultJSONProvider
@@ -28,6 +29,9 @@ from app.config import DEV_ISSUER, Settings, load_settings
 from app.db.pool import Database
 from app.security.tokens import TokenVerifier, load_or_create_dev_key
 from workers.broker import Broker
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,13 @@ class Services:
     def check_database(self) -> None:
         with self.db.transaction() as conn:
             conn.execute("SELECT 1")
+
+    @cached_property
+    def celery(self) -> Celery:
+        """The Celery app this web process publishes through (built on first use)."""
+        from workers.celery_app import create_celery
+
+        return create_celery(self.settings)
 
     def check_broker(self) -> None:
         if not self.settings.broker_url:

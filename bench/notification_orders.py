@@ -83,9 +83,7 @@ def orders(db: Database) -> int:
 
 def run_once(admin: str, broker: str, recipients: int, workers: int) -> dict[str, float]:
     url, name = scratch_database(admin)
-    prefix = os.environ[
-        "CORRESPONDENCE_QUEUE_PREFIX"
-    ]  # fixed per bench process (queue names are import-time)
+    prefix = os.environ["CORRESPONDENCE_QUEUE_PREFIX"]  # this bench's queues (the workers read it too)
     env = dict(os.environ, DATABASE_URL=url, BROKER_URL=broker)
     db = Database(url, 4)
     procs = []
@@ -98,7 +96,7 @@ def run_once(admin: str, broker: str, recipients: int, workers: int) -> dict[str
                     "-m",
                     "celery",
                     "-A",
-                    "workers.celery_app",
+                    "workers.main",
                     "worker",
                     "--concurrency",
                     "1",
@@ -117,10 +115,13 @@ def run_once(admin: str, broker: str, recipients: int, workers: int) -> dict[str
             for i in range(workers)
         ]
         time.sleep(3)  # workers up and consuming
+        from app.config import load_settings
+        from workers.celery_app import create_celery
         from workers.dispatch import enqueue_order_creation
 
+        celery = create_celery(load_settings())  # the environment's broker and prefix, as the workers'
         started = time.perf_counter()
-        enqueue_order_creation(ids)
+        enqueue_order_creation(celery, ids)
         while pending(db):
             time.sleep(0.02)
         elapsed = time.perf_counter() - started
@@ -142,13 +143,6 @@ def run_once(admin: str, broker: str, recipients: int, workers: int) -> dict[str
 
         close_pools()
         drop_database(admin, name)
-
-
-def use_broker(url: str) -> None:
-    """Point this process's Celery app (which publishes the messages) at `url`."""
-    from workers.celery_app import app, repoint
-
-    repoint(app, url)
 
 
 def rabbitmq_vhost() -> tuple[str, str]:
@@ -175,7 +169,7 @@ def main() -> None:
         if kind == "rabbitmq":
             broker, vhost = rabbitmq_vhost()
         try:
-            use_broker(broker)
+            os.environ["BROKER_URL"] = broker
             results += [run_once(admin, broker, args.recipients, n) for n in args.workers]
         finally:
             if vhost:

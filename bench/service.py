@@ -44,7 +44,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 PREFIX = f"bench-{uuid.uuid4().hex[:8]}"
-# Queue names are fixed when workers.celery_app is imported: set before anything imports it.
+# This run's queue names (load_settings reads it; the processes the bench starts inherit it).
 os.environ["CORRESPONDENCE_QUEUE_PREFIX"] = PREFIX
 os.environ["NOOP_QUEUE"] = f"{PREFIX}.noop"
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 PREFIX = f"bench-{uuid.uuid4().hex[:8]}"
-os.environ["CORRESPONDENCE_QUEUE_PREFIX"] = PREFIX  # before anything imports workers.celery_app
+os.environ["CORRESPONDENCE_QUEUE_PREFIX"] = PREFIX  # this run's queues (read by load_settings)
 
 from common import ROOT, admin_database_url, drop_database, redis_url, scratch_database  # noqa: E402
 

@@ -18,17 +18,18 @@ import psycopg
 import pytest
 
 # Queues of this test session get their own names, so that concurrent runs sharing one Redis never
-# take each other's messages. Must be set before workers.celery_app is imported.
+# take each other's messages (worker processes the tests start inherit it).
 os.environ.setdefault("CORRESPONDENCE_QUEUE_PREFIX", f"test-{uuid.uuid4().hex[:10]}")
 # Every fast schema load is compared with marshmallow's (app/schemas/compiled.py) in the whole suite.
 os.environ.setdefault("SCHEMA_FAST_PATH_CHECK", "1")
 
-from app.config import DEV_ISSUER, Settings
+from app.config import DEV_ISSUER, BrokerSettings, Settings, WorkerSettings
 from app.db.migrate import apply_migrations
 from app.db.pool import Database, close_pools
 from app.embedded import port_open, start_postgres, start_redis
 from app.security.tokens import load_or_create_dev_key, mint_token
 
+PREFIX = os.environ["CORRESPONDENCE_QUEUE_PREFIX"]
 SENDER_ORG = "991825827"
 OTHER_ORG = "310654329"
 WRITE = "altinn:correspondence.write"
@@ -96,21 +97,44 @@ def redis_url(data_dir: Path) -> Iterator[str]:
     handle.stop()
 
 
-def rebind_broker(url: str) -> None:
-    """Point the (global) Celery app at another broker, Redis or RabbitMQ."""
-    from workers.celery_app import app as celery_app
-    from workers.celery_app import repoint
+class SessionCelery:
+    """This session's Celery app, built by the factory (workers.celery_app.create_celery) from the
+    test settings. `rebind_broker` builds another for another broker; the services a test installed
+    (database, gateway: `use_gateway`) go with it."""
 
-    repoint(celery_app, url)
+    settings: Settings | None = None
+    app: Any = None
+
+
+def current_celery() -> Any:
+    """The Celery app the tests, the session relay and in-process workers use now."""
+    return SessionCelery.app
+
+
+def rebind_broker(url: str) -> Any:
+    """Build the session's Celery app for another broker, Redis or RabbitMQ, and use it from now on."""
+    import dataclasses
+
+    from workers.celery_app import create_celery
+
+    base = SessionCelery.settings
+    assert base is not None, "the celery_broker fixture sets the session's settings"
+    services = SessionCelery.app.installed_services if SessionCelery.app is not None else None
+    SessionCelery.app = create_celery(
+        dataclasses.replace(base, broker=dataclasses.replace(base.broker, url=url)), services
+    )
+    return SessionCelery.app
 
 
 @pytest.fixture(scope="session", autouse=True)
-def celery_broker(redis_url: str) -> Iterator[str]:
+def celery_broker(redis_url: str, settings: Settings) -> Iterator[str]:
     """The Celery app publishes to the test Redis; this session's queues are deleted at the end."""
     import redis
 
-    from workers.celery_app import QUEUES
+    from workers.celery_app import Queues
 
+    QUEUES = Queues(PREFIX).consumed
+    SessionCelery.settings = settings
     rebind_broker(redis_url)
     yield redis_url
     client = redis.Redis.from_url(redis_url)
@@ -162,7 +186,10 @@ class SessionRelay:
         from workers.relay import start_in_thread
 
         self.relay, self.thread = start_in_thread(
-            self.database_url, enqueue_order_creation, idle_seconds=0.5, max_backoff_seconds=0.5
+            self.database_url,
+            lambda ids: enqueue_order_creation(current_celery(), ids),  # whichever broker a test uses
+            idle_seconds=0.5,
+            max_backoff_seconds=0.5,
         )
 
     def stop(self) -> None:
@@ -198,6 +225,8 @@ def settings(database_url: str, redis_url: str, data_dir: Path) -> Settings:
         port=0,
         jwks_url=None,
         dev_keys=True,
+        broker=BrokerSettings(url=redis_url, queue_prefix=PREFIX),
+        worker=WorkerSettings(),
     )
 
 

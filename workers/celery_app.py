@@ -1,9 +1,14 @@
-"""The Celery application: its broker, queue names as constants, reliability defaults.
+"""The Celery application factory: `create_celery(settings)` builds a configured app from the one
+settings object (app/config.py), as Flask's Celery pattern and GOV.UK Notify's `init_app` do.
 
-The broker is BROKER_URL when set (`amqp://…`: RabbitMQ), else REDIS_URL. On RabbitMQ every queue
-is a quorum queue (replicated, durable) with a delivery limit: a message delivered
-BROKER_DELIVERY_LIMIT times without being acknowledged (a task that kills its worker every time)
-is moved to `<prefix>.dead` instead of looping for ever. Publishes wait for the broker's confirm.
+The broker is `settings.broker.url` (BROKER_URL, else REDIS_URL). On RabbitMQ every queue is a
+quorum queue (replicated, durable) with a delivery limit: a message delivered `delivery_limit` times
+without being acknowledged (a task that kills its worker every time) is moved to `<prefix>.dead`
+instead of looping for ever. Publishes wait for the broker's confirm.
+
+Tasks are shared tasks (workers/tasks/): any app the factory builds runs them, with the services
+(database pool, notification gateway) of that app (`app.services`). `celery -A workers.main` is
+the app of the process roles; tests and benchmarks build their own.
 
 Every queue has a consumer role in the Procfile (tests check it). Queue names carry a prefix
 (CORRESPONDENCE_QUEUE_PREFIX) so that separate deployments or test runs can share one broker.
@@ -11,17 +16,17 @@ Every queue has a consumer role in the Procfile (tests check it). Queue names ca
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from celery import Celery, signals
 from kombu import Queue
 
-PREFIX = os.environ.get("CORRESPONDENCE_QUEUE_PREFIX", "correspondence")
-QUEUE_NOTIFICATIONS = f"{PREFIX}.notifications"
-QUEUE_MAINTENANCE = f"{PREFIX}.maintenance"
-QUEUES = (QUEUE_NOTIFICATIONS, QUEUE_MAINTENANCE)
-# RabbitMQ only: where a message goes once its deliveries run out (no worker consumes it).
-QUEUE_DEAD = f"{PREFIX}.dead"
+from app.config import BrokerSettings, Settings
+
+if TYPE_CHECKING:
+    from workers.services import WorkerServices
+
 AMQP_SCHEMES = frozenset({"amqp", "amqps", "pyamqp"})
 
 TASK_CREATE_ORDERS = "notifications.create_orders"
@@ -33,95 +38,125 @@ TASK_EXPIRE_ATTACHMENTS = "lifecycle.expire_attachments"
 TASK_FORGET_IDEMPOTENCY_KEYS = "maintenance.forget_idempotency_keys"
 TASK_DELIVER_EVENTS = "events.deliver"
 
+# Beat's periodic scans (every entry of the schedule; their routine log lines are DEBUG).
+SCAN_TASKS = frozenset(
+    {
+        TASK_RELAY_OUTBOX,
+        TASK_PUBLISH_DUE,
+        TASK_DUE_DATES,
+        TASK_EXPIRE_ATTACHMENTS,
+        TASK_FORGET_IDEMPOTENCY_KEYS,
+        TASK_DELIVER_EVENTS,
+        TASK_DELIVER_DUE,
+    }
+)
 
-def broker_url_from_env() -> str:
-    return os.environ.get("BROKER_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+TASK_MODULES = ["workers.tasks.notifications", "workers.tasks.lifecycle", "workers.tasks.events"]
+
+
+@dataclass(frozen=True)
+class Queues:
+    """The queue names of one deployment (one prefix)."""
+
+    prefix: str = "correspondence"
+
+    @property
+    def notifications(self) -> str:
+        return f"{self.prefix}.notifications"
+
+    @property
+    def maintenance(self) -> str:
+        return f"{self.prefix}.maintenance"
+
+    @property
+    def dead(self) -> str:
+        """RabbitMQ only: where a message goes once its deliveries run out (no worker consumes it)."""
+        return f"{self.prefix}.dead"
+
+    @property
+    def consumed(self) -> tuple[str, str]:
+        return (self.notifications, self.maintenance)
+
+    def of_task(self, name: str) -> str:
+        return self.notifications if name == TASK_CREATE_ORDERS else self.maintenance
 
 
 def is_amqp(url: str) -> bool:
     return url.split("://", 1)[0].lower() in AMQP_SCHEMES
 
 
-def delivery_limit() -> int:
-    return int(os.environ.get("BROKER_DELIVERY_LIMIT", "5"))
-
-
-def quorum_queue(name: str) -> Queue:
+def quorum_queue(name: str, queues: Queues, delivery_limit: int) -> Queue:
     return Queue(
         name,
         queue_arguments={
             "x-queue-type": "quorum",
-            "x-delivery-limit": delivery_limit(),
+            "x-delivery-limit": delivery_limit,
             "x-dead-letter-exchange": "",  # the default exchange: routed by queue name
-            "x-dead-letter-routing-key": QUEUE_DEAD,
+            "x-dead-letter-routing-key": queues.dead,
         },
     )
 
 
-def dead_letter_queue() -> Queue:
-    return Queue(QUEUE_DEAD, queue_arguments={"x-queue-type": "quorum"})
+def dead_letter_queue(queues: Queues) -> Queue:
+    return Queue(queues.dead, queue_arguments={"x-queue-type": "quorum"})
 
 
-def configure_broker(celery: Celery, url: str) -> None:
-    """Point `celery` at `url` with the queues and options of that kind of broker."""
-    celery.conf.broker_url = url
-    if is_amqp(url):
-        celery.conf.update(
-            task_queues=[quorum_queue(name) for name in QUEUES],
+def broker_options(broker: BrokerSettings, queues: Queues) -> dict[str, object]:
+    """The Celery settings of that kind of broker: queues, prefetch, transport options."""
+    if is_amqp(broker.url):
+        return {
+            "task_queues": [quorum_queue(name, queues, broker.delivery_limit) for name in queues.consumed],
             # One unacknowledged message per worker process: with acks_late, a message a worker
             # holds is one it is working on, and the others stay in the queue for other hosts.
-            worker_prefetch_multiplier=1,
-            broker_transport_options={"confirm_publish": True},
-        )
-    else:
-        celery.conf.update(
-            task_queues=[Queue(name) for name in QUEUES],
-            worker_prefetch_multiplier=2,
-            broker_transport_options={
-                "visibility_timeout": int(os.environ.get("BROKER_VISIBILITY_TIMEOUT", "600")),
-                "socket_connect_timeout": 2,
-                "socket_timeout": 5,
-            },
-        )
-
-
-def repoint(celery: Celery, url: str) -> None:
-    """Move a running app (tests, benchmarks) to another broker: configure it, then drop the
-    connections and the queue declarations it pooled and cached for the previous one."""
-    import kombu.pools
-
-    configure_broker(celery, url)
-    kombu.pools.reset()  # kombu keeps connection/producer pools per URL, process-wide
-    celery._pool = None  # the app's own connection pool
-    celery.amqp._producer_pool = None
-    for cached in ("queues", "router", "default_queue", "send_task_message"):
-        celery.amqp.__dict__.pop(cached, None)
-    celery.amqp._rtable = None
-
-
-def make_celery(broker_url: str | None = None) -> Celery:
-    broker = broker_url or broker_url_from_env()
-    celery = Celery(
-        "correspondence",
-        broker=broker,
-        include=["workers.tasks.notifications", "workers.tasks.lifecycle", "workers.tasks.events"],
-    )
-    relay_every = float(os.environ.get("OUTBOX_RELAY_INTERVAL_SECONDS", "5"))
-    publish_every = float(os.environ.get("PUBLISH_SCAN_INTERVAL_SECONDS", "1"))
-    events_every = float(os.environ.get("EVENTS_SCAN_INTERVAL_SECONDS", "1"))
-    configure_broker(celery, broker)
-    celery.conf.update(
-        task_default_queue=QUEUE_NOTIFICATIONS,
-        task_routes={
-            TASK_CREATE_ORDERS: {"queue": QUEUE_NOTIFICATIONS},
-            TASK_DELIVER_DUE: {"queue": QUEUE_MAINTENANCE},
-            TASK_PUBLISH_DUE: {"queue": QUEUE_MAINTENANCE},
-            TASK_DUE_DATES: {"queue": QUEUE_MAINTENANCE},
-            TASK_EXPIRE_ATTACHMENTS: {"queue": QUEUE_MAINTENANCE},
-            TASK_FORGET_IDEMPOTENCY_KEYS: {"queue": QUEUE_MAINTENANCE},
-            TASK_RELAY_OUTBOX: {"queue": QUEUE_MAINTENANCE},
-            TASK_DELIVER_EVENTS: {"queue": QUEUE_MAINTENANCE},
+            "worker_prefetch_multiplier": 1,
+            "broker_transport_options": {"confirm_publish": True},
+        }
+    return {
+        "task_queues": [Queue(name) for name in queues.consumed],
+        "worker_prefetch_multiplier": 2,
+        "broker_transport_options": {
+            "visibility_timeout": broker.visibility_timeout,
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
         },
+    }
+
+
+def _scan(task: str, every: float, queue: str, expires: float | None = None) -> dict[str, object]:
+    return {"task": task, "schedule": every, "options": {"queue": queue, "expires": expires or every * 2}}
+
+
+class CorrespondenceCelery(Celery):
+    """A Celery app that knows the settings it was built from and the services its tasks use."""
+
+    settings: Settings
+    queues: Queues
+    installed_services: WorkerServices | None = None
+
+    @property
+    def services(self) -> WorkerServices:
+        """The database pool and gateway of this app's tasks: the ones installed (tests), else built
+        from the settings on first use (once per worker process)."""
+        if self.installed_services is None:
+            from workers.services import build_services
+
+            self.installed_services = build_services(self.settings)
+        return self.installed_services
+
+
+def create_celery(settings: Settings, services: WorkerServices | None = None) -> CorrespondenceCelery:
+    """A configured Celery app for `settings`; `services` replaces the ones built from them (tests)."""
+    broker = settings.broker
+    queues = Queues(broker.queue_prefix)
+    celery = CorrespondenceCelery("correspondence", broker=broker.url, include=TASK_MODULES)
+    celery.settings = settings
+    celery.queues = queues
+    celery.installed_services = services
+    maintenance = queues.maintenance
+    celery.conf.update(
+        broker_options(broker, queues),
+        task_default_queue=queues.notifications,
+        task_routes={name: {"queue": queues.of_task(name)} for name in (TASK_CREATE_ORDERS, *SCAN_TASKS)},
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_time_limit=300,
@@ -132,41 +167,13 @@ def make_celery(broker_url: str | None = None) -> Celery:
         broker_connection_timeout=2,
         task_publish_retry=False,
         beat_schedule={
-            "relay-outbox": {
-                "task": TASK_RELAY_OUTBOX,
-                "schedule": relay_every,
-                "options": {"queue": QUEUE_MAINTENANCE, "expires": relay_every * 2},
-            },
-            "publish-due": {
-                "task": TASK_PUBLISH_DUE,
-                "schedule": publish_every,
-                "options": {"queue": QUEUE_MAINTENANCE, "expires": publish_every * 2},
-            },
-            "check-due-dates": {
-                "task": TASK_DUE_DATES,
-                "schedule": 30.0,
-                "options": {"queue": QUEUE_MAINTENANCE, "expires": 60},
-            },
-            "expire-attachments": {
-                "task": TASK_EXPIRE_ATTACHMENTS,
-                "schedule": 60.0,
-                "options": {"queue": QUEUE_MAINTENANCE, "expires": 120},
-            },
-            "forget-idempotency-keys": {
-                "task": TASK_FORGET_IDEMPOTENCY_KEYS,
-                "schedule": 3600.0,
-                "options": {"queue": QUEUE_MAINTENANCE, "expires": 1800},
-            },
-            "deliver-events": {
-                "task": TASK_DELIVER_EVENTS,
-                "schedule": events_every,
-                "options": {"queue": QUEUE_MAINTENANCE, "expires": events_every * 2},
-            },
-            "deliver-due-notifications": {
-                "task": TASK_DELIVER_DUE,
-                "schedule": 10.0,
-                "options": {"queue": QUEUE_MAINTENANCE, "expires": 20},
-            },
+            "relay-outbox": _scan(TASK_RELAY_OUTBOX, broker.relay_interval_seconds, maintenance),
+            "publish-due": _scan(TASK_PUBLISH_DUE, broker.publish_interval_seconds, maintenance),
+            "check-due-dates": _scan(TASK_DUE_DATES, 30.0, maintenance, expires=60),
+            "expire-attachments": _scan(TASK_EXPIRE_ATTACHMENTS, 60.0, maintenance),
+            "forget-idempotency-keys": _scan(TASK_FORGET_IDEMPOTENCY_KEYS, 3600.0, maintenance, expires=1800),
+            "deliver-events": _scan(TASK_DELIVER_EVENTS, broker.events_interval_seconds, maintenance),
+            "deliver-due-notifications": _scan(TASK_DELIVER_DUE, 10.0, maintenance),
         },
         timezone="UTC",
         enable_utc=True,
@@ -174,16 +181,14 @@ def make_celery(broker_url: str | None = None) -> Celery:
     return celery
 
 
-app = make_celery()
-
-
 @signals.worker_ready.connect
 def _declare_dead_letter_queue(sender: object = None, **_: object) -> None:
     """Messages dead-lettered to a queue that does not exist are dropped: declare it before any
     message can run out of deliveries (only workers deliver)."""
-    if is_amqp(app.conf.broker_url):
-        with app.connection_for_write() as connection:
-            dead_letter_queue()(connection.default_channel).declare()
+    celery = getattr(sender, "app", None)
+    if isinstance(celery, CorrespondenceCelery) and is_amqp(celery.conf.broker_url):
+        with celery.connection_for_write() as connection:
+            dead_letter_queue(celery.queues)(connection.default_channel).declare()
 
 
 import workers.observability  # noqa: E402,F401  (signal handlers: request id in task logs, JSON logs)

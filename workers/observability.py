@@ -49,9 +49,9 @@ def _inherit_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None
 @lru_cache(maxsize=1)
 def scan_tasks() -> frozenset[str]:
     """The periodic scans: every task in beat's schedule (publish, due dates, outbox sweep, ...)."""
-    from workers.celery_app import app
+    from workers.celery_app import SCAN_TASKS
 
-    return frozenset(entry["task"] for entry in app.conf.beat_schedule.values())
+    return SCAN_TASKS
 
 
 def found_nothing(result: Any) -> bool:

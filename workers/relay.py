@@ -15,7 +15,6 @@ Run it as `correspondence relay` (the Procfile's `relay` role); `correspondence 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from contextlib import contextmanager
 import psycopg
 from psycopg.rows import DictRow, TupleRow, dict_row
 
+from app.config import Settings
 from app.db.pool import DatabaseUnavailable
 from app.db.repositories.correspondences import OUTBOX_CHANNEL
 from app.usecases.dispatch_notification_orders import Enqueue, dispatch_new
@@ -150,18 +150,18 @@ def start_in_thread(
     return relay, thread
 
 
-def main(database_url: str, enqueue: Enqueue | None = None) -> None:
+def main(settings: Settings, database_url: str) -> None:
+    """The `relay` role: publishes through a Celery app built from `settings`."""
     import signal
 
-    if enqueue is None:
-        from workers.dispatch import enqueue_order_creation
+    from workers.celery_app import create_celery
+    from workers.dispatch import order_creation_enqueuer
 
-        enqueue = enqueue_order_creation
     relay = OutboxRelay(
         database_url,
-        enqueue,
-        idle_seconds=float(os.environ.get("RELAY_IDLE_SECONDS", "1")),
-        batch_window_seconds=float(os.environ.get("RELAY_BATCH_WINDOW_MS", "25")) / 1000,
+        order_creation_enqueuer(create_celery(settings)),
+        idle_seconds=settings.worker.relay_idle_seconds,
+        batch_window_seconds=settings.worker.relay_batch_window_ms / 1000,
     )
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     signal.signal(signal.SIGINT, lambda *_: relay.stop())

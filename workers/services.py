@@ -1,16 +1,15 @@
-"""What tasks need, built once per worker process from the environment."""
+"""What tasks need, built once per worker process from the settings of its Celery app."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 
+from app.config import Settings, WorkerSettings
 from app.db.pool import Database
 from app.domain.notification_orders import NotificationGateway
 from app.usecases.create_notification_orders import OrderPolicy
 from workers.gateways import make_gateway
-from workers.settings import WorkerSettings, load_worker_settings
 
 
 @dataclass
@@ -31,22 +30,7 @@ class WorkerServices:
         )
 
 
-_override: WorkerServices | None = None
-
-
-@lru_cache(maxsize=1)
-def _from_environment() -> WorkerServices:
-    settings = load_worker_settings()
+def build_services(settings: Settings) -> WorkerServices:
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set for the worker")
-    return WorkerServices(settings, Database(settings.database_url, 4), make_gateway(settings))
-
-
-def get_services() -> WorkerServices:
-    return _override or _from_environment()
-
-
-def override_services(services: WorkerServices | None) -> None:
-    """Tests running an in-process worker hand in their own database and gateway."""
-    global _override
-    _override = services
+    return WorkerServices(settings.worker, Database(settings.database_url, 4), make_gateway(settings.worker))

@@ -160,6 +160,6 @@ def _kick_delivery() -> None:
     try:
         from workers.tasks.events import kick
 
-        kick()
+        kick(_services().celery)
     except Exception as exc:  # noqa: BLE001 - broker down (whatever kombu raises): the scan covers it
         log.info("events: could not kick delivery (%s); the beat scan will send it", exc)

@@ -3,7 +3,7 @@
 - `correspondence_http_requests_total` and `correspondence_http_request_duration_seconds` by method,
   route (the URL rule, not the path: bounded label values) and status, recorded by the request hooks
   of app/api/observability.py;
-- at scrape time: depth of each broker queue of workers.celery_app.QUEUES (Redis or RabbitMQ), notification orders
+- at scrape time: depth of each consumed broker queue (Redis or RabbitMQ), notification orders
   by status and the outbox backlog (SQL in app/db/repositories/metrics.py), and whether the database
   and the broker answered.
 
@@ -35,7 +35,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from app.api.events import EventsCollector
 from app.db.repositories import metrics as metrics_repo
 from workers.broker import Broker, BrokerUnavailable
-from workers.celery_app import QUEUES
+from workers.celery_app import Queues
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class StateCollector:
         if not url:
             return None
         try:
-            return Broker(url).queue_depths(QUEUES)
+            return Broker(url).queue_depths(Queues(self.services.settings.broker.queue_prefix).consumed)
         except BrokerUnavailable as exc:
             log.warning("metrics: broker unavailable: %s", exc)
             return None

@@ -110,7 +110,9 @@ def test_messages_published_while_a_request_id_is_set_carry_it(redis_url):
     import redis
 
     from app.logs import request_id_var
-    from workers.celery_app import app as celery_app
+    from tests.conftest import current_celery
+
+    celery_app = current_celery()
 
     queue = f"ops-inherit-{uuid.uuid4().hex[:8]}"
     client = redis.Redis.from_url(redis_url)

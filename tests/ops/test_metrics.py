@@ -13,8 +13,11 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.helpers import FULL_NOTIFICATION, ok, post
+from tests.conftest import PREFIX
 from tests.factories import ORG_RECIPIENT, initialize_request
-from workers.celery_app import QUEUES
+from workers.celery_app import Queues
+
+QUEUES = Queues(PREFIX).consumed
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,11 +7,13 @@ import logging
 import time
 
 from tests.api.helpers import ok, post
+from tests.conftest import PREFIX, current_celery
 from tests.factories import ORG_RECIPIENT, initialize_request
 from tests.ops.helpers import json_lines
-from workers.celery_app import QUEUE_MAINTENANCE, TASK_PUBLISH_DUE
-from workers.celery_app import app as celery_app
+from workers.celery_app import TASK_PUBLISH_DUE, Queues
 from workers.observability import found_nothing, scan_tasks
+
+QUEUE_MAINTENANCE = Queues(PREFIX).maintenance
 
 CELERY_LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
 
@@ -55,7 +57,7 @@ def test_the_scans_are_beats_schedule():
 def _scan_lines(timeout: float = 20) -> list[dict]:
     """Send the publish scan; the worker's lines for it, once it has finished."""
     with json_lines("workers.tasks") as lines:
-        result = celery_app.send_task(TASK_PUBLISH_DUE, queue=QUEUE_MAINTENANCE)
+        result = current_celery().send_task(TASK_PUBLISH_DUE, queue=QUEUE_MAINTENANCE)
         written = logging.getLogger("workers.tasks").handlers[-1].stream  # json_lines' buffer
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not any(

@@ -15,15 +15,17 @@ from typing import Any
 
 import pytest
 
-from workers.celery_app import QUEUES
+from app.config import WorkerSettings
+from tests.conftest import PREFIX, current_celery
+from workers.celery_app import Queues
 from workers.gateways.local import LocalGateway
-from workers.services import WorkerServices, override_services
-from workers.settings import WorkerSettings
+from workers.services import WorkerServices
+
+QUEUES = Queues(PREFIX).consumed
 
 
-def test_worker_settings(database_url: str, **overrides: Any) -> WorkerSettings:
+def test_worker_settings(**overrides: Any) -> WorkerSettings:
     values: dict[str, Any] = {
-        "database_url": database_url,
         "max_attempts": 3,
         "retry_base_seconds": 0.05,
         "retry_max_seconds": 0.2,
@@ -33,19 +35,18 @@ def test_worker_settings(database_url: str, **overrides: Any) -> WorkerSettings:
 
 
 @pytest.fixture()
-def use_gateway(db, database_url) -> Iterator[Callable[..., WorkerServices]]:
-    """Make in-process tasks use this database and the given gateway (local by default)."""
+def use_gateway(db, celery_broker) -> Iterator[Callable[..., WorkerServices]]:
+    """Make in-process tasks (of the session's Celery app) use this database and the given gateway
+    (local by default)."""
 
     def install(gateway=None, **settings: Any) -> WorkerServices:
-        services = WorkerServices(
-            test_worker_settings(database_url, **settings), db, gateway or LocalGateway()
-        )
-        override_services(services)
+        services = WorkerServices(test_worker_settings(**settings), db, gateway or LocalGateway())
+        current_celery().installed_services = services
         return services
 
     install()
     yield install
-    override_services(None)
+    current_celery().installed_services = None
 
 
 @pytest.fixture()
@@ -53,10 +54,8 @@ def worker(use_gateway, celery_broker):
     """A Celery worker consuming this session's queues in a thread of the test process."""
     from celery.contrib.testing.worker import start_worker
 
-    from workers.celery_app import app as celery_app
-
     with start_worker(
-        celery_app,
+        current_celery(),
         pool="solo",
         concurrency=1,
         perform_ping_check=False,
@@ -82,7 +81,7 @@ def worker_process(
         "-m",
         "celery",
         "-A",
-        "workers.celery_app",
+        "workers.main",
         "worker",
         "--concurrency",
         "2",

@@ -13,12 +13,13 @@ import redis
 
 from tests.api.helpers import FULL_NOTIFICATION, ok, org_urn, post
 from tests.brokers import TcpProxy
-from tests.conftest import rebind_broker
+from tests.conftest import PREFIX, current_celery, rebind_broker
 from tests.factories import initialize_request
 from tests.workers.conftest import wait_until, worker_process
 from tests.workers.test_notification_orders import orders_of, outbox_complete
-from workers.celery_app import PREFIX, QUEUES, TASK_RELAY_OUTBOX
-from workers.celery_app import app as celery_app
+from workers.celery_app import TASK_RELAY_OUTBOX, Queues
+
+QUEUES = Queues(PREFIX).consumed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,7 +77,7 @@ def test_broker_down_during_initialize_loses_nothing(app, sender, db, use_gatewa
     host_port = broker_url.split("://", 1)[1].rpartition("@")[2].split("/", 1)[0]
     host, _, port = host_port.partition(":")
     proxy = TcpProxy(host, int(port or (5672 if broker_url.startswith("amqp") else 6379)))
-    rebind_broker(proxy.url_for(broker_url))
+    celery_app = rebind_broker(proxy.url_for(broker_url))
     try:
         proxy.cut()
         client = app.test_client()
@@ -121,6 +122,7 @@ def test_every_queue_has_a_consumer_and_every_scheduled_task_a_queue():
     listed = re.search(r"(?:-Q|--queues)[ =](\S+)", worker)
     consumed = set(listed.group(1).split(",")) if listed else set(QUEUES)  # no -Q: all task_queues
     assert set(QUEUES) <= consumed
+    celery_app = current_celery()
     declared = {q.name for q in celery_app.conf.task_queues}
     assert declared == set(QUEUES)
     for entry in celery_app.conf.beat_schedule.values():

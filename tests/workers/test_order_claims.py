@@ -109,7 +109,7 @@ def test_orders_another_worker_recorded_meanwhile_are_not_counted_or_announced_t
 
 @pytest.mark.parametrize("lease_seconds", [1, 330])
 def test_the_lease_comes_from_the_worker_settings(lease_seconds, monkeypatch):
-    from workers.settings import load_worker_settings
+    from app.config import load_settings
 
     monkeypatch.setenv("OUTBOX_CLAIM_LEASE_SECONDS", str(lease_seconds))
-    assert load_worker_settings().claim_lease == timedelta(seconds=lease_seconds)
+    assert load_settings().worker.claim_lease == timedelta(seconds=lease_seconds)

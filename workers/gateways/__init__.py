@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.config import WorkerSettings
 from app.domain.notification_orders import NotificationGateway
-from workers.settings import WorkerSettings
 
 
 def make_gateway(settings: WorkerSettings) -> NotificationGateway:

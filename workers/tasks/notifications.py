@@ -5,34 +5,31 @@ from __future__ import annotations
 import logging
 import uuid
 
+from celery import shared_task
+
 from app.db.pool import DatabaseUnavailable
 from app.usecases.create_notification_orders import create_notification_orders
 from app.usecases.deliver_notifications import deliver_due_orders
 from app.usecases.dispatch_notification_orders import relay_outbox
-from workers.celery_app import (
-    TASK_CREATE_ORDERS,
-    TASK_DELIVER_DUE,
-    TASK_RELAY_OUTBOX,
-    app,
-)
-from workers.dispatch import enqueue_order_creation
-from workers.services import get_services
+from workers.celery_app import TASK_CREATE_ORDERS, TASK_DELIVER_DUE, TASK_RELAY_OUTBOX
+from workers.dispatch import order_creation_enqueuer
 
 log = logging.getLogger(__name__)
 
 
-@app.task(
+@shared_task(
     name=TASK_CREATE_ORDERS,
+    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     time_limit=300,
     soft_time_limit=240,
 )
-def create_orders(correspondence_ids: list[str], attempt: int = 0) -> dict[str, int]:
+def create_orders(self, correspondence_ids: list[str], attempt: int = 0) -> dict[str, int]:
     """One retry path: what cannot be done now stays in the outbox (with a backoff when the gateway
     was unavailable, or dispatched until the relay's re-dispatch window when the database was
     down) and the relay sends it again. No countdown messages: quorum queues cannot hold them."""
-    services = get_services()
+    services = self.app.services
     try:
         result = create_notification_orders(
             services.db,
@@ -49,19 +46,23 @@ def create_orders(correspondence_ids: list[str], attempt: int = 0) -> dict[str, 
     return {"recorded": result.recorded, "completed": len(result.completed), "retry": len(result.retry)}
 
 
-@app.task(name=TASK_RELAY_OUTBOX, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True)
-def relay(limit: int = 5000) -> int:
-    services = get_services()
+@shared_task(
+    name=TASK_RELAY_OUTBOX, bind=True, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True
+)
+def relay(self, limit: int = 5000) -> int:
+    services = self.app.services
     return relay_outbox(
         services.db,
-        enqueue_order_creation,
+        order_creation_enqueuer(self.app),
         undispatched_after=services.settings.undispatched_after,
         redispatch_after=services.settings.redispatch_after,
         limit=limit,
     )
 
 
-@app.task(name=TASK_DELIVER_DUE, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True)
-def deliver_due(limit: int = 1000) -> dict[str, int]:
-    result = deliver_due_orders(get_services().db, limit=limit)
+@shared_task(
+    name=TASK_DELIVER_DUE, bind=True, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True
+)
+def deliver_due(self, limit: int = 1000) -> dict[str, int]:
+    result = deliver_due_orders(self.app.services.db, limit=limit)
     return {"sent": result.sent, "conditionNotMet": result.condition_not_met, "waiting": result.waiting}
