@@ -58,7 +58,7 @@ class WorkerSettings:
     claim_lease: timedelta = timedelta(seconds=330)
     # The relay: how often it looks without a wake-up, and how long a wake-up waits for more commits.
     relay_idle_seconds: float = 1.0
-    relay_batch_window_ms: float = 25.0
+    relay_batch_window_ms: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def load_worker_settings(production: bool) -> WorkerSettings:
         gateway_timeout_seconds=float(env.get("NOTIFICATIONS_TIMEOUT_SECONDS", "10")),
         claim_lease=_seconds("OUTBOX_CLAIM_LEASE_SECONDS", 330),
         relay_idle_seconds=float(env.get("RELAY_IDLE_SECONDS", "1")),
-        relay_batch_window_ms=float(env.get("RELAY_BATCH_WINDOW_MS", "25")),
+        relay_batch_window_ms=float(env.get("RELAY_BATCH_WINDOW_MS", "100")),
     )
 
 

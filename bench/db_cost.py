@@ -121,7 +121,7 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        from app.config import DEV_ISSUER
+        from app.config import DEV_ISSUER, load_settings
         from app.security.tokens import load_or_create_dev_key, mint_token
 
         key = load_or_create_dev_key(data_dir / "keys" / "dev-signing-key.pem")
@@ -188,6 +188,10 @@ def main() -> None:
                 k: round((cpu_after[k] - cpu_before[k]) * 1000 / n, 3) for k in cpu_before
             },
             "statements": statements,
+            "relay_batch_window_ms": load_settings().worker.relay_batch_window_ms,
+            "commit": subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+            ).stdout.strip(),
             "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "command": " ".join(["bench/db_cost.py", *sys.argv[1:]]),
         }
@@ -195,6 +199,7 @@ def main() -> None:
         out.write_text(json.dumps(result, indent=1))
         print(json.dumps(result["per_initialize"]), f"exec ms/Initialize {result['exec_ms_per_initialize']}")
         print("CPU ms per Initialize:", json.dumps(result["cpu_ms_per_initialize"]))
+        print(f"relay window {result['relay_batch_window_ms']} ms, {result['requests_per_second']} req/s")
         for s in statements[: args.top]:
             print(
                 f"{s['exec_ms_per_initialize']:8.4f} ms {s['share']:6.1%} calls {s['calls_per_initialize']:7.3f}"

@@ -1,7 +1,7 @@
 """The outbox relay: hands committed notification work to the broker, off the request thread.
 
 Initialize writes outbox rows and `NOTIFY correspondence_outbox` in its transaction; this process
-`LISTEN`s, and on each wake-up (after a short window, RELAY_BATCH_WINDOW_MS, 25 ms, in which more
+`LISTEN`s, and on each wake-up (after a short window, RELAY_BATCH_WINDOW_MS, 100 ms, in which more
 commits join) publishes every undispatched row, 100 correspondences per message whatever Initialize
 they came from: under load one message carries many Initializes, so workers pay the per-message
 cost once for many. It also looks every `idle_seconds` without a wake-up, so a lost notification (relay
