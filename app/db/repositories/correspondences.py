@@ -9,6 +9,7 @@ import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Json, Jsonb
 
+from app.db.arrays import SmallintArray, TextArray, UuidArray
 from app.domain.enums import CorrespondenceStatus, IdempotencyType
 from app.domain.initialize import NewInitialization
 
@@ -123,17 +124,17 @@ def insert_initialization(
                 [{"reference_type": int(t), "reference_value": value} for t, value in v.external_references]
             ),
             "reply_options": Jsonb([{"link_url": url, "link_text": text} for url, text in v.reply_options]),
-            "ids": ids,
-            "recipients": [c.recipient for c in rows],
-            "names": [c.recipient_name for c in rows],
+            "ids": UuidArray(ids),
+            "recipients": TextArray([c.recipient for c in rows]),
+            "names": TextArray([c.recipient_name for c in rows]),
             "party": party_urn,
-            "status_owners": owners,
-            "statuses": statuses,
-            "status_texts": texts,
-            "attachment_ids": [a.attachment_id for a in new.attachments],
+            "status_owners": UuidArray(owners),
+            "statuses": SmallintArray(statuses),
+            "status_texts": TextArray(texts),
+            "attachment_ids": UuidArray([a.attachment_id for a in new.attachments]),
             "expirations": [a.expiration_time for a in new.attachments],
             "request_id": request_id,
-            "outbox": [c.id for c in rows if c.wants_notification_orders],
+            "outbox": UuidArray([c.id for c in rows if c.wants_notification_orders]),
             "key": v.idempotency_key,
             "first_id": ids[0] if ids else None,
         },

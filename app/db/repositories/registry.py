@@ -9,6 +9,7 @@ import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
+from app.db.arrays import TextArray
 from app.domain.registry import Party, Resource
 
 
@@ -39,7 +40,8 @@ def _resource(row: dict[str, Any] | None) -> Resource | None:
 
 def get_parties(conn: psycopg.Connection[DictRow], urns: Iterable[str]) -> dict[str, Party]:
     rows = conn.execute(
-        "SELECT urn, name, emails, mobiles, reserved FROM parties WHERE urn = ANY(%b::text[])", (list(urns),)
+        "SELECT urn, name, emails, mobiles, reserved FROM parties WHERE urn = ANY(%b::text[])",
+        (TextArray(urns),),
     ).fetchall()
     return {
         r["urn"]: Party(r["urn"], r["name"], list(r["emails"]), list(r["mobiles"]), r["reserved"])
@@ -111,7 +113,13 @@ def initialize_lookups(
              (%(template)s::int IS NULL OR EXISTS (
                  SELECT 1 FROM notification_templates WHERE template = %(template)s::int
                  AND (language IS NULL OR lower(language) = lower(%(language)s)))) AS template_exists""",
-        {"resource": resource_id, "urns": urns, "key": key, "template": template, "language": language},
+        {
+            "resource": resource_id,
+            "urns": TextArray(urns),
+            "key": key,
+            "template": template,
+            "language": language,
+        },
     ).fetchone()
     assert row is not None  # a SELECT without FROM: always one row
     resource = _resource(row["resource"])
