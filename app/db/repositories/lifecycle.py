@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import DictRow
 
+from app.db.arrays import TextArray, UuidArray
 from app.domain.ids import uuid7
 
 
@@ -97,14 +98,19 @@ def set_published(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], at: d
 
 
 def add_events(conn: psycopg.Connection[DictRow], rows: list[tuple[str, uuid.UUID, str | None]]) -> None:
-    """rows: (event type, correspondence id, subject)."""
+    """rows: (event type, correspondence id, subject), in that order of ids; one statement."""
     if rows:
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO correspondence_events (event_type, correspondence_id, subject) "
-                "VALUES (%s, %s, %s)",
-                rows,
-            )
+        conn.execute(
+            """INSERT INTO correspondence_events (event_type, correspondence_id, subject)
+               SELECT t.e, t.c, t.s FROM unnest(%b::text[], %b::uuid[], %b::text[]) WITH ORDINALITY
+                   AS t(e, c, s, n)
+               ORDER BY t.n""",
+            (
+                TextArray([r[0] for r in rows]),
+                UuidArray([r[1] for r in rows]),
+                TextArray([r[2] for r in rows]),
+            ),
+        )
 
 
 def take_due_dates(

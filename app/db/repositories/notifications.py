@@ -84,46 +84,47 @@ def insert_orders(
     recorded: Iterable[tuple[NotificationOrder, OrderOutcome]],
     gateway: str,
 ) -> set[uuid.UUID]:
-    """Record the orders; returns the ids inserted now (an order already recorded is left as is)."""
+    """Record the orders in one statement (a batch is hundreds); returns the ids inserted now (an
+    order already recorded is left as is)."""
     rows = [
-        (
-            o.id,
-            o.correspondence_id,
-            o.is_reminder,
-            o.plan.key,
-            o.template,
-            o.channel,
-            o.requested_send_time,
-            out.status,
-            out.reason,
-            list(out.addresses),
-            out.notification_order_id,
-            out.shipment_id,
-            Jsonb(out.request or {}),
-            gateway,
-        )
+        {
+            "id": str(o.id),
+            "correspondence_id": str(o.correspondence_id),
+            "is_reminder": o.is_reminder,
+            "recipient_key": o.plan.key,
+            "notification_template": int(o.template),
+            "notification_channel": int(o.channel),
+            "requested_send_time": o.requested_send_time.isoformat(),
+            "status": out.status,
+            "failure_reason": out.reason,
+            "addresses": list(out.addresses),
+            "notification_order_id": str(out.notification_order_id) if out.notification_order_id else None,
+            "shipment_id": str(out.shipment_id) if out.shipment_id else None,
+            "order_request": out.request or {},
+        }
         for o, out in recorded
     ]
     if not rows:
         return set()
-    inserted: set[uuid.UUID] = set()
-    with conn.cursor() as cur:
-        cur.executemany(
-            """INSERT INTO notification_orders
-                 (id, correspondence_id, is_reminder, recipient_key, notification_template, notification_channel,
-                  requested_send_time, status, failure_reason, addresses, notification_order_id, shipment_id,
-                  order_request, gateway)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (id) DO NOTHING
-               RETURNING id""",
-            rows,
-            returning=True,
-        )
-        while True:
-            inserted.update(r["id"] for r in cur.fetchall())
-            if not cur.nextset():
-                break
-    return inserted
+    found = conn.execute(
+        """INSERT INTO notification_orders
+             (id, correspondence_id, is_reminder, recipient_key, notification_template, notification_channel,
+              requested_send_time, status, failure_reason, addresses, notification_order_id, shipment_id,
+              order_request, gateway)
+           SELECT r.id, r.correspondence_id, r.is_reminder, r.recipient_key, r.notification_template,
+                  r.notification_channel, r.requested_send_time, r.status, r.failure_reason,
+                  ARRAY(SELECT jsonb_array_elements_text(r.addresses)), r.notification_order_id, r.shipment_id,
+                  r.order_request, %(gateway)s
+           FROM jsonb_to_recordset(%(rows)s) AS r(
+               id uuid, correspondence_id uuid, is_reminder boolean, recipient_key text,
+               notification_template smallint, notification_channel smallint, requested_send_time timestamptz,
+               status text, failure_reason text, addresses jsonb, notification_order_id uuid, shipment_id uuid,
+               order_request jsonb)
+           ON CONFLICT (id) DO NOTHING
+           RETURNING id""",
+        {"rows": Jsonb(rows), "gateway": gateway},
+    ).fetchall()
+    return {r["id"] for r in found}
 
 
 def mark_completed(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> None:
