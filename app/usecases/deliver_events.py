@@ -29,32 +29,52 @@ log = logging.getLogger(__name__)
 Post = Callable[..., Any]  # (url, secret, event, allow_private=, timeout=, connect_timeout=) -> PostResult
 
 
-def fan_out(db: Database, settings: EventSettings, limit: int = 50) -> int:
-    """One bounded transaction; returns the outbox rows forwarded."""
+# Outbox rows taken per transaction, and of them at most EXPANDED become deliveries: a row of a
+# resource nobody subscribes to is only marked forwarded (cheap, and nearly every row under load),
+# while an Initialize's row becomes one CloudEvent per correspondence (up to 500) per subscription.
+PAGE = 1000
+EXPANDED = 50
+
+
+def fan_out(
+    db: Database, settings: EventSettings, limit: int = PAGE, expand_limit: int = EXPANDED
+) -> tuple[int, bool]:
+    """One bounded transaction; returns the outbox rows forwarded and whether more may be waiting."""
     with db.transaction() as conn:
         rows = repo.take_outbox(conn, limit)
         if not rows:
-            return 0
+            return 0, False
+        more = len(rows) == limit
         subscriptions = repo.active_subscriptions(
             conn, {RESOURCE_PREFIX + r["resource_id"] for r in rows if r["resource_id"]}
         )
         if subscriptions:
             filters = {s.resource_filter for s in subscriptions}
-            wanted = [r for r in rows if r["resource_id"] and RESOURCE_PREFIX + r["resource_id"] in filters]
-            pairs = matches(subscriptions, repo.expand(conn, wanted))
+            wanted = [
+                i
+                for i, r in enumerate(rows)
+                if r["resource_id"] and RESOURCE_PREFIX + r["resource_id"] in filters
+            ]
+            if len(wanted) > expand_limit:
+                # Forward in order up to the first row past this transaction's share; the rest stay
+                # unforwarded (unlocked at commit) for the next round.
+                rows, wanted, more = rows[: wanted[expand_limit]], wanted[:expand_limit], True
+            pairs = matches(subscriptions, repo.expand(conn, [rows[i] for i in wanted]))
             repo.insert_deliveries(
                 conn, [(sid, e.id, e.type, cloud_event(e, settings.base_url)) for sid, e in pairs]
             )
         repo.mark_forwarded(conn, [r["id"] for r in rows])
-    return len(rows)
+    return len(rows), more
 
 
-def fan_out_all(db: Database, settings: EventSettings, limit: int = 50) -> int:
+def fan_out_all(
+    db: Database, settings: EventSettings, limit: int = PAGE, expand_limit: int = EXPANDED
+) -> int:
     total = 0
     while True:
-        n = fan_out(db, settings, limit)
+        n, more = fan_out(db, settings, limit, expand_limit)
         total += n
-        if n < limit:
+        if not more:
             return total
 
 

@@ -209,3 +209,33 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
     # de-duplicate by webhook-id); at most the posts in flight at the kill (the per-endpoint bound).
     assert sorted(set(ok)) == sorted(ids) and len(ok) <= len(ids) + 4
     drain(db)
+
+
+def test_fan_out_expands_a_bounded_share_per_transaction_and_forwards_the_rest_later(
+    client, sender, receiver, db
+):
+    """Rows of resources nobody subscribes to are forwarded a page at a time; rows that become
+    deliveries are capped per transaction, and the rows after the cap wait for the next one."""
+    from app.events_settings import load_event_settings
+    from app.usecases.deliver_events import fan_out
+
+    subscribe_active(client, sender, receiver, db)
+    ids = [create(client, sender, [ORG_RECIPIENT])[0] for _ in range(5)]  # 5 subscribed rows
+    settings = load_event_settings()
+    forwarded, more = fan_out(db, settings, limit=1000, expand_limit=2)
+    assert more and forwarded >= 2
+    with db.transaction() as conn:
+        deliveries = conn.execute(
+            "SELECT count(*) AS n FROM event_deliveries WHERE payload->>'resourceinstance' = ANY(%s)", (ids,)
+        ).fetchone()["n"]
+        left = conn.execute(
+            "SELECT count(*) AS n FROM correspondence_events WHERE forwarded_at IS NULL"
+        ).fetchone()["n"]
+    assert deliveries == 2 and left >= 3  # the 3rd subscribed row and every row after it wait
+    total = forwarded
+    while more:
+        n, more = fan_out(db, settings, limit=1000, expand_limit=2)
+        total += n
+    deliver(db)
+    got = {r["event"]["resourceinstance"] for r in receiver.events("correspondenceinitialized", ok_only=True)}
+    assert set(ids) <= got
