@@ -24,7 +24,7 @@ from workers.services import WorkerServices
 QUEUES = Queues(PREFIX).consumed
 
 
-def test_worker_settings(**overrides: Any) -> WorkerSettings:
+def worker_settings_for_tests(**overrides: Any) -> WorkerSettings:
     values: dict[str, Any] = {
         "max_attempts": 3,
         "retry_base_seconds": 0.05,
@@ -40,7 +40,7 @@ def use_gateway(db, celery_broker) -> Iterator[Callable[..., WorkerServices]]:
     (local by default)."""
 
     def install(gateway=None, **settings: Any) -> WorkerServices:
-        services = WorkerServices(test_worker_settings(**settings), db, gateway or LocalGateway())
+        services = WorkerServices(worker_settings_for_tests(**settings), db, gateway or LocalGateway())
         current_celery().installed_services = services
         return services
 
