@@ -73,6 +73,8 @@ class Settings:
     audience: str | None = None
     dev_keys: bool = True
     require_known_recipients: bool = False
+    # How long a web process keeps the resources and parties Initialize read (0: read every time).
+    registry_cache_seconds: float = 5.0
     max_request_bytes: int = 10 * 1024 * 1024
     db_pool_max: int = 10
     # `Prefer: wait` requests waiting at once in one web process; past it Initialize answers at once.
@@ -162,6 +164,7 @@ def load_settings() -> Settings:
         # keys are configured and DEV_TOKENS is not asked for.
         dev_keys=_bool("DEV_TOKENS", default=not (public_keys or jwks_url)),
         require_known_recipients=_bool("REQUIRE_KNOWN_RECIPIENTS"),
+        registry_cache_seconds=float(os.environ.get("REGISTRY_CACHE_SECONDS", "5")),
         max_request_bytes=int(os.environ.get("MAX_REQUEST_BYTES", str(10 * 1024 * 1024))),
         db_pool_max=int(os.environ.get("DB_POOL_MAX", "10")),
         max_waiters=int(os.environ.get("PREFER_WAIT_MAX_WAITERS", "16")),

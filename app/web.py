@@ -27,6 +27,7 @@ from app.api import events as events_api
 from app.api.problems import register_error_handlers, request_id
 from app.config import DEV_ISSUER, Settings, load_settings
 from app.db.pool import Database
+from app.db.registry_cache import RegistryCache
 from app.security.tokens import TokenVerifier, load_or_create_dev_key
 from workers.broker import Broker
 
@@ -58,6 +59,8 @@ class Services:
     settings: Settings
     db: Database
     verifier: TokenVerifier
+    # Resources and parties Initialize read lately (None: read every time).
+    registry_cache: RegistryCache | None = None
     # Slots for `Prefer: wait` requests waiting at once in this process.
     waiters: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(16))
 
@@ -115,6 +118,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         db=Database(settings.database_url, settings.db_pool_max),
         verifier=build_verifier(settings),
         waiters=threading.BoundedSemaphore(max(settings.max_waiters, 1)),
+        registry_cache=RegistryCache(settings.registry_cache_seconds)
+        if settings.registry_cache_seconds > 0
+        else None,
     )
     api = Api(
         app,

@@ -292,6 +292,7 @@ def initialize_with_files():
                 require_known_recipients=services.settings.require_known_recipients,
                 request_id=request_id(),
                 request_key=key,
+                registry=services.registry_cache,
             ),
             production=services.settings.is_production,
         )

@@ -84,6 +84,7 @@ def initialize():
                 require_known_recipients=services.settings.require_known_recipients,
                 request_id=request_id(),
                 request_key=key,
+                registry=services.registry_cache,
             ),
         )
     except BaseException:

@@ -16,6 +16,7 @@ import psycopg
 from psycopg.rows import DictRow
 
 from app.db.pool import Database
+from app.db.registry_cache import RegistryCache
 from app.db.repositories import attachments as attachment_repo
 from app.db.repositories import correspondences as correspondence_repo
 from app.db.repositories import registry as registry_repo
@@ -77,6 +78,8 @@ class InitializeOptions:
     request_id: str | None = None
     # An `Idempotency-Key` request: its result is stored with the rows, in the same transaction.
     request_key: RequestKey | None = None
+    # Resources and parties read lately by this process (None: read them now).
+    registry: RegistryCache | None = None
 
 
 class NewAttachmentUploads(Protocol):
@@ -156,6 +159,7 @@ def load_facts(
         key=key if len(request["recipients"]) == 1 else None,
         template=notification["notification_template"] if notification else None,
         language=rules.language_of(corr["content"].get("language")),
+        cache=options.registry,
     )
     return InitializeFacts(
         caller_organization=caller.organization,

@@ -325,3 +325,38 @@ def test_responses_carry_request_id(client, sender):
     assert echoed.headers["X-Request-Id"] == "test-request-42"
     assert success.headers.get("X-Content-Type-Options") == "nosniff"
     assert success.headers.get("Cache-Control") == "no-store"
+
+
+# ---------------------------------------------------------------- the registry copy (REGISTRY_CACHE_SECONDS)
+
+
+def test_registry_rows_are_read_again_after_a_load_in_this_process_and_after_the_ttl(app, client, sender, db):
+    from app.db.repositories.registry import upsert_parties
+    from app.domain.registry import Party
+
+    urn = org_urn(310000777)
+    body = with_content(initialize_request([urn]), messageTitle="Til {{recipientName}}")
+    with db.transaction() as conn:
+        upsert_parties(conn, [Party(urn, "Gammelt Navn AS")])
+
+    def title() -> str:
+        answer = ok(post(client, copy.deepcopy(body), sender))
+        return details(client, ids_of(answer)[0], sender).get_json()["content"]["messageTitle"]
+
+    assert title() == "Til Gammelt Navn AS"
+    # Changed behind this process's back (another process's registry load): the copy is kept ...
+    with db.transaction() as conn:
+        conn.execute("UPDATE parties SET name = 'Nytt Navn AS' WHERE urn = %s", (urn,))
+    assert title() == "Til Gammelt Navn AS"
+    # ... until its TTL has passed,
+    cache = app.extensions["correspondence"].registry_cache
+    clock = cache._clock
+    try:
+        cache._clock = lambda: clock() + cache.ttl + 1
+        assert title() == "Til Nytt Navn AS"
+    finally:
+        cache._clock = clock
+    # and a load in this process is seen at once.
+    with db.transaction() as conn:
+        upsert_parties(conn, [Party(urn, "Tredje Navn AS")])
+    assert title() == "Til Tredje Navn AS"

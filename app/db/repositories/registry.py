@@ -10,6 +10,8 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from app.db.arrays import TextArray
+from app.db.registry_cache import RegistryCache, registry_changed
+from app.db.repositories.templates import get_templates, pick_template
 from app.domain.registry import Party, Resource
 
 
@@ -50,6 +52,7 @@ def get_parties(conn: psycopg.Connection[DictRow], urns: Iterable[str]) -> dict[
 
 
 def upsert_resources(conn: psycopg.Connection[DictRow], resources: list[Resource]) -> None:
+    registry_changed()
     with conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO resources (id, service_owner_org_number, service_owner_org_code, service_owner_name,
@@ -79,6 +82,7 @@ def upsert_resources(conn: psycopg.Connection[DictRow], resources: list[Resource
 
 
 def upsert_parties(conn: psycopg.Connection[DictRow], parties: list[Party]) -> None:
+    registry_changed()
     with conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO parties (urn, name, emails, mobiles, reserved, updated)
@@ -97,9 +101,24 @@ def initialize_lookups(
     key: Any,
     template: int | None,
     language: str,
+    cache: RegistryCache | None = None,
 ) -> dict[str, Any]:
     """What Initialize's rules read, in one statement: the resource, the recipients' parties, whether
-    the idempotency key exists, whether the notification template has a row for the language."""
+    the idempotency key exists, whether the notification template has a row for the language.
+
+    With a `cache` holding the resource and every party, and no key to look up, no statement runs:
+    the template rows come from their own per-process copy."""
+    if cache is not None and key is None:
+        resource = cache.resource(resource_id)
+        parties = cache.parties(urns) if resource is not None else None
+        if parties is not None:
+            return {
+                "resource": resource,
+                "parties": parties,
+                "key_exists": False,
+                "template_exists": template is None
+                or pick_template(get_templates(conn), template, language) is not None,
+            }
     row = conn.execute(
         """SELECT
              (SELECT row_to_json(r) FROM (
@@ -124,6 +143,8 @@ def initialize_lookups(
     assert row is not None  # a SELECT without FROM: always one row
     resource = _resource(row["resource"])
     parties = {p[0]: Party(p[0], p[1], list(p[2]), list(p[3]), p[4]) for p in row["parties"] or []}
+    if cache is not None:
+        cache.remember(resource, urns, parties)
     return {
         "resource": resource,
         "parties": parties,

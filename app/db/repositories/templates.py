@@ -13,9 +13,15 @@ TEXTS = TEXT_FIELDS  # the template columns are named like the request's text fi
 
 
 # The template rows come with the schema (migrations) and never change while a process runs; a worker
-# re-reads them once a minute rather than once per message.
+# and Initialize re-read them once a minute rather than once per message or request.
 TEMPLATES_TTL_SECONDS = 60.0
 _cached: tuple[float, str, dict[tuple[int, str | None], dict[str, str]]] | None = None
+
+
+def forget_templates() -> None:
+    """Read the rows again on next use (for a process that changed them behind the schema's back)."""
+    global _cached
+    _cached = None
 
 
 def get_templates(conn: psycopg.Connection[DictRow]) -> dict[tuple[int, str | None], dict[str, str]]:
