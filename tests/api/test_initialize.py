@@ -97,8 +97,8 @@ def test_500_recipients_in_one_request(client, sender, db):
             "SELECT DISTINCT initialization_id FROM correspondences WHERE id = ANY(%s::uuid[])", (ids,)
         ).fetchall()
     assert len(shared) == 1
-    # Initialized + ReadyForPublish for each.
-    assert count_rows_for(db, "correspondence_statuses", "correspondence_id", ids) == 1000
+    # ReadyForPublish for each: Initialized is derived from the Initialize, not stored.
+    assert count_rows_for(db, "correspondence_statuses", "correspondence_id", ids) == 500
 
 
 # ---------------------------------------------------------------- JSON conventions (SPEC §7.1, §7.2)

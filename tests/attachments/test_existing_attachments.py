@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from app.db.repositories import correspondences as correspondence_repo
 from app.domain.enums import AttachmentStatus as A
 from app.domain.enums import CorrespondenceStatus as S
 from app.schemas.initialize import InitializeCorrespondencesRequestSchema
@@ -134,7 +135,11 @@ def test_correspondence_stays_initialized_until_every_attachment_is_published(db
                 (created.correspondence_id,),
             )
         ]
-    assert statuses == [S.Initialized]
+    assert statuses == []  # Initialized is derived from the Initialize, not stored
+    with db.transaction() as conn:
+        assert correspondence_repo.status_sets(conn, [created.correspondence_id]) == {
+            created.correspondence_id: {S.Initialized}
+        }
     while publish_due(db).jobs:  # the publish job waits for the attachment
         pass
     with db.transaction() as conn:

@@ -1,6 +1,6 @@
 """Migration 0005 carries rows written through the old schema (one row per recipient with its own
-content, references, reply options and attachment links) into the thin model, and every read
-answers as it did."""
+content, references, reply options and attachment links) into the thin model, 0012 drops the stored
+Initialized statuses, and every read answers as it did."""
 
 from __future__ import annotations
 
@@ -170,6 +170,11 @@ def test_old_rows_read_the_same_after_the_migration(old_database: str) -> None:
         assert [a["id"] for a in first["attachments"]] == [ids["attachment"]]
         assert first["attachments"][0]["expiration_time"] == NOW + timedelta(days=30)
         assert [s["status"] for s in first["statuses"]] == [0, 1]
+        # 0012: the stored Initialized rows are gone; reads derive the status from the Initialize.
+        assert conn.execute(
+            "SELECT count(*) AS n FROM correspondence_statuses WHERE status = 0"
+        ).fetchone() == {"n": 0}
+        assert correspondence_repo.status_sets(conn, [ids["first"]]) == {ids["first"]: {0, 1}}
 
         # Order building, search, lifecycle and attachment reads see the same rows.
         [loaded] = notification_repo.load_for_orders(conn, [ids["first"]])

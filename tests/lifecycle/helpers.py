@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from app.db.repositories import correspondences as correspondence_repo
 from app.usecases.publish_correspondences import publish_due
 from tests.api.helpers import URL, ok, post
 from tests.conftest import READ
@@ -28,13 +29,11 @@ def recipient_headers(tokens, pid: str = PERSON_PID) -> dict[str, str]:
 
 
 def statuses_of(db, cid: str) -> list[int]:
+    """The status history as every read sees it (Initialized first, derived; then the stored rows)."""
     with db.transaction() as conn:
-        rows = conn.execute(
-            "SELECT status FROM correspondence_statuses WHERE correspondence_id = %s "
-            "ORDER BY status_changed, status",
-            (uuid.UUID(cid),),
-        ).fetchall()
-    return [r["status"] for r in rows]
+        row = correspondence_repo.get_correspondence(conn, uuid.UUID(cid))
+    assert row is not None
+    return [s["status"] for s in row["statuses"]]
 
 
 def action(client, cid: str, name: str, headers: dict[str, str]):

@@ -39,6 +39,13 @@ def test_status_filter_dates_and_paging(client, sender, tokens, db):
     action(client, ids[0], "markasread", me)
     assert search(client, me, role=0, status="Read", sendersReference=reference).get_json()["ids"] == [ids[0]]
     assert search(client, sender, role=1, status=4, sendersReference=reference).get_json()["ids"] == [ids[0]]
+    # Every correspondence has been Initialized (derived from its Initialize, not stored), and a
+    # recipient never sees that status.
+    initialized = search(client, sender, role=1, status="Initialized", sendersReference=reference)
+    assert set(initialized.get_json()["ids"]) == set(ids)
+    assert (
+        search(client, me, role=0, status="Initialized", sendersReference=reference).get_json()["ids"] == []
+    )
     page1 = search(client, sender, role=1, sendersReference=reference, limit=1).get_json()["ids"]
     page2 = search(client, sender, role=1, sendersReference=reference, limit=1, offset=1).get_json()["ids"]
     assert len(page1) == len(page2) == 1 and set(page1 + page2) == set(ids)

@@ -25,6 +25,8 @@ CONTENT_COLUMNS = """i.language,
          ELSE replace(i.message_body, '{{recipientName}}', c.recipient_name) END AS message_body"""
 
 OUTBOX_CHANNEL = "correspondence_outbox"
+# Every correspondence is Initialized at its Initialize's `created`: derived on reads, never stored.
+INITIALIZED = int(CorrespondenceStatus.Initialized)
 
 # One statement writes a whole Initialize, whatever its number of recipients: the shared row once,
 # then per-recipient rows from arrays (unnest), so a request costs one round trip.
@@ -78,7 +80,9 @@ def insert_initialization(
     request_id: str | None = None,
 ) -> None:
     """Write one Initialize on the caller's transaction: its shared row, its thin correspondences,
-    their first statuses, attachment links, idempotency key and work rows (an outbox row per
+    their statuses after Initialized (ReadyForPublish or Reserved; Initialized itself is not stored:
+    every correspondence has it, at its Initialize's `created`, and reads add it), attachment links,
+    idempotency key and work rows (an outbox row per
     correspondence with orders to create; the publication and due-date jobs once for all). The outbox
     rows wake the relay (NOTIFY, delivered at commit).
 
@@ -90,9 +94,6 @@ def insert_initialization(
     # written at one instant always has the higher status).
     owners, statuses, texts = [], [], []
     for c in rows:
-        owners.append(c.id)
-        statuses.append(int(CorrespondenceStatus.Initialized))
-        texts.append("Initialized")
         if c.status != CorrespondenceStatus.Initialized:
             owners.append(c.id)
             statuses.append(c.status)
@@ -164,11 +165,14 @@ def get_correspondence(
     ).fetchone()
     if row is None:
         return None
-    row["statuses"] = conn.execute(
-        """SELECT id, status, status_text, status_changed FROM correspondence_statuses
-           WHERE correspondence_id = %s ORDER BY status_changed, status, id""",
-        (correspondence_id,),
-    ).fetchall()
+    row["statuses"] = [
+        {"id": row["id"], "status": INITIALIZED, "status_text": "Initialized", "status_changed": row["created"]},
+        *conn.execute(
+            """SELECT id, status, status_text, status_changed FROM correspondence_statuses
+               WHERE correspondence_id = %s ORDER BY status_changed, status, id""",
+            (correspondence_id,),
+        ).fetchall(),
+    ]
     row["fetched"] = conn.execute(
         """SELECT id, 3 AS status, status_text, status_changed FROM correspondence_fetched
            WHERE correspondence_id = %s ORDER BY status_changed, status, id""",
@@ -189,10 +193,12 @@ def get_correspondence(
 
 
 def status_sets(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> dict[uuid.UUID, set[int]]:
-    """Every status each correspondence has ever had (Fetched excluded: separate table)."""
+    """Every status each existing correspondence has ever had: Initialized, which every one has (it
+    is not stored), and its stored ones (Fetched excluded: separate table)."""
     rows = conn.execute(
-        "SELECT correspondence_id, array_agg(DISTINCT status) AS statuses FROM correspondence_statuses "
-        "WHERE correspondence_id = ANY(%s) GROUP BY correspondence_id",
+        """SELECT c.id, array_agg(DISTINCT s.status) FILTER (WHERE s.status IS NOT NULL) AS statuses
+           FROM correspondences c LEFT JOIN correspondence_statuses s ON s.correspondence_id = c.id
+           WHERE c.id = ANY(%s) GROUP BY c.id""",
         (ids,),
     ).fetchall()
-    return {r["correspondence_id"]: set(r["statuses"]) for r in rows}
+    return {r["id"]: {INITIALIZED, *(r["statuses"] or ())} for r in rows}

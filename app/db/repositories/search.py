@@ -9,6 +9,9 @@ import psycopg
 from psycopg.rows import DictRow
 
 HIDDEN_FOR_RECIPIENT = (0, 1, 11)  # Initialized, ReadyForPublish, Failed
+# A correspondence's latest status; Initialized (0, never stored) when no later one is.
+CURRENT_STATUS = """coalesce((SELECT s.status FROM correspondence_statuses s WHERE s.correspondence_id = c.id
+                   ORDER BY s.status_changed DESC, s.status DESC, s.id DESC LIMIT 1), 0)"""
 
 
 def by_idempotency_key(
@@ -22,13 +25,9 @@ def by_idempotency_key(
 ) -> list[uuid.UUID]:
     """The correspondence created with this key, if the caller may see it in this search."""
     rows = conn.execute(
-        """SELECT k.correspondence_id,
+        f"""SELECT k.correspondence_id,
                   i.sender = %s AS mine_to_send,
-                  c.recipient = %s AND NOT EXISTS (
-                      SELECT 1 FROM correspondence_statuses s WHERE s.correspondence_id = c.id
-                      AND s.status = ANY(%s) AND s.status_changed >= ALL (
-                          SELECT s2.status_changed FROM correspondence_statuses s2
-                          WHERE s2.correspondence_id = c.id)) AS mine_to_read
+                  c.recipient = %s AND {CURRENT_STATUS} <> ALL(%s) AS mine_to_read
            FROM idempotency_keys k JOIN correspondences c ON c.id = k.correspondence_id
            JOIN initializations i ON i.id = c.initialization_id
            WHERE k.id = %s AND i.resource_id = %s""",
@@ -64,10 +63,7 @@ def search(
                        WHERE s.correspondence_id = c.id AND s.status = %s))"""
             params += [party, status, list(HIDDEN_FOR_RECIPIENT), status]
         else:
-            side = """(c.recipient = %s AND (SELECT s.status FROM correspondence_statuses s
-                       WHERE s.correspondence_id = c.id
-                       ORDER BY s.status_changed DESC, s.status DESC, s.id DESC LIMIT 1)
-                       <> ALL(%s))"""
+            side = f"(c.recipient = %s AND {CURRENT_STATUS} <> ALL(%s))"
             params += [party, list(HIDDEN_FOR_RECIPIENT)]
         sides.append(side)
     if as_sender:
@@ -75,10 +71,10 @@ def search(
         params.append(party)
         if status is not None:
             side += (
-                " AND EXISTS (SELECT 1 FROM correspondence_statuses s"
-                " WHERE s.correspondence_id = c.id AND s.status = %s)"
+                " AND (%s = 0 OR EXISTS (SELECT 1 FROM correspondence_statuses s"
+                " WHERE s.correspondence_id = c.id AND s.status = %s))"
             )
-            params.append(status)
+            params += [status, status]
         sides.append(side + ")")
     where = ["i.resource_id = %s", "(" + " OR ".join(sides) + ")"]
     params = [resource_id, *params]
