@@ -3,11 +3,13 @@ group of its own, with the commands resolved to this virtual environment."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from common import ROOT
@@ -48,6 +50,18 @@ class Background:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    @contextlib.contextmanager
+    def paused(self, names: list[str]) -> Iterator[None]:
+        """Stop these roles' process groups (SIGSTOP) for the block, then let them go on (SIGCONT)."""
+        groups = [self.procs[n].pid for n in names if self.procs[n].poll() is None]
+        for pid in groups:
+            os.killpg(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in groups:
+                os.killpg(pid, signal.SIGCONT)
 
     def stop(self) -> None:
         for proc in self.procs.values():
