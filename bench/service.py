@@ -409,6 +409,7 @@ COMPONENTS = [
         ("handle_request (", "ThreadWorker.handle (", "AsyncWorker.handle (", "GeventWorker.handle ("),
     ),
     ("gunicorn accept/poll loop", ("ThreadWorker.run (", "GeventWorker.run (", "Arbiter.run (")),
+    ("bare endpoint: JSON, INSERT and COMMIT", ("insert (bare_app.py",)),
 ]
 
 
@@ -416,18 +417,21 @@ def profile(
     server: Server,
     port: int,
     body: bytes,
-    token: str,
+    token: str | None,
     seconds: int,
     connections: int,
     workdir: Path,
     stamp: str,
+    path: str = INITIALIZE,
+    name: str = "profile",
 ) -> dict:
     """py-spy samples the GIL-holding thread of every gunicorn worker (Python CPU) while wrk loads
-    the service; stacks summed over the workers and attributed to the parts of a request."""
+    the server; stacks summed over the workers and attributed to the parts of a request, each part
+    also in ms of Python CPU per request (100 samples a second: a sample is 10 ms)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
         raise SystemExit("--profile needs py-spy (.venv/bin/pip install py-spy)")
-    raw = RESULTS / f"profile-{stamp}.txt"
+    raw = RESULTS / f"{name}-{stamp}.txt"
     spies = []
     for pid in server.worker_pids():
         out = workdir / f"spy-{pid}.txt"
@@ -449,7 +453,7 @@ def profile(
         ]
         spies.append((out, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
     time.sleep(1)
-    load = wrk(port, INITIALIZE, body, token, seconds - 2, connections, workdir)
+    load = wrk(port, path, body, token, seconds - 2, connections, workdir)
     stacks: Counter[str] = Counter()
     for out, proc in spies:
         proc.wait(seconds + 30)
@@ -459,9 +463,14 @@ def profile(
                 if stack and count.isdigit():
                     stacks[stack] += int(count)
     raw.write_text("".join(f"{stack} {n}\n" for stack, n in stacks.most_common()))
+    samples = sum(stacks.values())
+    # The samples span py-spy's whole window (wrk runs `seconds - 2` of it): per request, divide by
+    # the requests wrk counted, a slight overestimate of the load's own share.
+    requests = load["requests_per_second"] * load["seconds"]
     return {
         "load": load,
-        "samples": sum(stacks.values()),
+        "samples": samples,
+        "python_ms_per_request": round(samples * 10 / requests, 3) if requests else None,
         "raw_stacks": str(raw.relative_to(ROOT)),
         "components": components(stacks),
         "top_frames": top_frames(stacks),
@@ -708,6 +717,11 @@ def main() -> None:
                 max(rounds[key], key=lambda x: x["requests_per_second"]),
                 rounds=[x["requests_per_second"] for x in rounds[key]],
             )
+        if args.profile:
+            print("profile: py-spy on the bare endpoint's workers under load ...", flush=True)
+            result["profile_bare"] = profile(
+                bare, bare_port, one, None, 12, args.connections, workdir, stamp, "/insert", "profile-bare"
+            )
         bare.stop()
 
         # (c) 500 against 1 recipient, sequential, on the same service
@@ -800,9 +814,20 @@ def main() -> None:
             f"profile: {p['samples']} samples at {p['load']['requests_per_second']:,.0f} req/s; "
             f"raw stacks {p['raw_stacks']}"
         )
-        print("  Python CPU by part of the request:")
-        for name, share in p["components"]:
-            print(f"  {share:5.1f}%  {name}")
+        print(
+            "  Python CPU by part of the request (share; ms per request, the service then the bare endpoint):"
+        )
+        bare_parts = dict(result["profile_bare"]["components"])
+        per_request = p["python_ms_per_request"] or 0
+        bare_per_request = result["profile_bare"]["python_ms_per_request"] or 0
+        for name in dict.fromkeys([n for n, _ in p["components"]] + list(bare_parts)):
+            share = dict(p["components"]).get(name, 0.0)
+            bare_share = bare_parts.get(name, 0.0)
+            print(
+                f"  {share:5.1f}%  {per_request * share / 100:5.2f} ms  {bare_per_request * bare_share / 100:5.2f} ms"
+                f"  {name}"
+            )
+        print(f"  {100.0:5.1f}%  {per_request:5.2f} ms  {bare_per_request:5.2f} ms  all Python")
         print("  project functions (inclusive):")
         for frame, share in p["top_frames"][:15]:
             print(f"  {share:5.1f}%  {frame}")
