@@ -427,7 +427,8 @@ def profile(
 ) -> dict:
     """py-spy samples the GIL-holding thread of every gunicorn worker (Python CPU) while wrk loads
     the server; stacks summed over the workers and attributed to the parts of a request, each part
-    also in ms of Python CPU per request (100 samples a second: a sample is 10 ms)."""
+    also in ms per request (100 samples a second: a sample is 10 ms of holding the GIL, which on a
+    loaded machine includes time the process waited for a core, so these exceed its CPU time)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
         raise SystemExit("--profile needs py-spy (.venv/bin/pip install py-spy)")
