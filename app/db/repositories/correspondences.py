@@ -166,7 +166,12 @@ def get_correspondence(
     if row is None:
         return None
     row["statuses"] = [
-        {"id": row["id"], "status": INITIALIZED, "status_text": "Initialized", "status_changed": row["created"]},
+        {
+            "id": row["id"],
+            "status": INITIALIZED,
+            "status_text": "Initialized",
+            "status_changed": row["created"],
+        },
         *conn.execute(
             """SELECT id, status, status_text, status_changed FROM correspondence_statuses
                WHERE correspondence_id = %s ORDER BY status_changed, status, id""",
