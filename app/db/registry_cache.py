@@ -44,12 +44,16 @@ class RegistryCache:
         self._resources: dict[str, tuple[float, Resource]] = {}
         self._parties: dict[str, tuple[float, Party | None]] = {}
 
-    def _fresh_since(self) -> float:
-        """Entries read before this instant are stale; a registry change in this process empties all."""
+    def _forget_if_changed(self) -> None:
+        """A registry change in this process empties the copy."""
         if self._generation != _generation:
             self._generation = _generation
             self._resources = {}
             self._parties = {}
+
+    def _fresh_since(self) -> float:
+        """Entries read before this instant are stale."""
+        self._forget_if_changed()
         return self._clock() - self.ttl
 
     def resource(self, resource_id: str) -> Resource | None:
@@ -74,7 +78,7 @@ class RegistryCache:
 
     def remember(self, resource: Resource | None, urns: Iterable[str], parties: dict[str, Party]) -> None:
         """What one read found: the resource (if any), and for each urn read its party or None."""
-        self._fresh_since()
+        self._forget_if_changed()
         now = self._clock()
         if len(self._parties) > self.MAX_ENTRIES or len(self._resources) > self.MAX_ENTRIES:
             self._resources, self._parties = {}, {}

@@ -103,11 +103,12 @@ def initialize_lookups(
     language: str,
     cache: RegistryCache | None = None,
 ) -> dict[str, Any]:
-    """What Initialize's rules read, in one statement: the resource, the recipients' parties, whether
-    the idempotency key exists, whether the notification template has a row for the language.
+    """What Initialize's rules read: the resource, the recipients' parties and whether the
+    idempotency key exists, in one statement; whether the notification template has a row for the
+    language, from the per-process copy of the template rows (they come with the schema).
 
-    With a `cache` holding the resource and every party, and no key to look up, no statement runs:
-    the template rows come from their own per-process copy."""
+    With a `cache` holding the resource and every party, and no key to look up, no statement runs."""
+    template_exists = template is None or pick_template(get_templates(conn), template, language) is not None
     if cache is not None and key is None:
         resource = cache.resource(resource_id)
         parties = cache.parties(urns) if resource is not None else None
@@ -116,8 +117,7 @@ def initialize_lookups(
                 "resource": resource,
                 "parties": parties,
                 "key_exists": False,
-                "template_exists": template is None
-                or pick_template(get_templates(conn), template, language) is not None,
+                "template_exists": template_exists,
             }
     row = conn.execute(
         """SELECT
@@ -128,17 +128,8 @@ def initialize_lookups(
              (SELECT json_agg(json_build_array(urn, name, emails, mobiles, reserved)) FROM parties
               WHERE urn = ANY(%(urns)b::text[])) AS parties,
              (%(key)s::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM idempotency_keys WHERE id = %(key)s::uuid))
-                 AS key_exists,
-             (%(template)s::int IS NULL OR EXISTS (
-                 SELECT 1 FROM notification_templates WHERE template = %(template)s::int
-                 AND (language IS NULL OR lower(language) = lower(%(language)s)))) AS template_exists""",
-        {
-            "resource": resource_id,
-            "urns": TextArray(urns),
-            "key": key,
-            "template": template,
-            "language": language,
-        },
+                 AS key_exists""",
+        {"resource": resource_id, "urns": TextArray(urns), "key": key},
     ).fetchone()
     assert row is not None  # a SELECT without FROM: always one row
     resource = _resource(row["resource"])
@@ -149,5 +140,5 @@ def initialize_lookups(
         "resource": resource,
         "parties": parties,
         "key_exists": row["key_exists"],
-        "template_exists": row["template_exists"],
+        "template_exists": template_exists,
     }
