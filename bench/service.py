@@ -274,6 +274,17 @@ def initialize_body(recipients: list[str]) -> bytes:
     return json.dumps(data, ensure_ascii=False).encode()
 
 
+def sequential_medians(times_1: list[float], times_500: list[float]) -> dict:
+    """(c)'s medians in ms of 1- and 500-recipient requests, and every 500-recipient time."""
+    return {
+        "ms_1": round(statistics.median(times_1) * 1000, 2),
+        "ms_500": round(statistics.median(times_500) * 1000, 2),
+        "runs_1": len(times_1),
+        "runs_500": len(times_500),
+        "all_ms_500": [round(t * 1000, 1) for t in times_500],
+    }
+
+
 def timed_posts(port: int, body: bytes, token: str, warmup: int, runs: int, expect: int) -> list[float]:
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     times = []
@@ -739,26 +750,14 @@ def main() -> None:
         result["backlog_drain_seconds"] = round(time.monotonic() - drain_started, 1)
         times_1 = timed_posts(port, one, token, warmup=5, runs=30, expect=1)
         times_500 = timed_posts(port, many, token, warmup=2, runs=7, expect=500)
-        result["c"] = {
-            "ms_1": round(statistics.median(times_1) * 1000, 2),
-            "ms_500": round(statistics.median(times_500) * 1000, 2),
-            "runs_1": len(times_1),
-            "runs_500": len(times_500),
-            "all_ms_500": [round(t * 1000, 1) for t in times_500],
-        }
+        result["c"] = sequential_medians(times_1, times_500)
         # (c) again with the worker, relay and beat stopped (SIGSTOP; they go on afterwards): the
         # request path alone, without the previous requests' 1,000 orders each being created on the
         # same two cores.
         with background.paused(["worker", "relay", "beat"]):
             alone_1 = timed_posts(port, one, token, warmup=5, runs=30, expect=1)
             alone_500 = timed_posts(port, many, token, warmup=2, runs=7, expect=500)
-        result["c_alone"] = {
-            "ms_1": round(statistics.median(alone_1) * 1000, 2),
-            "ms_500": round(statistics.median(alone_500) * 1000, 2),
-            "runs_1": len(alone_1),
-            "runs_500": len(alone_500),
-            "all_ms_500": [round(t * 1000, 1) for t in alone_500],
-        }
+        result["c_alone"] = sequential_medians(alone_1, alone_500)
         if args.profile:
             print("profile: py-spy on the service's workers under load ...", flush=True)
             result["profile"] = profile(service, port, one, token, 12, args.connections, workdir, stamp)
@@ -816,7 +815,7 @@ def main() -> None:
             f"raw stacks {p['raw_stacks']}"
         )
         print(
-            "  Python CPU by part of the request (share; ms per request, the service then the bare endpoint):"
+            "  Python by part of the request (share; ms holding the GIL per request: the service, the bare endpoint):"
         )
         bare_parts = dict(result["profile_bare"]["components"])
         per_request = p["python_ms_per_request"] or 0
