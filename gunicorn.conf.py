@@ -10,6 +10,11 @@ import tempfile
 
 
 def on_starting(server):
+    from app.config import load_settings
+
+    problems = load_settings().identity_problems()
+    if problems:  # before any worker starts: one clear line, not a worker's traceback per boot
+        raise SystemExit("refusing to start: " + "; ".join(problems))
     folder = os.environ.setdefault(
         "PROMETHEUS_MULTIPROC_DIR",
         os.path.join(tempfile.gettempdir(), f"correspondence-metrics-{os.getpid()}"),

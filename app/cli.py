@@ -68,6 +68,11 @@ def token(org: str | None, pid: str | None, scopes: tuple[str, ...], ttl: int) -
     if pid and not (len(pid) == 11 and pid.isdigit()):
         raise click.BadParameter("must be 11 digits", param_hint="--pid")
     settings = load_settings()
+    if settings.is_production:
+        raise click.ClickException(
+            "refusing to mint a token in production (CORRESPONDENCE_ENV=production): the development "
+            "signing key is never trusted there; use tokens from Maskinporten, ID-porten or Altinn"
+        )
     key = load_or_create_dev_key(settings.dev_key_path)
     all_scopes = [s for scope in scopes for s in scope.split()]
     click.echo(
@@ -79,22 +84,25 @@ def token(org: str | None, pid: str | None, scopes: tuple[str, ...], ttl: int) -
 
 @main.group()
 def registry() -> None:
-    """Local registries: resources, parties, contact points."""
+    """Local registries: resources, parties, contact points, people who act for organizations."""
 
 
-def _load_registry(data: object) -> tuple[int, int]:
+def _load_registry(data: object) -> tuple[int, int, int]:
     from app.db.migrate import apply_migrations
     from app.db.pool import Database
+    from app.db.repositories.access import upsert_access
     from app.db.repositories.registry import upsert_parties, upsert_resources
-    from app.domain.registry import parse_registry_file
+    from app.domain.registry import parse_access_entries, parse_registry_file
 
     resources, parties = parse_registry_file(data)
+    grants = parse_access_entries(data)
     url = _database_url()
     apply_migrations(url)
     with Database(url, 2).transaction() as conn:
         upsert_resources(conn, resources)
         upsert_parties(conn, parties)
-    return len(resources), len(parties)
+        upsert_access(conn, grants)
+    return len(resources), len(parties), len(grants)
 
 
 @registry.command("load")
@@ -105,18 +113,22 @@ def registry_load(file: Path) -> None:
 
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
-        n_resources, n_parties = _load_registry(data)
+        n_resources, n_parties, n_access = _load_registry(data)
     except (ValueError, RegistryFileError) as exc:
         raise click.ClickException(f"{file}: {exc}") from exc
-    click.echo(f"loaded {n_resources} resources and {n_parties} parties from {file}")
+    click.echo(
+        f"loaded {n_resources} resources, {n_parties} parties and {n_access} access entries from {file}"
+    )
 
 
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Load the demo registry (resources owned by 991825827, a few parties)."""
     data = json.loads(package_files.files("app").joinpath("demo/registry.json").read_text(encoding="utf-8"))
-    n_resources, n_parties = _load_registry(data)
-    click.echo(f"loaded demo registry: {n_resources} resources, {n_parties} parties")
+    n_resources, n_parties, n_access = _load_registry(data)
+    click.echo(
+        f"loaded demo registry: {n_resources} resources, {n_parties} parties, {n_access} access entries"
+    )
 
 
 @main.command()
@@ -199,6 +211,9 @@ def run(host: str, port: int | None, workers: int, connections: int, concurrency
     from app.supervise import StartRefused, Supervisor
 
     settings = load_settings()
+    problems = settings.identity_problems()
+    if problems:
+        raise click.ClickException(f"refusing to start ({settings.environment}): " + "; ".join(problems))
     port = port or settings.port
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log.info("data folder: %s", settings.data_dir)

@@ -70,7 +70,11 @@ class Settings:
     jwks_url: str | None
     public_keys: list[str] = field(default_factory=list)
     issuer: str | None = None
-    audience: str | None = None
+    # Accepted issuers (JWT_ISSUERS), each verified with the keys of its OpenID discovery document.
+    issuers: list[str] = field(default_factory=list)
+    audiences: list[str] = field(default_factory=list)
+    jwks_min_refetch_seconds: float = 10.0
+    jwks_max_age_seconds: float = 300.0
     dev_keys: bool = True
     require_known_recipients: bool = False
     # How long a web process keeps the resources and parties Initialize read (0: read every time).
@@ -103,6 +107,26 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.environment.lower() == "production"
+
+    def identity_problems(self) -> list[str]:
+        """Why this identity setup may not serve (empty: it may). Production never trusts the
+        development key and needs a real issuer or key."""
+        from app.security.jwks import url_problem
+
+        problems = [f"JWT_ISSUERS: {p}" for p in map(url_problem, self.issuers) if p]
+        if self.is_production:
+            if self.dev_keys:
+                problems.append(
+                    "DEV_TOKENS is on: the development signing key is never trusted in production "
+                    "(unset DEV_TOKENS)"
+                )
+            if not (self.issuers or self.public_keys or self.jwks_url):
+                problems.append(
+                    "no token issuer or key is configured: set JWT_ISSUERS (comma-separated issuer "
+                    "URLs, e.g. https://maskinporten.no/,https://platform.altinn.no/authentication/"
+                    "api/v1/openid/), or JWKS_URL or JWT_PUBLIC_KEYS"
+                )
+        return problems
 
 
 DEV_ISSUER = "urn:correspondence:dev-token-issuer"
@@ -149,7 +173,9 @@ def load_worker_settings(production: bool) -> WorkerSettings:
 def load_settings() -> Settings:
     public_keys = _list("JWT_PUBLIC_KEYS")
     jwks_url = os.environ.get("JWKS_URL") or None
+    issuers = _list("JWT_ISSUERS")
     environment = os.environ.get("CORRESPONDENCE_ENV", "development")
+    production = environment.lower() == "production"
     return Settings(
         database_url=os.environ.get("DATABASE_URL") or None,
         redis_url=os.environ.get("REDIS_URL") or None,
@@ -159,10 +185,14 @@ def load_settings() -> Settings:
         jwks_url=jwks_url,
         public_keys=public_keys,
         issuer=os.environ.get("JWT_ISSUER") or None,
-        audience=os.environ.get("JWT_AUDIENCE") or None,
+        issuers=issuers,
+        audiences=_list("JWT_AUDIENCE"),
+        jwks_min_refetch_seconds=float(os.environ.get("JWKS_MIN_REFETCH_SECONDS", "10")),
+        jwks_max_age_seconds=float(os.environ.get("JWKS_CACHE_SECONDS", "300")),
         # The development signing key is trusted unless turned off explicitly, or unless real
-        # keys are configured and DEV_TOKENS is not asked for.
-        dev_keys=_bool("DEV_TOKENS", default=not (public_keys or jwks_url)),
+        # keys are configured and DEV_TOKENS is not asked for; never in production (asking for it
+        # there refuses to start: Settings.identity_problems).
+        dev_keys=_bool("DEV_TOKENS", default=not (production or public_keys or jwks_url or issuers)),
         require_known_recipients=_bool("REQUIRE_KNOWN_RECIPIENTS"),
         registry_cache_seconds=float(os.environ.get("REGISTRY_CACHE_SECONDS", "5")),
         max_request_bytes=int(os.environ.get("MAX_REQUEST_BYTES", str(10 * 1024 * 1024))),
@@ -171,6 +201,6 @@ def load_settings() -> Settings:
         idempotency_retention=timedelta(hours=float(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))),
         environment=environment,
         broker=load_broker_settings(),
-        worker=load_worker_settings(environment.lower() == "production"),
+        worker=load_worker_settings(production),
         storage_dir=Path(os.environ["STORAGE_DIR"]).resolve() if os.environ.get("STORAGE_DIR") else None,
     )

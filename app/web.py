@@ -28,6 +28,7 @@ from app.api.problems import register_error_handlers, request_id
 from app.config import DEV_ISSUER, Settings, load_settings
 from app.db.pool import Database
 from app.db.registry_cache import RegistryCache
+from app.security.jwks import IssuerKeys
 from app.security.tokens import TokenVerifier, load_or_create_dev_key
 from workers.broker import Broker
 
@@ -81,14 +82,31 @@ class Services:
         Broker(self.settings.broker_url).ping()
 
 
+class UnsafeIdentitySetup(RuntimeError):
+    """The identity configuration may not serve (production without real keys, or with dev keys)."""
+
+
 def build_verifier(settings: Settings) -> TokenVerifier:
+    problems = settings.identity_problems()
+    if problems:
+        raise UnsafeIdentitySetup(f"refusing to start ({settings.environment}): " + "; ".join(problems))
     keys: list[Any] = [TokenVerifier.load_public_key(k) for k in settings.public_keys]
     issuer = settings.issuer
     if settings.dev_keys:
         keys.append(load_or_create_dev_key(settings.dev_key_path).public_key())
         if issuer is None and not settings.public_keys and not settings.jwks_url:
             issuer = DEV_ISSUER
-    return TokenVerifier(keys, jwks_url=settings.jwks_url, issuer=issuer, audience=settings.audience)
+    issuers = [
+        IssuerKeys(
+            url,
+            min_refetch_seconds=settings.jwks_min_refetch_seconds,
+            max_age_seconds=settings.jwks_max_age_seconds,
+        )
+        for url in settings.issuers
+    ]
+    return TokenVerifier(
+        keys, jwks_url=settings.jwks_url, issuer=issuer, audience=settings.audiences, issuers=issuers
+    )
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.api.blueprint import Blueprint
 from app.db.pool import DatabaseUnavailable
+from app.domain.access import MissingScope
 from app.domain.errors import CorrespondenceError, ValidationProblem
 from app.schemas.problems import ProblemDetailsSchema
 
@@ -162,6 +163,10 @@ def validation_problem(error: ValidationProblem) -> Response:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(CorrespondenceError, correspondence_problem)
     app.register_error_handler(ValidationProblem, validation_problem)
+
+    @app.errorhandler(MissingScope)
+    def _missing_scope(exc: MissingScope) -> Response:
+        return problem(403, f"The token lacks the scope this action needs ({exc.scope}).")
 
     @app.errorhandler(DatabaseUnavailable)
     def _database_down(exc: DatabaseUnavailable) -> Response:

@@ -1,9 +1,13 @@
-"""Local registries (DESIGN.md §5): resources, parties with contact points and KRR reservation. Pure."""
+"""Local registries (DESIGN.md §5): resources, parties with contact points and KRR reservation, and
+access entries (people who act for an organization). Pure."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from app.domain.access import AccessGrant
+from app.security.identity import ORG_URN
 
 RESOURCE_PREFIX = "urn:altinn:resource:"
 CORRESPONDENCE_SERVICE = "CorrespondenceService"
@@ -93,3 +97,28 @@ def parse_registry_file(data: Any) -> tuple[list[Resource], list[Party]]:
         except (KeyError, TypeError, AttributeError) as exc:
             raise RegistryFileError(f"parties[{i}] is missing or has a bad field: {exc}") from exc
     return resources, parties
+
+
+def parse_access_entries(data: Any) -> list[AccessGrant]:
+    """The registry file's `access` list: a person (11 digits) may act for an organization (9 digits)
+    on the resources named (`*`: all); an empty list removes the person's access to it."""
+    if not isinstance(data, dict):
+        raise RegistryFileError("the registry file must hold a JSON object")
+    entries = data.get("access") or []
+    if not isinstance(entries, list):
+        raise RegistryFileError("access must be a list")
+    grants: list[AccessGrant] = []
+    for i, item in enumerate(entries):
+        if not isinstance(item, dict):
+            raise RegistryFileError(f"access[{i}] must be an object")
+        person, organization, resources = item.get("person"), item.get("organization"), item.get("resources")
+        if not (isinstance(person, str) and len(person) == 11 and person.isdigit()):
+            raise RegistryFileError(f"access[{i}].person must be an 11-digit national identity number")
+        if isinstance(organization, str):
+            organization = organization.removeprefix(ORG_URN).removeprefix("0192:")
+        if not (isinstance(organization, str) and len(organization) == 9 and organization.isdigit()):
+            raise RegistryFileError(f"access[{i}].organization must be a 9-digit organization number")
+        if not isinstance(resources, list) or not all(isinstance(r, str) and r for r in resources):
+            raise RegistryFileError(f'access[{i}].resources must be a list of resource ids (or "*")')
+        grants.append(AccessGrant(person, organization, frozenset(map(strip_resource_prefix, resources))))
+    return grants

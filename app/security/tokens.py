@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from app.security.jwks import IssuerKeys, KeysUnavailable
 
 if TYPE_CHECKING:
     from jwt.types import Options
@@ -88,7 +90,8 @@ def mint_token(
 
 
 class TokenVerifier:
-    """Verifies signatures against configured PEM keys, a JWKS URL and/or the dev key."""
+    """Verifies a token with its own issuer's keys (`issuers`: OpenID discovery), else with the
+    configured PEM keys, a JWKS URL and/or the development key under the legacy issuer check."""
 
     def __init__(
         self,
@@ -96,14 +99,17 @@ class TokenVerifier:
         *,
         jwks_url: str | None = None,
         issuer: str | None = None,
-        audience: str | None = None,
+        audience: str | list[str] | None = None,
+        issuers: list[IssuerKeys] | None = None,
     ) -> None:
         self._keys = public_keys
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
         self._issuer = issuer
-        self._audience = audience
-        # Verified claims by token, with their expiry, until the token expires: a client reuses its token.
-        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._audience = [audience] if isinstance(audience, str) else audience or None
+        self._issuers = {i.issuer: i for i in issuers or []}
+        # Verified claims by token, with their expiry, until the token expires: a client reuses its
+        # token. An entry is good only while its issuer's keys are those it was verified with.
+        self._cache: dict[str, tuple[float, int, dict[str, Any]]] = {}
         self._cache_size = 4096
 
     @staticmethod
@@ -112,31 +118,55 @@ class TokenVerifier:
         text = value if "-----BEGIN" in value else Path(value).read_text()
         return serialization.load_pem_public_key(text.encode())
 
+    @property
+    def has_keys(self) -> bool:
+        return bool(self._keys or self._jwks or self._issuers)
+
+    def _generation(self, claims: dict[str, Any]) -> int:
+        keys = self._issuers.get(claims.get("iss"))  # type: ignore[arg-type]
+        return keys.generation if keys is not None else 0
+
     def verify(self, token: str) -> dict[str, Any]:
         cached = self._cache.get(token)
         if cached is not None:
-            expires_at, claims = cached
-            if expires_at > time.time():
+            expires_at, generation, claims = cached
+            if expires_at > time.time() and generation == self._generation(claims):
                 return claims
             self._cache.pop(token, None)
         claims = self._verify(token)
         expires_at = _numeric_dates(claims)
         if len(self._cache) >= self._cache_size:
             self._cache.clear()
-        self._cache[token] = (expires_at, claims)
+        self._cache[token] = (expires_at, self._generation(claims), claims)
         return claims
 
     def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"malformed token: {exc}") from exc
-        if header.get("alg") not in ALLOWED_ALGORITHMS:
-            raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
-        candidates = list(self._keys)
+        alg = header.get("alg")
+        if alg not in ALLOWED_ALGORITHMS:
+            raise InvalidToken(f"algorithm {alg!r} is not accepted")
+        kid = header.get("kid") if isinstance(header.get("kid"), str) else None
+        iss = unverified.get("iss")
+        issuer_keys = self._issuers.get(iss) if isinstance(iss, str) else None
+        if issuer_keys is not None:
+            try:
+                candidates = issuer_keys.keys_for(kid, alg)
+            except KeysUnavailable as exc:
+                raise InvalidToken(str(exc)) from exc
+            return self._decode(token, candidates, issuer_keys.issuer)
+        if not (self._keys or self._jwks):
+            raise InvalidToken(f"issuer {iss!r} is not accepted")
+        candidates = [k for k in self._keys if _fits(k, alg)]
         if self._jwks is not None:
             with contextlib.suppress(jwt.PyJWTError):
                 candidates.insert(0, self._jwks.get_signing_key_from_jwt(token).key)
+        return self._decode(token, candidates, self._issuer)
+
+    def _decode(self, token: str, candidates: list[Any], issuer: str | None) -> dict[str, Any]:
         options: Options = {"require": ["exp"], "verify_aud": self._audience is not None}
         last: Exception | None = None
         for key in candidates:
@@ -145,7 +175,7 @@ class TokenVerifier:
                     token,
                     key,
                     algorithms=ALLOWED_ALGORITHMS,
-                    issuer=self._issuer,
+                    issuer=issuer,
                     audience=self._audience,
                     options=options,
                     leeway=0,
@@ -156,6 +186,15 @@ class TokenVerifier:
             except (jwt.PyJWTError, ValueError, TypeError) as exc:
                 raise InvalidToken(str(exc)) from exc
         raise InvalidToken(f"signature not verified: {last}" if last else "no key to verify with")
+
+
+def _fits(key: Any, alg: str) -> bool:
+    """A key of the type the algorithm needs (an RSA key cannot check ES256, nor an EC key RS256)."""
+    if alg == "RS256":
+        return isinstance(key, rsa.RSAPublicKey)
+    if alg == "ES256":
+        return isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1)
+    return False
 
 
 def _numeric_dates(claims: dict[str, Any]) -> float:

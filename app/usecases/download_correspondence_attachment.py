@@ -12,13 +12,14 @@ from app.db.pool import Database
 from app.db.repositories import correspondences as correspondence_repo
 from app.db.repositories import lifecycle as lifecycle_repo
 from app.db.repositories import shared_attachments as repo
-from app.domain.access import is_recipient
+from app.domain.access import RECIPIENT
 from app.domain.correspondence import AVAILABLE_FOR_RECIPIENT
 from app.domain.enums import AttachmentStatus as A
 from app.domain.enums import CorrespondenceStatus as S
 from app.domain.errors import CorrespondenceError
 from app.security.identity import Caller
 from app.storage import AttachmentStorage
+from app.usecases.authorization import role_on_correspondence
 from app.usecases.download_attachment import DownloadedFile, open_stored
 
 PURGED = frozenset({S.PurgedByAltinn, S.PurgedByRecipient})
@@ -37,8 +38,9 @@ def download_correspondence_attachment(
     `record=False` (a HEAD request) checks and opens without writing AttachmentsDownloaded."""
     with db.transaction() as conn:
         corr = repo.correspondence_parties(conn, correspondence_id)
-        if corr is None or not is_recipient(caller, corr["recipient"]):
+        if corr is None:
             raise CorrespondenceError(1001)
+        role_on_correspondence(conn, caller, corr, only=RECIPIENT)
         statuses = correspondence_repo.status_sets(conn, [correspondence_id]).get(correspondence_id, set())
         if statuses & PURGED or max(statuses, default=None) not in AVAILABLE_FOR_RECIPIENT:
             raise CorrespondenceError(1001)

@@ -20,7 +20,8 @@ from app.domain.errors import CorrespondenceError
 from app.domain.forwarding import address_key, forwarding_error
 from app.domain.ids import uuid7
 from app.security.identity import Caller
-from app.usecases.get_correspondence import RECIPIENT, acting_as
+from app.usecases.authorization import role_on_correspondence
+from app.usecases.get_correspondence import RECIPIENT
 
 PURGED = {S.PurgedByAltinn, S.PurgedByRecipient}
 
@@ -35,8 +36,9 @@ def forward_correspondence(
         if lifecycle_repo.lock_correspondence(conn, correspondence_id) is None:
             raise CorrespondenceError(1001)
         row = correspondence_repo.get_correspondence(conn, correspondence_id)
-        if row is None or acting_as(caller, row["sender"], row["recipient"]) != RECIPIENT:
+        if row is None:
             raise CorrespondenceError(1001)
+        role_on_correspondence(conn, caller, row, only=RECIPIENT)
         statuses = {s["status"] for s in row["statuses"]}
         if statuses & PURGED or highest_status(statuses) not in AVAILABLE_FOR_RECIPIENT:
             raise CorrespondenceError(1001)

@@ -13,7 +13,7 @@ from app.db.pool import Database
 from app.db.repositories import correspondences as correspondence_repo
 from app.db.repositories import lifecycle as lifecycle_repo
 from app.db.repositories import notifications as notification_repo
-from app.domain.access import is_recipient, is_sender
+from app.domain.access import RECIPIENT, SENDER
 from app.domain.attachment_rules import data_type
 from app.domain.correspondence import (
     AVAILABLE_FOR_RECIPIENT,
@@ -23,27 +23,20 @@ from app.domain.correspondence import (
 )
 from app.domain.enums import CorrespondenceStatus as S
 from app.domain.errors import CorrespondenceError
-from app.security.identity import READ_SCOPE, WRITE_SCOPE, Caller
+from app.security.identity import Caller
+from app.usecases.authorization import role_on_correspondence
 
 REPLY_LABELS = {"en": "Reply options:", "nn": "Svarval:"}
 PURGED = {S.PurgedByAltinn, S.PurgedByRecipient}
-SENDER, RECIPIENT = "sender", "recipient"
 OVERVIEW_FETCH_DEBOUNCE = timedelta(seconds=15)
 
 
-def acting_as(caller: Caller, sender_urn: str, recipient_urn: str) -> str:
-    """Sender or recipient of this correspondence; the token's scope decides when it is both (§2.2)."""
-    sender, recipient = is_sender(caller, sender_urn), is_recipient(caller, recipient_urn)
-    if sender and (caller.has_scope(WRITE_SCOPE) or not recipient):
-        return SENDER
-    if recipient and (caller.has_scope(READ_SCOPE) or not sender):
-        return RECIPIENT
-    raise CorrespondenceError(1001)  # someone else's: as if it did not exist
-
-
-def get_overview(db: Database, caller: Caller, correspondence_id: uuid.UUID) -> dict[str, Any]:
+def get_overview(
+    db: Database, caller: Caller, correspondence_id: uuid.UUID, only: str | None = None
+) -> dict[str, Any]:
+    """The overview in the role the caller's scopes allow (`only`: in that role or 404)."""
     with db.transaction() as conn:
-        row, role = _load(conn, caller, correspondence_id, fetch_debounce=OVERVIEW_FETCH_DEBOUNCE)
+        row, role = _load(conn, caller, correspondence_id, fetch_debounce=OVERVIEW_FETCH_DEBOUNCE, only=only)
     if any(s["status"] in PURGED for s in row["statuses"]):
         raise CorrespondenceError(1001)
     return _view(row, role)
@@ -66,12 +59,16 @@ def get_details(db: Database, caller: Caller, correspondence_id: uuid.UUID) -> d
 
 
 def _load(
-    conn: Any, caller: Caller, correspondence_id: uuid.UUID, fetch_debounce: timedelta | None
+    conn: Any,
+    caller: Caller,
+    correspondence_id: uuid.UUID,
+    fetch_debounce: timedelta | None,
+    only: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     row = correspondence_repo.get_correspondence(conn, correspondence_id)
     if row is None:
         raise CorrespondenceError(1001)
-    role = acting_as(caller, row["sender"], row["recipient"])
+    role = role_on_correspondence(conn, caller, row, only)
     if role == RECIPIENT:
         current = current_status(
             [StatusEntry(s["status"], s["status_text"], s["status_changed"]) for s in row["statuses"]]

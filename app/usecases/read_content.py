@@ -17,16 +17,15 @@ from app.db.repositories import lifecycle as lifecycle_repo
 from app.domain.enums import CorrespondenceStatus as S
 from app.domain.errors import CorrespondenceError
 from app.security.identity import Caller
-from app.usecases.get_correspondence import RECIPIENT, acting_as, get_overview
+from app.usecases.get_correspondence import RECIPIENT, get_overview
 
 PURGED = {S.PurgedByAltinn, S.PurgedByRecipient}
 
 
 def read_content(db: Database, caller: Caller, correspondence_id: uuid.UUID) -> str:
     """The body as the overview shows it to the recipient (reply options appended when more than 3)."""
-    view = get_overview(db, caller, correspondence_id)  # 404/1001 checks; a recipient's Fetched row
-    if acting_as(caller, view["sender"], view["recipient"]) != RECIPIENT:
-        raise CorrespondenceError(1001)  # the sender's view has no side effects: nothing recorded
+    # 404/1001 checks (the sender too: only the recipient reads); the recipient's Fetched row
+    view = get_overview(db, caller, correspondence_id, only=RECIPIENT)
     _mark_read(db, caller, correspondence_id)
     return view["content"]["message_body"]
 

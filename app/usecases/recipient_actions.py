@@ -14,15 +14,17 @@ from app.domain.enums import CorrespondenceStatus as S
 from app.domain.errors import CorrespondenceError
 from app.security.identity import Caller
 from app.storage import AttachmentStorage
-from app.usecases.get_correspondence import RECIPIENT, SENDER, acting_as
+from app.usecases.authorization import role_on_correspondence
+from app.usecases.get_correspondence import RECIPIENT, SENDER
 
 PURGED = {S.PurgedByAltinn, S.PurgedByRecipient}
 
 
 def _as_recipient(conn: Any, caller: Caller, correspondence_id: uuid.UUID) -> tuple[dict[str, Any], set[int]]:
     row = lifecycle_repo.lock_correspondence(conn, correspondence_id)
-    if row is None or acting_as(caller, row["sender"], row["recipient"]) != RECIPIENT:
+    if row is None:
         raise CorrespondenceError(1001)
+    role_on_correspondence(conn, caller, row, only=RECIPIENT)
     statuses = correspondence_repo.status_sets(conn, [correspondence_id]).get(correspondence_id, set())
     if statuses & PURGED or highest_status(statuses) not in AVAILABLE_FOR_RECIPIENT:
         raise CorrespondenceError(1001)
@@ -86,7 +88,7 @@ def purge(
         row = lifecycle_repo.lock_correspondence(conn, correspondence_id)
         if row is None:
             raise CorrespondenceError(1001)
-        role = acting_as(caller, row["sender"], row["recipient"])
+        role = role_on_correspondence(conn, caller, row)
         statuses = correspondence_repo.status_sets(conn, [correspondence_id]).get(correspondence_id, set())
         if statuses & PURGED:
             raise CorrespondenceError(1014)

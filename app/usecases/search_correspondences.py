@@ -9,10 +9,12 @@ from datetime import datetime
 from app.db.pool import Database
 from app.db.repositories import registry as registry_repo
 from app.db.repositories import search as search_repo
+from app.domain.access import MissingScope
 from app.domain.errors import CorrespondenceError, ValidationProblem
 from app.domain.recipients import on_behalf_of_error, parse_party_reference
 from app.domain.registry import strip_resource_prefix
-from app.security.identity import ORG_URN, PERSON_URN, Caller
+from app.security.identity import ORG_URN, PERSON_URN, READ_SCOPE, WRITE_SCOPE, Caller
+from app.usecases.authorization import may_act_for
 
 RECIPIENT_ROLE, SENDER_ROLE, BOTH_ROLES = 0, 1, 2
 MAX_RESULTS = 1000
@@ -55,7 +57,8 @@ def search_correspondences(db: Database, caller: Caller, query: SearchQuery) -> 
             and caller.organization == resource.owner_org_number
             and party == ORG_URN + caller.organization
         )
-        recipient_access = party in {caller.party_urn, caller.organization_urn}
+        # The caller itself, or a person with an access entry for the organization (the seam).
+        recipient_access = may_act_for(conn, caller, party, resource_id)
         # A person on their own behalf may search in any role: as a sender they simply find nothing.
         own_person = caller.pid is not None and party == PERSON_URN + caller.pid
         if not own_person and (
@@ -64,7 +67,14 @@ def search_correspondences(db: Database, caller: Caller, query: SearchQuery) -> 
             or not (sender_access or recipient_access)
         ):
             raise CorrespondenceError(4001)
-        as_recipient, as_sender = wants_recipient and recipient_access, wants_sender and sender_access
+        # Scopes choose the role: the write scope searches as sender, the read scope as recipient.
+        may_send, may_receive = caller.has_scope(WRITE_SCOPE), caller.has_scope(READ_SCOPE)
+        if not own_person and wants_sender and not wants_recipient and not may_send:
+            raise MissingScope(WRITE_SCOPE)
+        if not own_person and wants_recipient and not wants_sender and not may_receive:
+            raise MissingScope(READ_SCOPE)
+        as_recipient = wants_recipient and recipient_access and may_receive
+        as_sender = wants_sender and sender_access and may_send
         if not (as_recipient or as_sender):
             return []
         if query.idempotent_key is not None:

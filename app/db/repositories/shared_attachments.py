@@ -162,7 +162,7 @@ def correspondence_parties(
     conn: psycopg.Connection[DictRow], correspondence_id: uuid.UUID
 ) -> dict[str, Any] | None:
     return conn.execute(
-        "SELECT c.id, i.sender, c.recipient FROM correspondences c "
+        "SELECT c.id, i.sender, c.recipient, i.resource_id FROM correspondences c "
         "JOIN initializations i ON i.id = c.initialization_id WHERE c.id = %s",
         (correspondence_id,),
     ).fetchone()
