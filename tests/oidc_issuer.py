@@ -23,7 +23,7 @@ class LocalIssuer:
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_GET(self) -> None:
                 if issuer.failing:
                     self.send_response(503)
                     self.end_headers()
