@@ -11,6 +11,7 @@ from flask import Flask, Response, g, request
 from app.api import metrics
 from app.api.problems import request_id
 from app.logs import request_id_var
+from app.security.identity import Caller
 
 access_log = logging.getLogger("app.access")
 
@@ -49,6 +50,7 @@ def init_app(app: Flask) -> None:
                     "status": response.status_code,
                     "duration_ms": round(seconds * 1000, 2),
                     "remote_addr": request.remote_addr,
+                    **_audit(g.get("caller")),
                 },
             )
         return response
@@ -61,3 +63,17 @@ def init_app(app: Flask) -> None:
                 request_id_var.reset(token)
             except ValueError:  # set in another context (should not happen): clear instead
                 request_id_var.set(None)
+
+
+def _audit(caller: Caller | None) -> dict[str, str]:
+    """Who acted, for the access log: the party, and how it signed in (issuer, system user, acr)."""
+    if caller is None:
+        return {}
+    fields = {
+        "party": caller.party_urn,
+        "organization": caller.organization,
+        "system_user": caller.system_user_id,
+        "acr": caller.acr,
+        "issuer": caller.issuer,
+    }
+    return {k: v for k, v in fields.items() if v}

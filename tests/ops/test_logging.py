@@ -30,6 +30,22 @@ def test_access_log_is_one_json_object_per_request_with_the_request_id(client):
     assert datetime.fromisoformat(line["time"]).tzinfo is not None
 
 
+def test_the_access_log_says_who_acted_and_how_they_signed_in(client, tokens):
+    from tests.lifecycle.helpers import PERSON_PID
+
+    rid = f"ops-audit-{uuid.uuid4().hex[:8]}"
+    headers = tokens.headers(
+        org=None, pid=PERSON_PID, scopes=("altinn:correspondence.read",), acr="idporten-loa-high"
+    )
+    with json_lines("app.access") as lines:
+        client.get(
+            f"/correspondence/api/v1/correspondence/{uuid.uuid4()}", headers={**headers, "X-Request-Id": rid}
+        )
+    [line] = [entry for entry in lines if entry["request_id"] == rid]
+    assert line["party"] == f"urn:altinn:person:identifier-no:{PERSON_PID}"
+    assert line["acr"] == "idporten-loa-high" and line["issuer"]
+
+
 def test_request_id_is_made_when_the_client_sends_none(client):
     with json_lines("app.access") as lines:
         resp = client.get("/health")
