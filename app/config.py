@@ -39,6 +39,30 @@ class BrokerSettings:
 
 
 @dataclass(frozen=True)
+class LeaseTerms:
+    """How a worker holds the rows it works on without a transaction open (app/usecases/lease.py):
+    a lease of `seconds` that the working task renews every `renew_seconds`. Nobody takes a row
+    before its lease passes; a worker that dies stops renewing, so its rows are free at most
+    `seconds` after it died."""
+
+    seconds: float = 20.0
+    renew_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not 0 < 2 * self.renew_seconds < self.seconds:
+            raise ValueError(
+                "WORKER_LEASE_SECONDS must be more than twice WORKER_LEASE_RENEW_SECONDS "
+                f"(got {self.seconds} and {self.renew_seconds})"
+            )
+
+    @property
+    def margin(self) -> float:
+        """Lease time that must surely be left for a call out (gateway, webhook) to start: what is
+        left after one missed renewal (10 s by default, the calls' timeout)."""
+        return self.seconds - 2 * self.renew_seconds
+
+
+@dataclass(frozen=True)
 class WorkerSettings:
     """What the workers' tasks need besides the database: the notification gateway and the policies
     of order creation and of the outbox."""
@@ -55,7 +79,8 @@ class WorkerSettings:
     public_base_url: str | None = None
     local_gateway_latency_ms: int = 0
     gateway_timeout_seconds: float = 10.0
-    claim_lease: timedelta = timedelta(seconds=330)
+    # The lease on the outbox rows a worker creates orders for (renewed while it works).
+    lease: LeaseTerms = field(default_factory=LeaseTerms)
     # The relay: how often it looks without a wake-up, and how long a wake-up waits for more commits.
     relay_idle_seconds: float = 1.0
     relay_batch_window_ms: float = 100.0
@@ -149,6 +174,14 @@ def load_broker_settings() -> BrokerSettings:
     )
 
 
+def load_lease_terms() -> LeaseTerms:
+    """The one lease rule of every leased work (order creation, event deliveries)."""
+    return LeaseTerms(
+        seconds=float(os.environ.get("WORKER_LEASE_SECONDS", "20")),
+        renew_seconds=float(os.environ.get("WORKER_LEASE_RENEW_SECONDS", "5")),
+    )
+
+
 def load_worker_settings(production: bool) -> WorkerSettings:
     env = os.environ
     return WorkerSettings(
@@ -164,7 +197,7 @@ def load_worker_settings(production: bool) -> WorkerSettings:
         public_base_url=env.get("PUBLIC_BASE_URL") or None,
         local_gateway_latency_ms=int(env.get("LOCAL_GATEWAY_LATENCY_MS", "0")),
         gateway_timeout_seconds=float(env.get("NOTIFICATIONS_TIMEOUT_SECONDS", "10")),
-        claim_lease=_seconds("OUTBOX_CLAIM_LEASE_SECONDS", 330),
+        lease=load_lease_terms(),
         relay_idle_seconds=float(env.get("RELAY_IDLE_SECONDS", "1")),
         relay_batch_window_ms=float(env.get("RELAY_BATCH_WINDOW_MS", "100")),
     )

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from app.config import LeaseTerms, load_lease_terms
 from app.domain.events import RetryPolicy
 
 
@@ -23,7 +24,8 @@ class EventSettings:
     per_endpoint: int = 4  # deliveries in flight at once per subscription
     concurrency: int = 16  # posts at once per delivery task
     batch: int = 200  # deliveries claimed per round
-    lease_seconds: float = 60.0  # a claimed delivery is retried after this if its worker died
+    # Claimed deliveries are leased (renewed while they are posted): a dead worker's go to the next scan.
+    lease: LeaseTerms = field(default_factory=LeaseTerms)
     max_subscriptions_per_consumer: int = 100
 
 
@@ -42,6 +44,6 @@ def load_event_settings() -> EventSettings:
         per_endpoint=int(env.get("EVENTS_MAX_IN_FLIGHT_PER_ENDPOINT", "4")),
         concurrency=int(env.get("EVENTS_DELIVERY_CONCURRENCY", "16")),
         batch=int(env.get("EVENTS_DELIVERY_BATCH", "200")),
-        lease_seconds=float(env.get("EVENTS_DELIVERY_LEASE_SECONDS", "60")),
+        lease=load_lease_terms(),
         max_subscriptions_per_consumer=int(env.get("EVENTS_MAX_SUBSCRIPTIONS_PER_CONSUMER", "100")),
     )

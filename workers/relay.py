@@ -5,7 +5,8 @@ Initialize writes outbox rows and `NOTIFY correspondence_outbox` in its transact
 commits join) publishes every undispatched row, 100 correspondences per message whatever Initialize
 they came from: under load one message carries many Initializes, so workers pay the per-message
 cost once for many. It also looks every `idle_seconds` without a wake-up, so a lost notification (relay
-restarting, connection dropped) delays work by at most that. Several relays may run: rows are
+restarting, connection dropped) delays work by at most that, and as often re-sends unfinished rows
+whose worker's lease passed (the worker died: a live one renews its lease). Several relays may run: rows are
 taken with SKIP LOCKED. With the broker down it backs off and retries; the rows stay in the outbox
 (and beat's sweep would re-send them too).
 
@@ -26,7 +27,7 @@ from psycopg.rows import DictRow, TupleRow, dict_row
 from app.config import Settings
 from app.db.pool import DatabaseUnavailable
 from app.db.repositories.correspondences import OUTBOX_CHANNEL
-from app.usecases.dispatch_notification_orders import Enqueue, dispatch_new
+from app.usecases.dispatch_notification_orders import Enqueue, dispatch_abandoned, dispatch_new
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class OutboxRelay:
         self.batch_window_seconds = batch_window_seconds
         self.stop_event = threading.Event()
         self.sent = 0
+        self.next_abandoned_check = 0.0
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -108,6 +110,11 @@ class OutboxRelay:
             total += n
             if n < BATCH:
                 break
+        # Rows whose worker died (its lease passed): at most once per idle interval, as the lookup
+        # reads every unfinished row.
+        if time.monotonic() >= self.next_abandoned_check:
+            self.next_abandoned_check = time.monotonic() + self.idle_seconds
+            total += dispatch_abandoned(self.db, self.enqueue, BATCH)
         if total:
             self.sent += total
             log.debug("outbox relay sent %d correspondences", total)

@@ -24,7 +24,7 @@ class WorkerServices:
             max_attempts=self.settings.max_attempts,
             retry_base=timedelta(seconds=self.settings.retry_base_seconds),
             retry_max=timedelta(seconds=self.settings.retry_max_seconds),
-            lease=self.settings.claim_lease,
+            lease=self.settings.lease,
             reminder_delay=self.settings.reminder_delay,
             base_url=self.settings.public_base_url,
         )

@@ -1,8 +1,9 @@
 """Create the notification orders of a batch of correspondences and record each order's outcome.
 
-Run by a worker. Exactly once per order: outbox rows are claimed with SKIP LOCKED, order ids are
-deterministic and the insert ignores ids already recorded. A gateway that is unavailable leaves the
-correspondence pending for a retry; after the last attempt its orders are recorded as Failure.
+Run by a worker. Exactly once per order: outbox rows are claimed with SKIP LOCKED and a lease
+(app/usecases/lease.py), order ids are deterministic and the insert ignores ids already recorded. A
+gateway that is unavailable leaves the correspondence pending for a retry; after the last attempt its
+orders are recorded as Failure.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.config import LeaseTerms
 from app.db.pool import Database
 from app.db.repositories import lifecycle as lifecycle_repo
 from app.db.repositories import notifications as notification_repo
@@ -32,6 +34,7 @@ from app.domain.notification_orders import (
     build_orders,
     contact_urns,
 )
+from app.usecases.lease import OUTBOX, Lease
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +45,9 @@ class OrderPolicy:
     # A correspondence whose gateway was unavailable is tried again after an exponential backoff.
     retry_base: timedelta = timedelta(seconds=2)
     retry_max: timedelta = timedelta(seconds=300)
-    # How long a worker holds the rows it works on: past the task's hard time limit (300 s), after
-    # which a killed or stuck worker's rows go to the next one.
-    lease: timedelta = timedelta(seconds=330)
+    # The lease on the rows a worker works on, renewed while it works: a killed worker's rows go to
+    # the next one once its last renewal's lease passes (20 s).
+    lease: LeaseTerms = field(default_factory=LeaseTerms)
     reminder_delay: timedelta = timedelta(days=1)
     base_url: str | None = None
 
@@ -54,6 +57,8 @@ class BatchResult:
     recorded: int = 0
     completed: list[uuid.UUID] = field(default_factory=list)
     retry: list[uuid.UUID] = field(default_factory=list)
+    # Left to the next worker: the lease was in doubt (not renewed in time) or taken over.
+    released: list[uuid.UUID] = field(default_factory=list)
 
 
 def create_notification_orders(
@@ -65,12 +70,14 @@ def create_notification_orders(
     policy: OrderPolicy = OrderPolicy(),
 ) -> BatchResult:
     """Three steps, so that no transaction is open while the gateway is called: lease the outbox
-    rows and load what the orders need (commit), call the gateway per order, record the outcomes
-    in one short transaction. A worker that dies in between leaves its rows to the next one once
-    the lease passes; order ids are deterministic, so nothing is recorded twice."""
+    rows and load what the orders need (commit), call the gateway per order while a heartbeat renews
+    the lease, record the outcomes of the rows still held in one short transaction. Rows another
+    worker holds are left to it (if it dies, the relay sends them again once its lease passes);
+    order ids are deterministic, so nothing is recorded twice."""
     result = BatchResult()
+    lease = Lease(db.url, OUTBOX, policy.lease)
     with db.transaction() as conn:
-        claimed = notification_repo.claim_pending(conn, ids, policy.lease)
+        claimed = notification_repo.claim_pending(conn, ids, lease.token, policy.lease.seconds)
         if not claimed:
             return result
         rows = notification_repo.load_for_orders(conn, list(claimed))
@@ -85,20 +92,33 @@ def create_notification_orders(
 
     now = datetime.now(UTC)
     recorded: list[tuple[NotificationOrder, OrderOutcome]] = []
-    for row in rows:
-        # The row's own count also covers attempts started by relay re-sends.
-        last_attempt = max(attempt, claimed[row["id"]]) + 1 >= policy.max_attempts
-        pending = False
-        for order, outcome in _outcomes(
-            row, contacts, templates, existing, gateway, policy, now, last_attempt
-        ):
-            if outcome is None:
-                pending = True
+    with lease.renewing(claimed):
+        for row in rows:
+            # The row's own count also covers attempts started by relay re-sends.
+            last_attempt = max(attempt, claimed[row["id"]]) + 1 >= policy.max_attempts
+            pending = False
+            for order, outcome in _outcomes(
+                row, contacts, templates, existing, gateway, policy, now, last_attempt, lease
+            ):
+                if outcome is None:
+                    pending = True
+                else:
+                    recorded.append((order, outcome))
+            if not lease.holds(row["id"]) and pending:
+                result.released.append(row["id"])
             else:
-                recorded.append((order, outcome))
-        (result.retry if pending else result.completed).append(row["id"])
+                (result.retry if pending else result.completed).append(row["id"])
 
     with db.transaction() as conn:
+        mine = notification_repo.held_by(conn, list(claimed), lease.token)
+        if len(mine) < len(claimed):  # their new holder records them
+            log.warning(
+                "%d outbox rows were taken over after this worker's lease passed", len(claimed) - len(mine)
+            )
+            result.released += [i for i in result.completed + result.retry if i not in mine]
+            result.completed = [i for i in result.completed if i in mine]
+            result.retry = [i for i in result.retry if i in mine]
+        recorded = [(o, out) for o, out in recorded if o.correspondence_id in mine]
         inserted = notification_repo.insert_orders(conn, recorded, gateway.name)
         result.recorded = len(inserted)
         lifecycle_repo.add_events(
@@ -107,10 +127,13 @@ def create_notification_orders(
                 [(o, out) for o, out in recorded if o.id in inserted], {r["id"]: r["recipient"] for r in rows}
             ),
         )
-        notification_repo.mark_completed(conn, result.completed)
+        notification_repo.mark_completed(conn, result.completed, lease.token)
         notification_repo.retry_later(
-            conn, {i: backoff(claimed[i], policy.retry_base, policy.retry_max) for i in result.retry}
+            conn,
+            {i: backoff(claimed[i], policy.retry_base, policy.retry_max) for i in result.retry},
+            lease.token,
         )
+        notification_repo.release(conn, [i for i in result.released if i in mine], lease.token)
     return result
 
 
@@ -129,8 +152,10 @@ def _outcomes(
     policy: OrderPolicy,
     now: datetime,
     last_attempt: bool,
+    lease: Lease,
 ):
-    """(order, outcome) per order not yet recorded; outcome None = try again later."""
+    """(order, outcome) per order not yet recorded; outcome None = try again later (or, when the
+    lease on the row is in doubt, leave it to the next worker: no gateway call then)."""
     n = row["notification_request"] or {}
     corr = _correspondence(row, contacts)
     template = template_repo.pick_template(templates, n.get("notification_template") or 0, corr.language)
@@ -147,6 +172,9 @@ def _outcomes(
             continue
         if template is None:
             yield order, OrderOutcome(FAILURE, reason="notification template not found")
+            continue
+        if not lease.holds(row["id"]):
+            yield order, None
             continue
         try:
             yield order, gateway.create_order(order, contacts)

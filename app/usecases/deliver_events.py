@@ -7,7 +7,8 @@
    subscription), commits, POSTs them concurrently with timeouts, then records each outcome in its own
    short transaction: 2xx → delivered (never sent again); otherwise the next attempt after an
    exponential, jittered delay, or failed once the event is older than the give-up age (~24 h).
-   A worker killed mid-post leaves its leased rows to the next scan once the lease passes.
+   The lease is renewed while the posts go on (app/usecases/lease.py: 20 s, renewed every 5 s); a
+   worker killed mid-post leaves its leased rows to the next scan once its last lease passes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from app.db.pool import Database
 from app.db.repositories import events as repo
 from app.domain.events import RESOURCE_PREFIX, cloud_event, matches
 from app.events_settings import EventSettings
+from app.usecases.lease import EVENT_DELIVERIES, Lease
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,8 @@ class DeliveryResult:
     delivered: int = 0
     retried: int = 0
     failed: int = 0
+    # Not posted, or not recorded, because the lease was in doubt or taken over: for the next scan.
+    released: int = 0
 
     @property
     def attempted(self) -> int:
@@ -92,14 +96,23 @@ class DeliveryResult:
 def deliver_due(
     db: Database, post: Post, settings: EventSettings, pool: ThreadPoolExecutor | None = None
 ) -> DeliveryResult:
-    """One round: claim, post (outside any transaction), record."""
+    """One round: claim, post (outside any transaction, the lease renewed meanwhile), record what is
+    still held."""
+    lease = Lease(db.url, EVENT_DELIVERIES, settings.lease)
     with db.transaction() as conn:
-        claimed = repo.claim_deliveries(conn, settings.batch, settings.per_endpoint, settings.lease_seconds)
+        claimed = repo.claim_deliveries(
+            conn, settings.batch, settings.per_endpoint, lease.token, settings.lease.seconds
+        )
     result = DeliveryResult()
     if not claimed:
         return result
 
     def one(delivery: dict[str, Any]) -> str:
+        if not lease.holds(delivery["id"]):
+            lease.release([delivery["id"]])
+            with db.transaction() as conn:
+                repo.release_deliveries(conn, [delivery["id"]], lease.token)
+            return "released"
         outcome = post(
             delivery["end_point"],
             delivery["secret"],
@@ -108,36 +121,43 @@ def deliver_due(
             timeout=settings.timeout,
             connect_timeout=settings.connect_timeout,
         )
-        return _record(db, settings, delivery, outcome)
+        lease.release([delivery["id"]])  # recording ends the lease; no renewal may wait for it
+        return _record(db, settings, delivery, outcome, lease)
 
-    if pool is None or len(claimed) == 1:
-        outcomes = [one(d) for d in claimed]
-    else:
-        outcomes = list(pool.map(one, claimed))
+    with lease.renewing(d["id"] for d in claimed):
+        if pool is None or len(claimed) == 1:
+            outcomes = [one(d) for d in claimed]
+        else:
+            outcomes = list(pool.map(one, claimed))
     for outcome in outcomes:
         setattr(result, outcome, getattr(result, outcome) + 1)
     return result
 
 
-def _record(db: Database, settings: EventSettings, delivery: dict[str, Any], outcome: Any) -> str:
+def _record(
+    db: Database, settings: EventSettings, delivery: dict[str, Any], outcome: Any, lease: Lease
+) -> str:
     now = datetime.now(UTC)
     with db.transaction() as conn:
         if outcome.ok:
-            repo.record_delivered(conn, delivery["id"], outcome.status)
-            return "delivered"
+            held = repo.record_delivered(conn, delivery["id"], outcome.status, lease.token)
+            return "delivered" if held else "released"
         error = outcome.error or "no answer"
         if settings.retry.gives_up(delivery["created"], now):
+            if not repo.record_failed(conn, delivery["id"], outcome.status, error, lease.token):
+                return "released"
             log.warning(
                 "event %s to subscription %s failed for good: %s",
                 delivery["event_id"],
                 delivery["subscription_id"],
                 error,
             )
-            repo.record_failed(conn, delivery["id"], outcome.status, error)
             return "failed"
         delay = settings.retry.next_delay(delivery["attempts"])
-        repo.record_retry(conn, delivery["id"], now + timedelta(seconds=delay), outcome.status, error)
-        return "retried"
+        held = repo.record_retry(
+            conn, delivery["id"], now + timedelta(seconds=delay), outcome.status, error, lease.token
+        )
+        return "retried" if held else "released"
 
 
 def deliver_all(
@@ -155,6 +175,7 @@ def deliver_all(
             total.delivered += result.delivered
             total.retried += result.retried
             total.failed += result.failed
+            total.released += result.released
             if result.attempted == 0:
                 break
     return total

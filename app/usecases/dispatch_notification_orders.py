@@ -30,6 +30,25 @@ def dispatch_new(db: Transactions, enqueue: Enqueue, limit: int = 1000, chunk: i
     mark is cleared again and the error raised (the caller backs off, the rows stay due)."""
     with db.transaction() as conn:
         taken = notification_repo.take_undispatched(conn, limit)
+    return _publish(db, enqueue, taken, chunk)
+
+
+def dispatch_abandoned(db: Transactions, enqueue: Enqueue, limit: int = 1000, chunk: int = 100) -> int:
+    """Publish again the incomplete rows whose lease passed since they were last dispatched: the
+    worker that held them died (a live one renews its lease), so a crash costs the lease (20 s), not
+    the re-dispatch window."""
+    with db.transaction() as conn:
+        taken = notification_repo.take_abandoned(conn, limit)
+    if taken:
+        log.info("outbox relay re-sent %d correspondences whose worker's lease passed", len(taken))
+    return _publish(db, enqueue, taken, chunk)
+
+
+def _publish(
+    db: Transactions, enqueue: Enqueue, taken: list[tuple[uuid.UUID, str | None]], chunk: int
+) -> int:
+    """Publish rows marked dispatched, `chunk` per message; on a broker error clear the marks of
+    the rows not sent and raise."""
     sent = 0
     try:
         for start in range(0, len(taken), chunk):

@@ -4,7 +4,6 @@ commits, calls, then records in a short transaction (issue: workers at scale).""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import psycopg
 import pytest
@@ -72,7 +71,7 @@ def test_no_row_is_locked_and_no_transaction_open_during_gateway_calls(
 def test_a_leased_row_is_left_alone_until_the_lease_passes(client, sender, db, without_session_relay):
     ids = _initialize(client, sender, 2, 741000000)
     with db.transaction() as conn:  # a worker that claimed the rows and died
-        assert set(notification_repo.claim_pending(conn, ids, timedelta(hours=1))) == set(ids)
+        assert set(notification_repo.claim_pending(conn, ids, uuid.uuid4(), 3600)) == set(ids)
     assert create_notification_orders(db, LocalGateway(), ids).recorded == 0
     assert orders_of(db, [str(i) for i in ids]) == []
     with db.transaction() as conn:  # the lease passes
@@ -107,9 +106,28 @@ def test_orders_another_worker_recorded_meanwhile_are_not_counted_or_announced_t
     assert len(orders_of(db, [str(i) for i in ids])) == 2
 
 
-@pytest.mark.parametrize("lease_seconds", [1, 330])
-def test_the_lease_comes_from_the_worker_settings(lease_seconds, monkeypatch):
-    from app.config import load_settings
+@pytest.mark.parametrize(("lease", "renew"), [("20", "5"), ("3", "1")])
+def test_the_lease_comes_from_the_worker_settings(lease, renew, monkeypatch):
+    from app.config import LeaseTerms, load_settings
+    from app.events_settings import load_event_settings
 
-    monkeypatch.setenv("OUTBOX_CLAIM_LEASE_SECONDS", str(lease_seconds))
-    assert load_settings().worker.claim_lease == timedelta(seconds=lease_seconds)
+    monkeypatch.setenv("WORKER_LEASE_SECONDS", lease)
+    monkeypatch.setenv("WORKER_LEASE_RENEW_SECONDS", renew)
+    expected = LeaseTerms(float(lease), float(renew))
+    assert load_settings().worker.lease == expected
+    assert load_event_settings().lease == expected  # one rule for every leased work
+
+
+def test_the_default_lease_is_short_and_renewed():
+    from app.config import LeaseTerms, load_lease_terms
+
+    assert load_lease_terms() == LeaseTerms(20.0, 5.0)
+    assert LeaseTerms().margin == 10.0  # one renewal may be missed; a call out starts with 10 s left
+
+
+@pytest.mark.parametrize(("lease", "renew"), [(10, 5), (10, 0), (5, 6)])
+def test_a_lease_must_outlast_two_renewals(lease, renew):
+    from app.config import LeaseTerms
+
+    with pytest.raises(ValueError, match="WORKER_LEASE_SECONDS"):
+        LeaseTerms(lease, renew)

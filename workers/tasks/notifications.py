@@ -42,8 +42,13 @@ def create_orders(self, correspondence_ids: list[str], attempt: int = 0) -> dict
         log.warning(
             "database unavailable; %d correspondences stay in the outbox: %s", len(correspondence_ids), exc
         )
-        return {"recorded": 0, "completed": 0, "retry": len(correspondence_ids)}
-    return {"recorded": result.recorded, "completed": len(result.completed), "retry": len(result.retry)}
+        return {"recorded": 0, "completed": 0, "retry": len(correspondence_ids), "released": 0}
+    return {
+        "recorded": result.recorded,
+        "completed": len(result.completed),
+        "retry": len(result.retry),
+        "released": len(result.released),
+    }
 
 
 @shared_task(

@@ -178,10 +178,11 @@ def mark_forwarded(conn: psycopg.Connection[DictRow], ids: list[int]) -> None:
 
 
 def claim_deliveries(
-    conn: psycopg.Connection[DictRow], limit: int, per_endpoint: int, lease_seconds: float
+    conn: psycopg.Connection[DictRow], limit: int, per_endpoint: int, token: uuid.UUID, lease_seconds: float
 ) -> list[dict]:
-    """Due deliveries, at most `per_endpoint` in flight per subscription, leased to this worker: a worker
-    that dies mid-post leaves them to the next scan after the lease."""
+    """Due deliveries, at most `per_endpoint` in flight per subscription, leased to this worker under
+    `token` (app/usecases/lease.py): a worker that dies mid-post leaves them to the next scan once its
+    lease passes."""
     return conn.execute(
         """WITH busy AS (
                SELECT subscription_id, count(*) AS n FROM event_deliveries
@@ -203,20 +204,34 @@ def claim_deliveries(
                ORDER BY d.next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
            )
            UPDATE event_deliveries d SET locked_until = now() + make_interval(secs => %(lease)s),
-                                         attempts = d.attempts + 1
+                                         lease_owner = %(token)s, attempts = d.attempts + 1
            FROM picked, event_subscriptions s
            WHERE d.id = picked.id AND s.id = d.subscription_id
            RETURNING d.id, d.subscription_id, d.event_id, d.event_type, d.payload, d.attempts, d.created,
                      s.end_point, s.secret""",
-        {"validation": VALIDATION_TYPE, "per_endpoint": per_endpoint, "limit": limit, "lease": lease_seconds},
+        {
+            "validation": VALIDATION_TYPE,
+            "per_endpoint": per_endpoint,
+            "limit": limit,
+            "lease": lease_seconds,
+            "token": token,
+        },
     ).fetchall()
 
 
-def record_delivered(conn: psycopg.Connection[DictRow], delivery_id: int, status: int) -> None:
+# The record steps below write only while the delivery is still held by `token` (None: by anyone): a
+# delivery taken over after its lease passed is recorded by its new holder.
+_HELD = "(%(token)s::uuid IS NULL OR lease_owner = %(token)s)"
+
+
+def record_delivered(
+    conn: psycopg.Connection[DictRow], delivery_id: int, status: int, token: uuid.UUID | None = None
+) -> bool:
     row = conn.execute(
-        """UPDATE event_deliveries SET delivered_at = now(), locked_until = NULL, last_status = %s, last_error = NULL
-           WHERE id = %s AND delivered_at IS NULL RETURNING subscription_id, event_type""",
-        (status, delivery_id),
+        f"""UPDATE event_deliveries SET delivered_at = now(), locked_until = NULL, last_status = %(status)s,
+                   last_error = NULL
+            WHERE id = %(id)s AND delivered_at IS NULL AND {_HELD} RETURNING subscription_id, event_type""",
+        {"status": status, "id": delivery_id, "token": token},
     ).fetchone()
     if row is not None and row["event_type"] == VALIDATION_TYPE:
         conn.execute(
@@ -224,6 +239,7 @@ def record_delivered(conn: psycopg.Connection[DictRow], delivery_id: int, status
                         WHERE id = %s AND status = 'pending'""",
             (row["subscription_id"],),
         )
+    return row is not None
 
 
 def record_retry(
@@ -232,26 +248,46 @@ def record_retry(
     next_attempt_at: datetime,
     status: int | None,
     error: str,
-) -> None:
-    conn.execute(
-        """UPDATE event_deliveries SET next_attempt_at = %s, locked_until = NULL, last_status = %s, last_error = %s
-           WHERE id = %s AND delivered_at IS NULL""",
-        (next_attempt_at, status, error[:500], delivery_id),
-    )
+    token: uuid.UUID | None = None,
+) -> bool:
+    row = conn.execute(
+        f"""UPDATE event_deliveries SET next_attempt_at = %(next)s, locked_until = NULL, last_status = %(status)s,
+                   last_error = %(error)s
+            WHERE id = %(id)s AND delivered_at IS NULL AND {_HELD} RETURNING id""",
+        {"next": next_attempt_at, "status": status, "error": error[:500], "id": delivery_id, "token": token},
+    ).fetchone()
+    return row is not None
 
 
 def record_failed(
-    conn: psycopg.Connection[DictRow], delivery_id: int, status: int | None, error: str
-) -> None:
+    conn: psycopg.Connection[DictRow],
+    delivery_id: int,
+    status: int | None,
+    error: str,
+    token: uuid.UUID | None = None,
+) -> bool:
     row = conn.execute(
-        """UPDATE event_deliveries SET failed_at = now(), locked_until = NULL, last_status = %s, last_error = %s
-           WHERE id = %s AND delivered_at IS NULL RETURNING subscription_id, event_type""",
-        (status, error[:500], delivery_id),
+        f"""UPDATE event_deliveries SET failed_at = now(), locked_until = NULL, last_status = %(status)s,
+                   last_error = %(error)s
+            WHERE id = %(id)s AND delivered_at IS NULL AND {_HELD} RETURNING subscription_id, event_type""",
+        {"status": status, "error": error[:500], "id": delivery_id, "token": token},
     ).fetchone()
     if row is not None and row["event_type"] == VALIDATION_TYPE:
         conn.execute(
             "UPDATE event_subscriptions SET status = 'failed' WHERE id = %s AND status = 'pending'",
             (row["subscription_id"],),
+        )
+    return row is not None
+
+
+def release_deliveries(conn: psycopg.Connection[DictRow], ids: list[int], token: uuid.UUID) -> None:
+    """End the lease of deliveries still held by `token` that were not posted (the worker was no
+    longer sure of its lease): the next scan takes them."""
+    if ids:
+        conn.execute(
+            """UPDATE event_deliveries SET locked_until = NULL
+               WHERE id = ANY(%s) AND lease_owner = %s AND delivered_at IS NULL AND failed_at IS NULL""",
+            (ids, token),
         )
 
 

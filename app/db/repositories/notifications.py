@@ -41,23 +41,35 @@ def take_undispatched(conn: psycopg.Connection[DictRow], limit: int) -> list[tup
 
 
 def claim_pending(
-    conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], lease: timedelta
+    conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], token: uuid.UUID, lease_seconds: float
 ) -> dict[uuid.UUID, int]:
-    """Lease the still-incomplete outbox rows among ids that no other worker holds a live lease on
-    (the caller commits at once: no lock is held while the gateway is called).
+    """Lease, under `token`, the still-incomplete outbox rows among ids that no other worker holds a
+    live lease on (the caller commits at once: no lock is held while the gateway is called).
 
     Returns correspondence id → attempts made so far."""
     rows = conn.execute(
-        """UPDATE notification_outbox SET claimed_until = now() + %s
+        """UPDATE notification_outbox SET claimed_until = now() + make_interval(secs => %s), lease_owner = %s
            WHERE correspondence_id IN (
                SELECT correspondence_id FROM notification_outbox
                WHERE correspondence_id = ANY(%s) AND completed_at IS NULL
                  AND (claimed_until IS NULL OR claimed_until < now())
                ORDER BY correspondence_id FOR UPDATE SKIP LOCKED)
            RETURNING correspondence_id, attempts""",
-        (lease, ids),
+        (lease_seconds, token, ids),
     ).fetchall()
     return {r["correspondence_id"]: r["attempts"] for r in rows}
+
+
+def held_by(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], token: uuid.UUID) -> set[uuid.UUID]:
+    """The incomplete rows among ids still held by `token`, locked until the caller commits: no one
+    takes them over while their outcome is recorded."""
+    rows = conn.execute(
+        """SELECT correspondence_id FROM notification_outbox
+           WHERE correspondence_id = ANY(%s) AND lease_owner = %s AND completed_at IS NULL
+           FOR UPDATE""",
+        (ids, token),
+    ).fetchall()
+    return {r["correspondence_id"] for r in rows}
 
 
 def load_for_orders(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> list[dict[str, Any]]:
@@ -127,26 +139,59 @@ def insert_orders(
     return {r["id"] for r in found}
 
 
-def mark_completed(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> None:
+def mark_completed(
+    conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], token: uuid.UUID | None = None
+) -> None:
+    """Complete the rows (those still held by `token`, when given) and end their lease."""
     if ids:
         conn.execute(
             """UPDATE notification_outbox SET completed_at = now(), attempts = attempts + 1, claimed_until = NULL
-               WHERE correspondence_id = ANY(%s)""",
-            (ids,),
+               WHERE correspondence_id = ANY(%s) AND (%s::uuid IS NULL OR lease_owner = %s)""",
+            (ids, token, token),
         )
 
 
-def retry_later(conn: psycopg.Connection[DictRow], retry_in: dict[uuid.UUID, timedelta]) -> None:
+def retry_later(
+    conn: psycopg.Connection[DictRow], retry_in: dict[uuid.UUID, timedelta], token: uuid.UUID | None = None
+) -> None:
     """Count the attempt and make each row due again after its delay: the relay sends it then,
-    like new work (the one retry path of order creation)."""
+    like new work (the one retry path of order creation). Only rows still held by `token`, when given."""
     if retry_in:
         conn.execute(
             """UPDATE notification_outbox o SET attempts = attempts + 1, dispatched_at = NULL,
                       retry_at = now() + t.delay, claimed_until = NULL
                FROM unnest(%s::uuid[], %s::interval[]) AS t(id, delay)
-               WHERE o.correspondence_id = t.id""",
-            (list(retry_in), list(retry_in.values())),
+               WHERE o.correspondence_id = t.id AND (%s::uuid IS NULL OR o.lease_owner = %s)""",
+            (list(retry_in), list(retry_in.values()), token, token),
         )
+
+
+def release(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], token: uuid.UUID) -> None:
+    """End the lease of rows still held by `token` without counting an attempt (the worker was no
+    longer sure of its lease): the relay sends them again at once."""
+    if ids:
+        conn.execute(
+            """UPDATE notification_outbox SET claimed_until = NULL, dispatched_at = NULL
+               WHERE correspondence_id = ANY(%s) AND lease_owner = %s AND completed_at IS NULL""",
+            (ids, token),
+        )
+
+
+def take_abandoned(conn: psycopg.Connection[DictRow], limit: int) -> list[tuple[uuid.UUID, str | None]]:
+    """Mark as dispatched, and return like `take_undispatched`, incomplete rows whose lease passed
+    since they were last dispatched: their worker died (a live one renews its lease) and they need a
+    new message. The caller commits before publishing."""
+    rows = conn.execute(
+        """UPDATE notification_outbox SET dispatched_at = now(), dispatch_count = dispatch_count + 1
+           WHERE correspondence_id IN (
+               SELECT correspondence_id FROM notification_outbox
+               WHERE completed_at IS NULL AND claimed_until < now() AND dispatched_at < claimed_until
+               ORDER BY created LIMIT %s FOR UPDATE SKIP LOCKED)
+           RETURNING correspondence_id, request_id, created""",
+        (limit,),
+    ).fetchall()
+    rows.sort(key=lambda r: (r["created"], r["request_id"] or "", r["correspondence_id"]))
+    return [(r["correspondence_id"], r["request_id"]) for r in rows]
 
 
 def take_stale_for_dispatch(
@@ -156,15 +201,18 @@ def take_stale_for_dispatch(
     redispatch_after: timedelta,
     limit: int,
 ) -> list[uuid.UUID]:
-    """Mark as dispatched, and return, incomplete rows never dispatched for a while or dispatched
-    long ago without completing. The caller commits before publishing (no lock held meanwhile)."""
+    """Mark as dispatched, and return, incomplete rows never dispatched for a while, dispatched long
+    ago without completing and not held by a live lease (a message lost with its worker), or whose
+    lease passed since they were last dispatched (their worker died). The caller commits before
+    publishing (no lock held meanwhile)."""
     rows = conn.execute(
         """UPDATE notification_outbox SET dispatched_at = now(), dispatch_count = dispatch_count + 1
            WHERE correspondence_id IN (
                SELECT correspondence_id FROM notification_outbox
                WHERE completed_at IS NULL
                  AND ((dispatched_at IS NULL AND created < now() - %s AND (retry_at IS NULL OR retry_at <= now()))
-                      OR dispatched_at < now() - %s)
+                      OR (dispatched_at < now() - %s AND (claimed_until IS NULL OR claimed_until < now()))
+                      OR (claimed_until < now() AND dispatched_at < claimed_until))
                ORDER BY created LIMIT %s FOR UPDATE SKIP LOCKED)
            RETURNING correspondence_id""",
         (undispatched_after, redispatch_after, limit),
