@@ -5,17 +5,16 @@ Thin: parse → use case → serialize. File bytes are streamed both ways, never
 
 from __future__ import annotations
 
-import os
 import sys
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
 from flask import Response, current_app, g, jsonify, request
-from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import UnprocessableEntity, UnsupportedMediaType
 from werkzeug.http import dump_options_header
 from werkzeug.wsgi import wrap_file
 
@@ -23,9 +22,9 @@ from app.api.auth import require_any_scope
 from app.api.blueprint import Blueprint
 from app.api.correspondences import answer_initialized, answer_replayed
 from app.api.idempotency_key import PARAMETER as IDEMPOTENCY_KEY
-from app.api.idempotency_key import claimed_key
+from app.api.idempotency_key import claimed_form_key, header_key
 from app.api.json_body import load, read_json
-from app.api.multipart import read_form
+from app.api.multipart import BodyTooLarge, FilePart, FormReader, MalformedForm
 from app.api.problems import PROBLEM, documented, problem, request_id
 from app.api.rate_limit import rate_limited
 from app.domain.attachment_rules import (
@@ -49,9 +48,9 @@ from app.usecases.download_correspondence_attachment import download_corresponde
 from app.usecases.get_attachment import get_attachment_details, get_attachment_overview
 from app.usecases.initialize_attachment import initialize_attachment
 from app.usecases.initialize_correspondences import InitializeOptions
-from app.usecases.initialize_with_upload import IncomingFile, initialize_with_upload
+from app.usecases.initialize_with_upload import MultipartInitialize
 from app.usecases.purge_attachment import purge_attachment
-from app.usecases.replayable_requests import fingerprint_of_form, release
+from app.usecases.replayable_requests import FormFingerprint, release
 from app.usecases.upload_attachment import UploadInterrupted, upload_attachment
 
 blp = Blueprint(
@@ -244,7 +243,9 @@ def download_all(correspondence_id: uuid.UUID):
     description="Form fields are the Initialize model as dotted, case-insensitive paths "
     "(`correspondence.content.messageTitle`, `recipients[0]`, `correspondence.propertyList.key`); "
     "file parts are named `attachments` and matched to "
-    "`correspondence.content.attachments[i].fileName` by their filename.",
+    "`correspondence.content.attachments[i].fileName` by their filename. Every text field comes "
+    "before the first file part (a field after a file is 400): the token, the resource and the size the "
+    "text declares (2 GB per attachment entry; 413 past it) are checked before any file byte is read.",
     security=[{"bearerAuth": []}],
     parameters=[IDEMPOTENCY_KEY],
     requestBody={"required": True, "content": {"multipart/form-data": {"schema": InitializeFormSchema}}},
@@ -265,37 +266,46 @@ def download_all(correspondence_id: uuid.UUID):
 def initialize_with_files():
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType("The request body must be multipart/form-data.")
-    form, file_parts = read_form(MULTIPART_MAX_REQUEST_BYTES)  # 413 past the part count or text sizes
+    boundary = request.mimetype_params.get("boundary")
+    if not boundary:
+        raise MalformedForm("A multipart/form-data body needs the boundary parameter of its Content-Type.")
+    request.max_content_length = MULTIPART_MAX_REQUEST_BYTES  # 413 at once above it
+    form = FormReader(request.stream, boundary.encode("latin-1"))
+    fields = form.fields()  # text only; 413 past the part count or the text sizes
+    if not fields and form.has_files:
+        raise MalformedForm("The form's text fields must come before its file parts.")
+    data = load(_initialize_schema, bind_form(fields, _FORM_SHAPE), nul_reported_in=FILE_NAME_KEYS)
     services = _services()
-    key, stored = claimed_key(
-        services.db,
-        services.settings.idempotency_retention,
-        lambda: fingerprint_of_form(
-            form.items(multi=True), ((n, p.filename or "", p.stream) for n, p in file_parts.items(multi=True))
-        ),
+    options = InitializeOptions(
+        require_known_recipients=services.settings.require_known_recipients,
+        request_id=request_id(),
+        registry=services.registry_cache,
     )
-    if stored is not None:
-        return answer_replayed(stored)
-    try:
-        raw = bind_form(form.items(multi=True), _FORM_SHAPE)
-        data = load(_initialize_schema, raw, nul_reported_in=FILE_NAME_KEYS)
-        files = [
-            _incoming(part) for name, part in file_parts.items(multi=True) if name.lower() == "attachments"
-        ]
-        result = initialize_with_upload(
-            services.db,
-            _storage(),
-            g.caller,
-            data,
-            files,
-            InitializeOptions(
-                require_known_recipients=services.settings.require_known_recipients,
-                request_id=request_id(),
-                request_key=key,
-                registry=services.registry_cache,
-            ),
-            production=services.settings.is_production,
+    upload = MultipartInitialize(
+        services.db, _storage(), g.caller, data, options, production=services.settings.is_production
+    )
+    upload.authorize()  # the resource and the caller's right to send for it: before any file byte
+    _cap_body(form, len(upload.entries))
+    fingerprint = FormFingerprint(fields) if header_key() is not None else None
+    key = None
+    if fingerprint is not None:
+        key, stored = claimed_form_key(
+            services.db, services.settings.idempotency_retention, fingerprint.of_fields
         )
+        if stored is not None:
+            for part in _fingerprinted(form.files(), fingerprint):  # read, never stored
+                for _ in part.chunks:
+                    pass
+            if fingerprint.digest() != stored.fingerprint:
+                raise UnprocessableEntity("This Idempotency-Key was used for a request with another body.")
+            return answer_replayed(stored.result)
+    try:
+        upload.check_before_files()
+        parts = form.files() if fingerprint is None else _fingerprinted(form.files(), fingerprint)
+        files = upload.receive_files(parts)
+        if key is not None and fingerprint is not None:
+            upload.options = replace(options, request_key=replace(key, fingerprint=fingerprint.digest()))
+        result = upload.initialize(files)
     except BaseException:
         if key is not None:
             release(services.db, key)  # nothing was stored: the key may be used again
@@ -303,12 +313,32 @@ def initialize_with_files():
     return answer_initialized(services.db, result)
 
 
-def _incoming(part: FileStorage) -> IncomingFile:
-    stream = part.stream
-    stream.seek(0, os.SEEK_END)
-    size = stream.tell()
-    stream.seek(0)
-    return IncomingFile(part.filename or "", size, stream)
+# Per file part, besides its bytes: its headers and boundary (at most werkzeug's one-part limit).
+PART_FRAMING_BYTES = 128 * 1024
+
+
+def _cap_body(form: FormReader, entries: int) -> None:
+    """At most what the text declares: one file of 2 GB per attachment entry, with its framing (413)."""
+    limit = form.text_bytes + entries * (MULTIPART_MAX_FILE_BYTES + PART_FRAMING_BYTES) + PART_FRAMING_BYTES
+    detail = (
+        f"The request is larger than its form allows: {entries} attachment "
+        f"{'entry' if entries == 1 else 'entries'} of at most {MULTIPART_MAX_FILE_BYTES} bytes each."
+    )
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLarge(detail)
+    form.cap(limit, detail)
+
+
+def _fingerprinted(parts: Iterator[FilePart], fingerprint: FormFingerprint) -> Iterator[FilePart]:
+    for part in parts:
+        fingerprint.part(part.name, part.filename)
+        yield FilePart(part.name, part.filename, part.headers, _hashed(part.chunks, fingerprint))
+
+
+def _hashed(chunks: Iterator[bytes], fingerprint: FormFingerprint) -> Iterator[bytes]:
+    for chunk in chunks:
+        fingerprint.update(chunk)
+        yield chunk
 
 
 def _file_response(downloaded: DownloadedFile, content_type: str, disposition: str) -> Response:

@@ -1,19 +1,33 @@
-"""Reading a multipart/form-data request with bounded text parts (DESIGN.md §7, README "Limits").
+"""Reading a multipart/form-data request as it arrives (DESIGN.md §7, README "Limits").
 
-werkzeug already bounds the number of parts (`max_form_parts`) and the size of one text part
-(`max_form_memory_size`), both answered 413. Text parts are held in memory, so their total is
-bounded too: the parser counts what it reads from the body and what it writes into file parts, and
-the difference (text parts with their part headers and boundaries) may not pass the budget.
+`FormReader` reads the text fields first, in memory and bounded (werkzeug's part count and one-part
+limit, and a total for all of them), and stops at the first file part: the caller checks the token,
+the resource and the byte cap the text declares before any file byte is read. File parts then come
+one at a time as iterators of chunks, for the caller to stream straight to storage; nothing is
+spooled to a temporary file. Built on werkzeug's own streaming parser (`MultipartDecoder`).
+
+A text field after the first file part is refused (400): the text is checked before the files, as
+Altinn's clients send it.
 """
 
 from __future__ import annotations
 
-from typing import IO, Any, cast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
 
-from flask import request
-from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.formparser import FormDataParser, MultiPartParser
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.formparser import MultiPartParser
+from werkzeug.sansio.multipart import (
+    NEED_DATA,
+    Data,
+    Epilogue,
+    Event,
+    Field,
+    File,
+    MultipartDecoder,
+)
 
 from app.domain.limits import MAX_FORM_FIELD_BYTES, MAX_FORM_FIELDS_TOTAL_BYTES, MAX_FORM_PARTS
 
@@ -21,88 +35,142 @@ FORM_TOO_LARGE = (
     f"The form is too large: at most {MAX_FORM_PARTS} parts, {MAX_FORM_FIELD_BYTES} bytes in "
     f"one text field and {MAX_FORM_FIELDS_TOTAL_BYTES} bytes of text fields in all."
 )
+READ_SIZE = 64 * 1024
 
 
 class FormTooLarge(RequestEntityTooLarge):
     description = FORM_TOO_LARGE
 
 
-def read_form(max_content_length: int) -> tuple[MultiDict[str, str], MultiDict[str, Any]]:
-    """The text fields and the file parts of the request, or 413 (FormTooLarge) past a form limit."""
-    request.max_content_length = max_content_length
-    request.max_form_parts = MAX_FORM_PARTS
-    request.max_form_memory_size = MAX_FORM_FIELD_BYTES
-    request.form_data_parser_class = _BudgetedFormDataParser
-    if request.content_length is not None and request.content_length > max_content_length:
-        raise RequestEntityTooLarge()
-    try:
-        return request.form, request.files
-    except FormTooLarge:
-        raise
-    except RequestEntityTooLarge as exc:  # werkzeug's part count or one-part limit
-        raise FormTooLarge() from exc
+class BodyTooLarge(RequestEntityTooLarge):
+    """More bytes than the form's text fields allow its files (or than the endpoint takes)."""
 
 
-class _BudgetedFormDataParser(FormDataParser):
-    def _parse_multipart(
-        self, stream: IO[bytes], mimetype: str, content_length: int | None, options: dict[str, str]
-    ) -> Any:
-        parser = _BudgetedMultiPartParser(
-            stream_factory=self.stream_factory,
-            max_form_memory_size=self.max_form_memory_size,
-            max_form_parts=self.max_form_parts,
-            cls=self.cls,
-        )
-        boundary = options.get("boundary", "").encode("ascii")
-        if not boundary:
-            raise ValueError("Missing boundary")
-        form, files = parser.parse(stream, boundary, content_length)
-        return stream, form, files
+class MalformedForm(BadRequest):
+    pass
 
 
-class _BudgetedMultiPartParser(MultiPartParser):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.file_bytes = 0
-        self.read_bytes = 0
-
-    def parse(self, stream: IO[bytes], boundary: bytes, content_length: int | None) -> Any:
-        # The parser only calls read(), which is what _CountedBody has of a file.
-        return super().parse(cast(IO[bytes], _CountedBody(stream, self)), boundary, content_length)
-
-    def start_file_streaming(self, event: Any, total_content_length: int | None) -> IO[bytes]:
-        container = super().start_file_streaming(event, total_content_length)
-        return _CountedFile(container, self)  # type: ignore[return-value]
-
-    def check_budget(self) -> None:
-        # What was read but not yet written to a file may still sit in the decoder: one buffer's worth.
-        if self.read_bytes - self.file_bytes > MAX_FORM_FIELDS_TOTAL_BYTES + self.buffer_size:
-            raise FormTooLarge()
+class BodyEnded(Exception):
+    """The body ended (or broke off) inside a file part, before the closing boundary."""
 
 
-class _CountedBody:
-    def __init__(self, stream: IO[bytes], parser: _BudgetedMultiPartParser) -> None:
+@dataclass
+class FilePart:
+    name: str
+    filename: str
+    headers: Headers
+    chunks: Iterator[bytes]
+
+
+class FormReader:
+    """One multipart/form-data body: `fields()` first, then `files()`."""
+
+    def __init__(self, stream: IO[bytes], boundary: bytes, read_size: int = READ_SIZE) -> None:
         self._stream = stream
-        self._parser = parser
+        self._decoder = MultipartDecoder(
+            boundary, max_form_memory_size=MAX_FORM_FIELD_BYTES, max_parts=MAX_FORM_PARTS
+        )
+        self._read_size = read_size
+        self._pending: Event | None = None
+        self._in_files = False
+        self.bytes_read = 0
+        # Bytes before the first file part (text fields, their part headers and boundaries).
+        self.text_bytes = 0
+        self.limit: int | None = None
+        self.limit_detail = ""
+        self.ended = False  # the closing boundary was read
 
-    def read(self, size: int = -1) -> bytes:
-        self._parser.check_budget()
-        data = self._stream.read(size)
-        self._parser.read_bytes += len(data)
-        return data
+    def fields(self) -> list[tuple[str, str]]:
+        """The text fields, in order, up to the first file part or the end; 413 past a text limit."""
+        fields: list[tuple[str, str]] = []
+        while True:
+            event = self._next()
+            if isinstance(event, Field):
+                fields.append((event.name or "", self._field_value(event)))
+            elif isinstance(event, File):
+                self._pending = event
+                break
+            elif isinstance(event, Epilogue):
+                self.ended = True
+                break
+        self.text_bytes = self.bytes_read - len(self._decoder.buffer)
+        self._in_files = True
+        return fields
 
+    @property
+    def has_files(self) -> bool:
+        return self._pending is not None
 
-class _CountedFile:
-    """A file part's container (spooled file) that counts what the parser writes into it; everything
-    else (seek, read, tell, ...) is the container's own."""
+    def cap(self, limit: int, detail: str) -> None:
+        """From now on at most `limit` bytes in all (413 with `detail` past it)."""
+        self.limit, self.limit_detail = limit, detail
+        if self.bytes_read > limit:
+            raise BodyTooLarge(detail)
 
-    def __init__(self, container: IO[bytes], parser: _BudgetedMultiPartParser) -> None:
-        self._container = container
-        self._parser = parser
+    def files(self) -> Iterator[FilePart]:
+        """The file parts, one at a time: read each part's chunks before asking for the next."""
+        while not self.ended:
+            event = self._pending or self._next_in_file()
+            self._pending = None
+            if isinstance(event, File):
+                part = FilePart(event.name or "", event.filename, event.headers, self._file_data())
+                yield part
+                for _ in part.chunks:  # what the caller left unread
+                    pass
+            elif isinstance(event, Field):
+                raise MalformedForm(
+                    f"The form field {event.name!r} comes after a file part: send every text field "
+                    "before the files."
+                )
+            elif isinstance(event, Epilogue):
+                self.ended = True
 
-    def write(self, data: bytes) -> int:
-        self._parser.file_bytes += len(data)
-        return self._container.write(data)
+    def _file_data(self) -> Iterator[bytes]:
+        while True:
+            event = self._next_in_file()
+            if not isinstance(event, Data):  # not reached: a part's data ends with more_data False
+                raise MalformedForm("The multipart body is malformed.")
+            if event.data:
+                yield event.data
+            if not event.more_data:
+                return
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._container, name)
+    def _field_value(self, field: Field) -> str:
+        data = bytearray()
+        while True:
+            event = self._next()
+            if not isinstance(event, Data):
+                raise MalformedForm("The multipart body is malformed.")
+            data += event.data
+            if len(data) > MAX_FORM_FIELD_BYTES:
+                raise FormTooLarge()
+            if not event.more_data:
+                charset = MultiPartParser().get_part_charset(field.headers)
+                return bytes(data).decode(charset, "replace")
+
+    def _next_in_file(self) -> Event:
+        try:
+            return self._next()
+        except MalformedForm as exc:  # the body ended inside a file: the client went away
+            raise BodyEnded(str(exc.description)) from exc
+
+    def _next(self) -> Event:
+        while True:
+            try:
+                event = self._decoder.next_event()
+            except ValueError as exc:
+                raise MalformedForm(f"The multipart body is malformed: {exc}.") from None
+            except RequestEntityTooLarge:  # werkzeug's part count
+                raise FormTooLarge() from None
+            if event is not NEED_DATA:
+                return event
+            chunk = self._stream.read(self._read_size)
+            self.bytes_read += len(chunk)
+            if not self._in_files and self.bytes_read - len(chunk) > MAX_FORM_FIELDS_TOTAL_BYTES:
+                raise FormTooLarge()  # the text fields (everything before the first file) in all
+            if self.limit is not None and self.bytes_read > self.limit:
+                raise BodyTooLarge(self.limit_detail)
+            try:
+                self._decoder.receive_data(chunk or None)
+            except RequestEntityTooLarge:  # one text part's headers past the one-part limit
+                raise FormTooLarge() from None

@@ -39,10 +39,24 @@ class StoredKey:
     completed: datetime | None
 
 
-def decide(stored: StoredKey, fingerprint: bytes, now: datetime, retention: timedelta) -> str:
-    """What to do with a request whose key is already stored."""
+def decide(
+    stored: StoredKey,
+    fingerprint: bytes,
+    now: datetime,
+    retention: timedelta,
+    *,
+    body_checked_later: bool = False,
+) -> str:
+    """What to do with a request whose key is already stored.
+
+    `body_checked_later`: `fingerprint` covers only the part of the body read so far (a multipart
+    request's text fields, before its files). It is compared with a request still in flight, whose
+    stored fingerprint covers the same part; a completed request's covers the whole body, so REPLAY
+    then means "replay if the whole body turns out the same", for the caller to check."""
     if now - stored.started > retention:
         return PROCEED  # forgotten: a new first request
+    if body_checked_later and stored.completed is not None:
+        return REPLAY
     if stored.fingerprint != fingerprint:
         return MISMATCH
     if stored.completed is not None:

@@ -114,8 +114,75 @@ def normalized_recipients(request: Mapping[str, Any]) -> list[str]:
     return [recipient_rules.normalize_recipient(r) for r in request["recipients"]]
 
 
+@dataclass(frozen=True)
+class _BeforeFiles:
+    """What steps 1–15 of the ladder found (they read no file of a multipart Initialize)."""
+
+    resource: Resource
+    normalized: list[str]
+    reserved: set[str]
+    publish_time: datetime
+    due: datetime | None
+    existing: dict[uuid.UUID, ExistingAttachment]
+
+
+def check_before_files(request: Mapping[str, Any], facts: InitializeFacts) -> None:
+    """Steps 1–15 of the ladder, in its order: every rule before the first that needs the files of a
+    multipart Initialize (1069, their sizes). Run before a file part is read (SPEC.md §4.1)."""
+    _steps_before_files(request, facts)
+
+
 def decide(request: Mapping[str, Any], facts: InitializeFacts) -> ValidInitialize:
     """The rule ladder of SPEC.md §4.1, in its order; the first broken rule raises."""
+    corr = request["correspondence"]
+    notification = corr.get("notification")
+    early = _steps_before_files(request, facts)
+    resource, normalized, reserved = early.resource, early.normalized, early.reserved
+    publish_time, due = early.publish_time, early.due
+    # 16.–18. Attachments: forwardable size, new files, expiry of the existing ones.
+    existing = check_attachments_with_files(request, facts, early.existing)
+    # 19. Reply options.
+    for option in corr.get("reply_options") or []:
+        if not is_https_url(option["link_url"]):
+            raise CorrespondenceError(1035)
+    # 21. Notification: template row for the language, then the request rules.
+    content = corr["content"]
+    if notification:
+        if not facts.template_exists:
+            raise CorrespondenceError(3001)
+        validate_notification(notification, recipient_count=len(normalized))
+
+    return ValidInitialize(
+        resource=resource,
+        sender=ORG_URN + resource.owner_org_number,
+        recipients=tuple(
+            Recipient(urn, _display_name(urn, facts.parties), urn in reserved) for urn in normalized
+        ),
+        senders_reference=corr["senders_reference"],
+        message_sender=corr.get("message_sender"),
+        requested_publish_time=publish_time,
+        due_date_time=due,
+        property_list=corr.get("property_list") or {},
+        ignore_reservation=corr.get("ignore_reservation"),
+        is_confirmation_needed=corr["is_confirmation_needed"],
+        is_confidential=corr["is_confidential"],
+        allow_forwarding=corr["allow_forwarding"],
+        notification=notification,
+        language=language_of(content.get("language")),
+        message_title=content["message_title"],
+        message_summary=content.get("message_summary") or "",
+        message_body=content["message_body"],
+        external_references=tuple(
+            (r["reference_type"], r["reference_value"]) for r in corr.get("external_references") or []
+        ),
+        reply_options=tuple((o["link_url"], o.get("link_text")) for o in corr.get("reply_options") or []),
+        existing_attachments=existing,
+        idempotency_key=request.get("idempotent_key"),
+        new_attachment_entries=tuple(content.get("attachments") or []),
+    )
+
+
+def _steps_before_files(request: Mapping[str, Any], facts: InitializeFacts) -> _BeforeFiles:
     corr = request["correspondence"]
     notification = corr.get("notification")
     given: list[str] = request["recipients"]
@@ -156,47 +223,9 @@ def decide(request: Mapping[str, Any], facts: InitializeFacts) -> ValidInitializ
     # 12.–14. Content, message sender, external references.
     check_content(corr)
     check_external_references(corr, len(normalized))
-    # 15.–18. Attachments.
+    # 15. Existing attachments.
     existing = check_existing_attachments(request, facts, resource)
-    # 19. Reply options.
-    for option in corr.get("reply_options") or []:
-        if not is_https_url(option["link_url"]):
-            raise CorrespondenceError(1035)
-    # 21. Notification: template row for the language, then the request rules.
-    content = corr["content"]
-    if notification:
-        if not facts.template_exists:
-            raise CorrespondenceError(3001)
-        validate_notification(notification, recipient_count=len(normalized))
-
-    return ValidInitialize(
-        resource=resource,
-        sender=ORG_URN + resource.owner_org_number,
-        recipients=tuple(
-            Recipient(urn, _display_name(urn, facts.parties), urn in reserved) for urn in normalized
-        ),
-        senders_reference=corr["senders_reference"],
-        message_sender=corr.get("message_sender"),
-        requested_publish_time=publish_time,
-        due_date_time=due,
-        property_list=corr.get("property_list") or {},
-        ignore_reservation=corr.get("ignore_reservation"),
-        is_confirmation_needed=corr["is_confirmation_needed"],
-        is_confidential=corr["is_confidential"],
-        allow_forwarding=corr["allow_forwarding"],
-        notification=notification,
-        language=language_of(content.get("language")),
-        message_title=content["message_title"],
-        message_summary=content.get("message_summary") or "",
-        message_body=content["message_body"],
-        external_references=tuple(
-            (r["reference_type"], r["reference_value"]) for r in corr.get("external_references") or []
-        ),
-        reply_options=tuple((o["link_url"], o.get("link_text")) for o in corr.get("reply_options") or []),
-        existing_attachments=existing,
-        idempotency_key=key,
-        new_attachment_entries=tuple(content.get("attachments") or []),
-    )
+    return _BeforeFiles(resource, normalized, reserved, publish_time, due, existing)
 
 
 def _display_name(urn: str, parties: Mapping[str, Party]) -> str:
@@ -285,8 +314,8 @@ def existing_attachment_ids(request: Mapping[str, Any]) -> list[uuid.UUID]:
 
 def check_existing_attachments(
     request: Mapping[str, Any], facts: InitializeFacts, resource: Resource
-) -> tuple[ExistingAttachment, ...]:
-    """Steps 15–18: existing attachments (owner, found, count, published, size), new file rules, expiry."""
+) -> dict[uuid.UUID, ExistingAttachment]:
+    """Step 15: existing attachments (owner 1017, found 1007, count 1038, published 1018)."""
     ids = existing_attachment_ids(request)
     found = {i: facts.attachments[i] for i in ids if i in facts.attachments}
     sender = ORG_URN + resource.owner_org_number
@@ -294,12 +323,21 @@ def check_existing_attachments(
         raise CorrespondenceError(1017)
     if len(found) != len(ids):
         raise CorrespondenceError(1007)
-    corr = request["correspondence"]
-    new_attachments = corr["content"].get("attachments") or []
+    new_attachments = request["correspondence"]["content"].get("attachments") or []
     if len(ids) + len(new_attachments) > MAX_ATTACHMENTS:
         raise CorrespondenceError(1038)
     if any(a.current_status != AttachmentStatus.Published for a in found.values()):
         raise CorrespondenceError(1018)
+    return found
+
+
+def check_attachments_with_files(
+    request: Mapping[str, Any], facts: InitializeFacts, found: Mapping[uuid.UUID, ExistingAttachment]
+) -> tuple[ExistingAttachment, ...]:
+    """Steps 16–18: forwardable size (1069), the new files' rules, expiry of the existing ones (1055)."""
+    ids = existing_attachment_ids(request)
+    corr = request["correspondence"]
+    new_attachments = corr["content"].get("attachments") or []
     total_size = sum(a.size for a in found.values()) + sum(facts.upload_sizes or [])
     if corr["allow_forwarding"] and total_size > MAX_FORWARDABLE_ATTACHMENT_BYTES:
         raise CorrespondenceError(1069)

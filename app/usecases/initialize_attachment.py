@@ -41,11 +41,14 @@ def initialize_attachment(
     return row.id
 
 
-def new_attachment_row(entry: dict[str, Any], resource: Resource, now: datetime) -> repo.NewAttachmentRow:
-    """An attachment of `resource`'s service owner from one attachment entry (snake_case, as loaded)."""
+def new_attachment_row(
+    entry: dict[str, Any], resource: Resource, now: datetime, attachment_id: uuid.UUID | None = None
+) -> repo.NewAttachmentRow:
+    """An attachment of `resource`'s service owner from one attachment entry (snake_case, as loaded);
+    a new id unless it has one already (a multipart Initialize stores the file under it first)."""
     external = entry.get("data_location_type") == InitializeAttachmentDataLocationType.ExistingExternalStorage
     return repo.NewAttachmentRow(
-        id=uuid7(),
+        id=attachment_id or uuid7(),
         resource_id=resource.id,
         file_name=entry["file_name"],
         display_name=entry.get("display_name"),

@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO
+from typing import Any
 
 import psycopg
 from psycopg.rows import DictRow
@@ -29,32 +29,62 @@ def fingerprint_of_body(body: bytes) -> bytes:
     return hashlib.sha256(body).digest()
 
 
-def fingerprint_of_form(
-    fields: Iterable[tuple[str, str]], files: Iterable[tuple[str, str, BinaryIO]]
-) -> bytes:
-    """A multipart request: its text fields in order, then each file part (name, filename, bytes)."""
-    digest = hashlib.sha256()
-    for name, value in fields:
-        digest.update(b"f\x00" + name.encode() + b"\x00" + value.encode("utf-8", "surrogatepass") + b"\x00")
-    for name, file_name, stream in files:
-        digest.update(
+class FormFingerprint:
+    """The fingerprint of a multipart request, taken as it is read: its text fields in order, then
+    each file part (name, filename, bytes). `of_fields()` is the fingerprint so far (before the files)."""
+
+    def __init__(self, fields: Iterable[tuple[str, str]]) -> None:
+        self._digest = hashlib.sha256()
+        for name, value in fields:
+            self._digest.update(
+                b"f\x00" + name.encode() + b"\x00" + value.encode("utf-8", "surrogatepass") + b"\x00"
+            )
+        self.of_fields = self._digest.digest()
+
+    def part(self, name: str, file_name: str) -> None:
+        self._digest.update(
             b"p\x00" + name.encode() + b"\x00" + file_name.encode("utf-8", "surrogatepass") + b"\x00"
         )
-        stream.seek(0)
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-        stream.seek(0)
-    return digest.digest()
+
+    def update(self, data: bytes) -> None:
+        self._digest.update(data)
+
+    def digest(self) -> bytes:
+        return self._digest.digest()
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """A completed request's result and the fingerprint of its whole body."""
+
+    fingerprint: bytes
+    result: dict[str, Any]
 
 
 def begin(db: Database, key: RequestKey, retention: timedelta) -> dict[str, Any] | None:
     """None: process the request (the key is now in flight). A dict: the stored result of the first
     request with this key, to be answered again. Raises KeyInFlight or KeyMismatch."""
+    stored = _begin(db, key, retention, body_checked_later=False)
+    return stored.result if stored is not None else None
+
+
+def begin_form(db: Database, key: RequestKey, retention: timedelta) -> StoredResult | None:
+    """`begin` for a multipart request whose `key.fingerprint` covers its text fields only (its files
+    are not read yet). A StoredResult: a completed request with this key, to be answered again if the
+    whole body's fingerprint turns out equal to its `fingerprint` (else 422)."""
+    return _begin(db, key, retention, body_checked_later=True)
+
+
+def _begin(
+    db: Database, key: RequestKey, retention: timedelta, *, body_checked_later: bool
+) -> StoredResult | None:
     with db.transaction() as conn:
         stored = repo.claim(conn, key.sender, key.key, key.fingerprint)
         if stored is None:
             return None
-        action = decide(stored, key.fingerprint, datetime.now(UTC), retention)
+        action = decide(
+            stored, key.fingerprint, datetime.now(UTC), retention, body_checked_later=body_checked_later
+        )
         if action == PROCEED:
             repo.restart(conn, key.sender, key.key, key.fingerprint)
             return None
@@ -62,12 +92,12 @@ def begin(db: Database, key: RequestKey, retention: timedelta) -> dict[str, Any]
             raise KeyMismatch()
         if action == IN_FLIGHT:
             raise KeyInFlight()
-        return repo.result_of(conn, key.sender, key.key)
+        return StoredResult(stored.fingerprint, repo.result_of(conn, key.sender, key.key))
 
 
 def complete_request(conn: psycopg.Connection[DictRow], key: RequestKey, result: dict[str, Any]) -> None:
     """On the request's own transaction: the result that repeats will get."""
-    repo.complete(conn, key.sender, key.key, result)
+    repo.complete(conn, key.sender, key.key, key.fingerprint, result)
 
 
 def release(db: Database, key: RequestKey) -> None:

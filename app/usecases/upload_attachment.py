@@ -12,6 +12,7 @@ import itertools
 import logging
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -34,6 +35,20 @@ UPLOAD_FAILED = "Upload failed"
 
 class UploadInterrupted(Exception):
     """The request body ended or broke before all of it arrived (client gone)."""
+
+
+class SourceRefused(Exception):
+    """Raised by the source of the bytes itself (a limit of the request it reads): passed on as it is,
+    not taken for a client that went away."""
+
+
+@dataclass(frozen=True)
+class ReceivedBytes:
+    """Bytes that went through a meter: how many, their MD5, and where they were stored (if they were)."""
+
+    size: int
+    md5: str
+    location: str | None
 
 
 class _TooLarge(Exception):
@@ -135,8 +150,53 @@ def receive(
         storage.delete(key)
         _fail(db, attachment_id, UPLOAD_FAILED, party_urn)
         check_file_size(0, limit)
-    checksum = meter.md5.hexdigest()
-    if expected_checksum and expected_checksum.strip() and expected_checksum.strip().lower() != checksum:
+    publish_received(
+        db,
+        storage,
+        attachment_id,
+        expected_checksum,
+        ReceivedBytes(meter.size, meter.md5.hexdigest(), location),
+        party_urn,
+    )
+
+
+def save_metered(
+    storage: AttachmentStorage, key: str | None, chunks: Iterable[bytes], limit: int
+) -> ReceivedBytes:
+    """Stream `chunks` into storage under `key` (None: only count and hash them), for an attachment
+    row that does not exist yet (multipart Initialize). Past `limit` bytes 2004 at once, data too slow
+    2022, the storage failing 2002, the source breaking off UploadInterrupted; nothing stays stored."""
+    meter = _Meter(limit)
+    try:
+        if key is None:
+            for _ in meter.count(chunks):
+                pass
+            location = None
+        else:
+            location = storage.save(key, meter.count(chunks))
+    except _TooSlow:
+        raise CorrespondenceError(2022) from None
+    except _TooLarge:
+        check_file_size(meter.size, limit)
+        raise
+    except OSError:
+        log.exception("storing a file of a multipart Initialize failed")
+        raise CorrespondenceError(2002) from None
+    return ReceivedBytes(meter.size, meter.md5.hexdigest(), location)
+
+
+def publish_received(
+    db: Database,
+    storage: AttachmentStorage,
+    attachment_id: uuid.UUID,
+    expected_checksum: str | None,
+    received: ReceivedBytes,
+    party_urn: str | None,
+) -> None:
+    """The bytes are stored: check the checksum (2008: Failed, bytes removed), then Published."""
+    key = str(attachment_id)
+    assert received.location is not None, "the bytes were stored"
+    if expected_checksum and expected_checksum.strip() and expected_checksum.strip().lower() != received.md5:
         storage.delete(key)
         _fail(db, attachment_id, CHECKSUM_MISMATCH, party_urn)
         raise CorrespondenceError(2008)
@@ -145,7 +205,7 @@ def receive(
         if row is None or row["status"] != A.UploadProcessing:  # purged while the bytes were arriving
             storage.delete(key)
             raise CorrespondenceError(2006 if row is not None and A.Purged in row["ever"] else 2001)
-        repo.set_uploaded(conn, attachment_id, meter.size, checksum, location)
+        repo.set_uploaded(conn, attachment_id, received.size, received.md5, received.location)
         repo.add_status(conn, attachment_id, A.Published, A.Published.name, _now(), party_urn)
 
 
@@ -167,6 +227,8 @@ class _Meter:
                 if self.expected_size is not None and self.size != self.expected_size:
                     raise UploadInterrupted(f"{self.size} of {self.expected_size} bytes arrived") from None
                 return
+            except SourceRefused:
+                raise
             except Exception as exc:  # werkzeug ClientDisconnected, connection reset, read timeout
                 if _timed_out(exc):  # the client sends too slowly
                     raise _TooSlow() from exc

@@ -50,10 +50,15 @@ def result_of(conn: psycopg.Connection[DictRow], sender: str, key: str) -> dict[
     return row["result"]
 
 
-def complete(conn: psycopg.Connection[DictRow], sender: str, key: str, result: dict[str, Any]) -> None:
+def complete(
+    conn: psycopg.Connection[DictRow], sender: str, key: str, fingerprint: bytes, result: dict[str, Any]
+) -> None:
+    """The result, with the fingerprint of the whole body (a multipart request claimed its key with
+    that of its text fields)."""
     conn.execute(
-        "UPDATE request_idempotency SET completed = now(), result = %s WHERE sender = %s AND key = %s",
-        (Jsonb(result), sender, key),
+        "UPDATE request_idempotency SET completed = now(), fingerprint = %s, result = %s "
+        "WHERE sender = %s AND key = %s",
+        (fingerprint, Jsonb(result), sender, key),
     )
 
 
