@@ -17,6 +17,7 @@ from flask_smorest import Api
 from app.api import (
     attachments,
     correspondences,
+    download_all,
     health,
     lifecycle,
     notification_checks,
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(correspondences.blp)
     api.register_blueprint(lifecycle.blp)
     api.register_blueprint(attachments.blp)
+    api.register_blueprint(download_all.blp)
     api.register_blueprint(notification_checks.blp)
     api.register_blueprint(health.blp)
     api.register_blueprint(events_api.blp)

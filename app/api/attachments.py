@@ -225,18 +225,6 @@ def recipient_download(correspondence_id: uuid.UUID, attachment_id: uuid.UUID):
     return _file_response(downloaded, download_content_type(name), disposition_type(name))
 
 
-@blp.route("/correspondence/<uuid:correspondence_id>/attachments/downloadall", methods=["GET"])
-@blp.doc(
-    summary="All attachments as one zip (feature flag EnableDownloadAll; off here)",
-    security=[{"bearerAuth": []}],
-)
-@blp.alt_response(404, **PROBLEM)
-@documented(401, 403)
-@_bytes_endpoint(READ_SCOPE, PORTAL_SCOPE)
-def download_all(correspondence_id: uuid.UUID):
-    return problem(404, "Download all attachments is not available in this environment.")
-
-
 @blp.route("/correspondence/upload", methods=["POST"])
 @blp.doc(
     summary="Initialize one correspondence per recipient, with new attachments as file parts",

@@ -129,6 +129,8 @@ CATALOGUE: dict[int, tuple[int, str]] = {
         "COM1-COM9, or LPT1-LPT9 (e.g., 'CON.txt' is not allowed, but 'CONSOLE.txt' is).",
     ),
     2022: (408, "Upload request timed out due to data arriving too slowly"),
+    # Altinn's text; its limit is 2 GB (the "25 MB" is a leftover in Altinn's Errors.cs).
+    2023: (400, "Total size of attachments exceeds the maximum allowed for zip download (25 MB)"),
     # 3xxx notifications
     3001: (404, "The requested notification template with the given language was not found"),
     3002: (400, "Email body and subject must be provided when sending email notifications"),

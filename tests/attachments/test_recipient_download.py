@@ -107,12 +107,6 @@ def test_link_expiration_time_passed_is_2020(client, sender, db, me):
     assert_error(client.get(url(cid, attachment), headers=me), 400, 2020)
 
 
-def test_download_all_is_switched_off(client, me):
-    resp = client.get(f"{BASE}/{uuid.uuid4()}/attachments/downloadall", headers=me)
-    assert resp.status_code == 404
-    assert resp.get_json()["detail"] == "Download all attachments is not available in this environment."
-
-
 def test_purged_correspondence_is_gone_with_its_unused_attachment_file(client, sender, db, me, app):
     from app.storage import storage_from_settings
 
