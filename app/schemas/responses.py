@@ -82,7 +82,6 @@ class NotificationOrderSchema(_Out):
     is_reminder = fields.Boolean(data_key="isReminder")
     status = fields.String(allow_none=True)
     notification_channel = EnumName(NotificationChannel, data_key="notificationChannel")
-    requested_send_time = DateTimeOffset(data_key="requestedSendTime", allow_none=True)
     addresses = fields.List(fields.String())
 
 

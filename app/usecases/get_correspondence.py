@@ -87,7 +87,6 @@ def _load(
             "is_reminder": o["is_reminder"],
             "status": o["status"],
             "notification_channel": o["notification_channel"],
-            "requested_send_time": o["requested_send_time"],
             "addresses": o["addresses"],
         }
         for o in notification_repo.orders_for(conn, [correspondence_id]).get(correspondence_id, [])

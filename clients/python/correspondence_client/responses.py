@@ -151,7 +151,6 @@ class NotificationOrder(_Model):
     is_reminder: bool | None = None
     status: str | None = None  # Success, MissingContact, Failure
     notification_channel: str | None = None
-    requested_send_time: datetime | None = _conv(_time)
     addresses: list[str] | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
