@@ -110,6 +110,10 @@ class Settings:
     max_waiters: int = 16
     # How long an Idempotency-Key (header) is remembered.
     idempotency_retention: timedelta = timedelta(hours=24)
+    # /metrics: the bearer token it needs (None: open, except in production where it is then off),
+    # and how long a process keeps the database and broker figures it read.
+    metrics_token: str | None = None
+    metrics_cache_seconds: float = 5.0
     environment: str = "development"
     storage_dir: Path | None = None  # attachment files; None = <data_dir>/attachments
     # Celery's broker: BROKER_URL (amqp://… for RabbitMQ), else REDIS_URL.
@@ -232,6 +236,8 @@ def load_settings() -> Settings:
         db_pool_max=int(os.environ.get("DB_POOL_MAX", "10")),
         max_waiters=int(os.environ.get("PREFER_WAIT_MAX_WAITERS", "16")),
         idempotency_retention=timedelta(hours=float(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))),
+        metrics_token=os.environ.get("METRICS_TOKEN") or None,
+        metrics_cache_seconds=float(os.environ.get("METRICS_CACHE_SECONDS", "5")),
         environment=environment,
         broker=load_broker_settings(),
         worker=load_worker_settings(production),

@@ -227,6 +227,7 @@ def settings(database_url: str, redis_url: str, data_dir: Path) -> Settings:
         dev_keys=True,
         broker=BrokerSettings(url=redis_url, queue_prefix=PREFIX),
         worker=WorkerSettings(),
+        metrics_cache_seconds=0,  # every scrape reads the database and the broker afresh
     )
 
 

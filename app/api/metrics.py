@@ -10,17 +10,25 @@
 With several gunicorn worker processes set PROMETHEUS_MULTIPROC_DIR to an empty folder writable by
 all of them (wiped at each start): the request metrics are then summed over the processes
 (prometheus_client multiprocess mode). Without it, each process reports its own requests only.
+
+Bounded and closed: the `method` label is one of the HTTP methods the API knows, else `OTHER`
+(gunicorn accepts any uppercase token as a method; each new one would be a new series in every
+worker's files); with METRICS_TOKEN set the page needs `Authorization: Bearer <token>`, and in
+production it is off without one; the database and broker figures are read at most once per
+METRICS_CACHE_SECONDS per process, however often it is scraped.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -33,6 +41,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from app.api.events import EventsCollector
+from app.api.problems import problem
 from app.db.repositories import metrics as metrics_repo
 from workers.broker import Broker, BrokerUnavailable
 from workers.celery_app import Queues
@@ -51,9 +60,16 @@ LATENCY = Histogram(
 
 blp = Blueprint("metrics", __name__)
 
+# The `method` label: these, else OTHER.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "OTHER"
+
 
 def observe(method: str, route: str, status: int, seconds: float) -> None:
-    labels = (method, route, str(status))
+    labels = (method_label(method), route, str(status))
     REQUESTS.labels(*labels).inc()
     LATENCY.labels(*labels).observe(seconds)
 
@@ -125,22 +141,75 @@ class StateCollector:
             return None
 
 
+class StateCache:
+    """The part of the page read from the database and the broker, kept for `seconds` (0: none):
+    concurrent scrapes of one process wait for one reading."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._body = b""
+        self._until = 0.0
+
+    def get(self, produce: Callable[[], bytes]) -> bytes:
+        if self.seconds <= 0:
+            return produce()
+        with self._lock:
+            now = time.monotonic()
+            if now >= self._until:
+                self._body = produce()
+                self._until = time.monotonic() + self.seconds
+            return self._body
+
+
+def _refusal(settings) -> Response | None:  # app.config.Settings
+    """401 without the right bearer token when METRICS_TOKEN is set; 404 in production without one."""
+    token = settings.metrics_token
+    if token is None:
+        if settings.is_production:
+            return problem(
+                404, "/metrics is off in production unless METRICS_TOKEN is set (README, Operations)."
+            )
+        return None
+    scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return None
+    return problem(
+        401,
+        "/metrics needs Authorization: Bearer <METRICS_TOKEN>.",
+        headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+    )
+
+
 @blp.route("/metrics", methods=["GET"])
 def metrics() -> Response:
     started = time.perf_counter()
+    services = current_app.extensions["correspondence"]
+    refused = _refusal(services.settings)
+    if refused is not None:
+        return refused
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         body = generate_latest(registry)
     else:
         body = generate_latest(REGISTRY)
-    state = CollectorRegistry(auto_describe=False)
-    state.register(StateCollector(current_app.extensions["correspondence"]))
-    state.register(EventsCollector(current_app.extensions["correspondence"]))
-    body += generate_latest(state)
+    cache = current_app.extensions.get("metrics_state_cache")
+    if cache is None:
+        cache = current_app.extensions["metrics_state_cache"] = StateCache(
+            services.settings.metrics_cache_seconds
+        )
+    body += cache.get(lambda: _state(services))
     body += (
         b"# HELP correspondence_metrics_scrape_seconds Time spent producing this page\n"
         b"# TYPE correspondence_metrics_scrape_seconds gauge\n"
         + f"correspondence_metrics_scrape_seconds {time.perf_counter() - started:.6f}\n".encode()
     )
     return Response(body, mimetype=None, content_type=CONTENT_TYPE_LATEST)
+
+
+def _state(services) -> bytes:  # app.web.Services
+    state = CollectorRegistry(auto_describe=False)
+    state.register(StateCollector(services))
+    state.register(EventsCollector(services))
+    return generate_latest(state)

@@ -154,3 +154,78 @@ def test_multiprocess_mode_sums_the_requests_of_all_processes(tmp_path, database
     )
     assert live == 4
     assert value(samples, "correspondence_queue_depth", queue=QUEUES[0]) is not None
+
+
+def test_unknown_methods_are_one_label_not_a_series_each(client):
+    """gunicorn passes any uppercase method of 3-20 characters; each must not become a series."""
+    for method in ("FOOBAR", "XYZZYPLUGH", "PROPFIND"):
+        assert client.open("/health/live", method=method).status_code == 405
+    samples = scrape(client)
+    methods = {
+        dict(labels).get("method") for name, labels in samples if name.startswith("correspondence_http")
+    }
+    assert not methods & {"FOOBAR", "XYZZYPLUGH", "PROPFIND"}, methods
+    other = sum(
+        v
+        for (name, labels), v in samples.items()
+        if name == "correspondence_http_requests_total" and dict(labels)["method"] == "OTHER"
+    )
+    assert other >= 3
+
+
+def _app(settings, **changes):
+    from dataclasses import replace
+
+    from app.web import create_app
+
+    return create_app(replace(settings, **changes))
+
+
+def test_metrics_token_is_required_when_set(settings):
+    client = _app(settings, metrics_token="s3cret-token").test_client()
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic s3cret-token"}):
+        resp = client.get("/metrics", headers=headers)
+        assert resp.status_code == 401 and resp.mimetype == "application/problem+json"
+        assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+        assert b"correspondence_http_requests_total" not in resp.data
+    resp = client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
+    assert resp.status_code == 200 and b"correspondence_http_requests_total" in resp.data
+
+
+def test_in_production_metrics_are_off_without_a_token(settings, tokens):
+    from cryptography.hazmat.primitives import serialization
+
+    pem = (
+        tokens.key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    production = dict(environment="production", dev_keys=False, public_keys=[pem])
+    resp = _app(settings, **production).test_client().get("/metrics")
+    assert resp.status_code == 404 and "METRICS_TOKEN" in resp.get_json()["detail"]
+    client = _app(settings, **production, metrics_token="t").test_client()
+    assert client.get("/metrics", headers={"Authorization": "Bearer t"}).status_code == 200
+
+
+def test_database_and_broker_figures_are_read_once_per_cache_period(settings, monkeypatch):
+    from app.api import metrics as metrics_api
+    from workers.broker import Broker
+
+    calls = {"database": 0, "broker": 0}
+    orders_by_status, queue_depths = metrics_api.metrics_repo.orders_by_status, Broker.queue_depths
+
+    def counted_orders(conn):
+        calls["database"] += 1
+        return orders_by_status(conn)
+
+    def counted_depths(self, queues):
+        calls["broker"] += 1
+        return queue_depths(self, queues)
+
+    monkeypatch.setattr(metrics_api.metrics_repo, "orders_by_status", counted_orders)
+    monkeypatch.setattr(Broker, "queue_depths", counted_depths)
+    client = _app(settings, metrics_cache_seconds=30).test_client()
+    for _ in range(3):
+        samples = scrape(client)
+        assert value(samples, "correspondence_dependency_up", dependency="database") == 1
+    assert calls == {"database": 1, "broker": 1}
