@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -140,6 +141,22 @@ def relay() -> None:
     relay_main(load_settings(), database_url)
 
 
+def masked_url(url: str) -> str:
+    """A broker or database URL fit for a log line: its password replaced by `**` (kombu's own)."""
+    from kombu.utils.url import maybe_sanitize_url
+
+    return str(maybe_sanitize_url(url))
+
+
+def _is_loopback(address: str) -> bool:
+    if address.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
 @main.command()
 @click.option("--port", type=int, default=None, help="Flower port  [default: $FLOWER_PORT, else 5555]")
 @click.option("--address", default=None, help="address to bind  [default: $FLOWER_ADDRESS, else 127.0.0.1]")
@@ -147,8 +164,9 @@ def flower(port: int | None, address: str | None) -> None:
     """Flower (Celery's monitor) on this service's broker: BROKER_URL or REDIS_URL, else the running
     `correspondence run`'s.
 
-    Development: the HTTP API (/api/workers, ...) is open unless FLOWER_BASIC_AUTH or FLOWER_AUTH is set.
-    CORRESPONDENCE_ENV=production: refuses to start without FLOWER_BASIC_AUTH or FLOWER_AUTH.
+    On loopback in development the HTTP API (/api/workers, ...) is open unless FLOWER_BASIC_AUTH or
+    FLOWER_AUTH is set. On any other address, and always with CORRESPONDENCE_ENV=production, it refuses
+    to start without FLOWER_BASIC_AUTH or FLOWER_AUTH.
     """
     from app.supervise import RunState
 
@@ -164,16 +182,18 @@ def flower(port: int | None, address: str | None) -> None:
             )
     env = dict(os.environ, BROKER_URL=broker)
     authenticated = bool(env.get("FLOWER_BASIC_AUTH") or env.get("FLOWER_AUTH"))
-    if settings.is_production and not authenticated:
+    port = port or int(env.get("FLOWER_PORT") or 5555)
+    address = address or env.get("FLOWER_ADDRESS") or "127.0.0.1"
+    if not authenticated and (settings.is_production or not _is_loopback(address)):
+        where = "CORRESPONDENCE_ENV=production" if settings.is_production else f"--address {address}"
         raise click.ClickException(
-            "CORRESPONDENCE_ENV=production: Flower needs authentication. Set FLOWER_BASIC_AUTH=user:password "
+            f"{where}: Flower needs authentication (it can shut workers down and revoke tasks; only on "
+            "loopback in development does it run without). Set FLOWER_BASIC_AUTH=user:password "
             "(behind TLS), or FLOWER_AUTH (allowed e-mails, a regex) with FLOWER_AUTH_PROVIDER and "
             "FLOWER_OAUTH2_KEY / FLOWER_OAUTH2_SECRET / FLOWER_OAUTH2_REDIRECT_URI"
         )
     if not authenticated:
-        env.setdefault("FLOWER_UNAUTHENTICATED_API", "true")  # development only: /api/workers answers
-    port = port or int(env.get("FLOWER_PORT") or 5555)
-    address = address or env.get("FLOWER_ADDRESS") or "127.0.0.1"
+        env.setdefault("FLOWER_UNAUTHENTICATED_API", "true")  # development on loopback only
     cmd = [
         str(Path(sys.executable).parent / "celery"),
         "-A",
@@ -188,7 +208,7 @@ def flower(port: int | None, address: str | None) -> None:
         "Flower on http://%s:%s, broker %s%s",
         address,
         port,
-        broker,
+        masked_url(broker),
         "" if authenticated else " (no authentication: development only)",
     )
     os.execve(cmd[0], cmd, env)
@@ -240,7 +260,7 @@ def run(host: str, port: int | None, workers: int, connections: int, concurrency
                 ],
             )
         supervisor.state.write(redis_url=os.environ["REDIS_URL"])  # `correspondence flower` finds it there
-        log.info("broker: %s (Flower: `correspondence flower`)", os.environ["REDIS_URL"])
+        log.info("broker: %s (Flower: `correspondence flower`)", masked_url(os.environ["REDIS_URL"]))
         if not supervisor.stopping():
             applied = apply_migrations(os.environ["DATABASE_URL"])
             log.info("migrations applied: %s", ", ".join(applied) or "none pending")

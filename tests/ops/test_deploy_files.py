@@ -34,9 +34,11 @@ def test_compose_starts_every_role_after_migrate_succeeded():
         assert depends["postgres"] == {"condition": "service_healthy"}, role
 
 
-def test_compose_keeps_an_unauthenticated_flower_on_loopback():
+def test_compose_flower_is_authenticated_and_published_on_loopback():
     flower = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["flower"]
     assert all(str(port).startswith("127.0.0.1:") for port in flower["ports"])
+    # It binds every interface of its container: `correspondence flower` starts there only with a login.
+    assert "0.0.0.0" in flower["command"] and flower["environment"]["FLOWER_BASIC_AUTH"]
 
 
 def test_compose_runs_celery_on_rabbitmq_and_workers_scale():

@@ -100,3 +100,54 @@ def test_production_refuses_flower_without_authentication_and_keeps_its_api_clos
     finally:
         out = stop(proc)
     assert "development only" not in out
+
+
+def test_flower_beyond_loopback_needs_authentication_in_development_too(redis_url, tmp_path):
+    for address in ("0.0.0.0", "::", "flower.example.org"):
+        refused = subprocess.run(
+            [str(BIN), "flower", "--address", address],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=flower_env(tmp_path, REDIS_URL=redis_url),
+        )
+        assert refused.returncode == 1, refused.stderr
+        assert "needs authentication" in refused.stderr and "FLOWER_BASIC_AUTH" in refused.stderr
+    # The Procfile's role binds every interface: it starts only with authentication.
+    refused = subprocess.run(
+        [str(BIN), "flower"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=flower_env(tmp_path, REDIS_URL=redis_url, FLOWER_ADDRESS="0.0.0.0"),
+    )
+    assert refused.returncode == 1 and "FLOWER_BASIC_AUTH" in refused.stderr
+
+
+def test_the_broker_password_is_not_logged(tmp_path):
+    from app.cli import masked_url
+
+    assert masked_url("amqp://user:s3cret@rabbit:5672/vhost") == "amqp://user:**@rabbit:5672/vhost"
+    assert masked_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    port = free_port()  # nothing listens there: the log line comes before Flower connects
+    proc = subprocess.Popen(
+        [str(BIN), "flower", "--port", str(free_port())],
+        env=flower_env(tmp_path, REDIS_URL=f"redis://:s3cret-password@127.0.0.1:{port}/0"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = ""
+        deadline = time.monotonic() + 60
+        while "Flower on" not in line and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                break
+        assert "Flower on" in line and "broker redis://:**@127.0.0.1" in line, line
+        assert "s3cret-password" not in line
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
