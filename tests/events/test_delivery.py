@@ -164,9 +164,8 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
 
     receiver.answer = answer
     ids = create(client, sender, [ORG_RECIPIENT, PERSON_RECIPIENT, THIRD])
-    env = {
+    env = {  # the lease is the default one (WORKER_LEASE_SECONDS, 20 s, renewed every 5 s)
         "EVENTS_ALLOW_PRIVATE_ENDPOINTS": "true",
-        "EVENTS_DELIVERY_LEASE_SECONDS": "2",
         "EVENTS_SCAN_INTERVAL_SECONDS": "0.3",
         "EVENTS_RETRY_BASE_SECONDS": "0.2",
         "EVENTS_TIMEOUT_SECONDS": "30",
@@ -176,6 +175,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
         assert first.wait(30), "no delivery started"
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
+        killed = time.monotonic()
         worker.wait(10)
         hang.set()
     second = worker_process(database_url, redis_url, tmp_path, beat=True, **env)
@@ -194,6 +194,8 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
                 )
 
         assert wait_until(all_delivered, 60), [p.read_text()[-1500:] for p in tmp_path.glob("worker-*.log")]
+        # The dead worker's deliveries are free once its last renewal's lease passes (issue 28).
+        assert time.monotonic() - killed <= 30
         seen = len(receiver.events("correspondenceinitialized"))
         time.sleep(1.5)  # the second worker's scans go on: nothing recorded 2xx is posted again
         assert len(receiver.events("correspondenceinitialized")) == seen

@@ -66,16 +66,41 @@ def worker(use_gateway, celery_broker):
         yield controller
 
 
-def worker_process(
-    database_url: str, broker_url: str, tmp_path: Path, *, beat: bool = False, **env: str
-) -> subprocess.Popen:
-    """A real `celery worker` process group (prefork), as the Procfile runs it, on `broker_url`
-    (Redis or RabbitMQ: BROKER_URL wins over REDIS_URL)."""
+def _environment(database_url: str, broker_url: str, env: dict[str, str]) -> dict[str, str]:
     environment = dict(os.environ, DATABASE_URL=database_url, BROKER_URL=broker_url, **env)
     if not broker_url.startswith("redis"):
         environment.setdefault("REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     else:
         environment["REDIS_URL"] = broker_url
+    return environment
+
+
+def _start(name: str, cmd: list[str], environment: dict[str, str], tmp_path: Path) -> subprocess.Popen:
+    with open(tmp_path / f"{name}-{time.time_ns()}.log", "wb") as log:  # the child keeps its own copy
+        return subprocess.Popen(
+            cmd, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def relay_process(database_url: str, broker_url: str, tmp_path: Path, **env: str) -> subprocess.Popen:
+    """`correspondence relay`, the Procfile's `relay` role, on `broker_url`."""
+    relay = str(Path(sys.executable).with_name("correspondence"))
+    return _start("relay", [relay, "relay"], _environment(database_url, broker_url, env), tmp_path)
+
+
+def beat_process(database_url: str, broker_url: str, tmp_path: Path, **env: str) -> subprocess.Popen:
+    """`celery beat`, the Procfile's `beat` role, on `broker_url`."""
+    cmd = [sys.executable, "-m", "celery", "-A", "workers.main", "beat", "--loglevel", "WARNING"]
+    cmd += ["--schedule", str(tmp_path / f"beat-{time.time_ns()}")]
+    return _start("beat", cmd, _environment(database_url, broker_url, env), tmp_path)
+
+
+def worker_process(
+    database_url: str, broker_url: str, tmp_path: Path, *, beat: bool = False, **env: str
+) -> subprocess.Popen:
+    """A real `celery worker` process group (prefork), as the Procfile runs it, on `broker_url`
+    (Redis or RabbitMQ: BROKER_URL wins over REDIS_URL)."""
+    environment = _environment(database_url, broker_url, env)
     cmd = [
         sys.executable,
         "-m",
@@ -94,10 +119,7 @@ def worker_process(
     ]
     if beat:
         cmd += ["--beat", "--schedule", str(tmp_path / f"beat-{time.time_ns()}")]
-    with open(tmp_path / f"worker-{time.time_ns()}.log", "wb") as log:  # the child keeps its own copy
-        return subprocess.Popen(
-            cmd, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    return _start("worker", cmd, environment, tmp_path)
 
 
 class ScriptedNotifications:
