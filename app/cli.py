@@ -122,6 +122,27 @@ def registry_load(file: Path) -> None:
     )
 
 
+@main.group()
+def events() -> None:
+    """Events to subscribers."""
+
+
+@events.command("reseal-secrets")
+def events_reseal_secrets() -> None:
+    """Encrypt every subscription's signing secret with the first key of EVENTS_SECRET_KEYS: secrets
+    stored in clear by an older version, and those sealed with a key that is being retired."""
+    from app.db.pool import Database
+    from app.events_settings import load_event_settings
+    from app.usecases.event_subscriptions import reseal_secrets
+    from app.webhook_secrets import SecretsUnavailable
+
+    try:
+        count = reseal_secrets(Database(_database_url(), 2), load_event_settings().secrets)
+    except SecretsUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"resealed {count} subscription secret(s) with the first key")
+
+
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Load the demo registry (resources owned by 991825827, a few parties)."""

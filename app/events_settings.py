@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from app.config import LeaseTerms, load_lease_terms
 from app.domain.events import RetryPolicy
+from app.webhook_secrets import SecretBox, load_secret_box
 
 
 def _bool(name: str) -> bool:
@@ -27,10 +29,13 @@ class EventSettings:
     # Claimed deliveries are leased (renewed while they are posted): a dead worker's go to the next scan.
     lease: LeaseTerms = field(default_factory=LeaseTerms)
     max_subscriptions_per_consumer: int = 100
+    # Subscriptions' signing secrets at rest (EVENTS_SECRET_KEYS; app/webhook_secrets.py).
+    secrets: SecretBox = field(default_factory=SecretBox)
 
 
 def load_event_settings() -> EventSettings:
     env = os.environ
+    production = env.get("CORRESPONDENCE_ENV", "development").lower() == "production"
     return EventSettings(
         allow_private_endpoints=_bool("EVENTS_ALLOW_PRIVATE_ENDPOINTS"),
         base_url=env.get("PUBLIC_BASE_URL") or "http://localhost:8080",
@@ -46,4 +51,6 @@ def load_event_settings() -> EventSettings:
         batch=int(env.get("EVENTS_DELIVERY_BATCH", "200")),
         lease=load_lease_terms(),
         max_subscriptions_per_consumer=int(env.get("EVENTS_MAX_SUBSCRIPTIONS_PER_CONSUMER", "100")),
+        # The data folder as load_settings() reads it: every role of one deployment finds the same key.
+        secrets=load_secret_box(Path(env.get("CORRESPONDENCE_DATA_DIR", ".correspondence")), production),
     )

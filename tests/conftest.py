@@ -22,6 +22,10 @@ import pytest
 os.environ.setdefault("CORRESPONDENCE_QUEUE_PREFIX", f"test-{uuid.uuid4().hex[:10]}")
 # Every fast schema load is compared with marshmallow's (app/schemas/compiled.py) in the whole suite.
 os.environ.setdefault("SCHEMA_FAST_PATH_CHECK", "1")
+# Webhook secrets are sealed with this session's key, in this process and every one the tests start.
+os.environ.setdefault(
+    "EVENTS_SECRET_KEYS", __import__("cryptography.fernet").fernet.Fernet.generate_key().decode()
+)
 
 from app.config import DEV_ISSUER, BrokerSettings, Settings, WorkerSettings
 from app.db.migrate import apply_migrations

@@ -115,7 +115,7 @@ def deliver_due(
             return "released"
         outcome = post(
             delivery["end_point"],
-            delivery["secret"],
+            settings.secrets.open(delivery["secret"]),  # stored encrypted (app/webhook_secrets.py)
             delivery["payload"],
             allow_private=settings.allow_private_endpoints,
             timeout=settings.timeout,

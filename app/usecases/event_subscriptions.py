@@ -18,6 +18,7 @@ from app.domain.endpoints import EndpointRefused, resolve_endpoint
 from app.domain.events import NAMES, RESOURCE_PREFIX, TYPE_PREFIX, new_secret, validation_event
 from app.events_settings import EventSettings
 from app.security.identity import READ_SCOPE, WRITE_SCOPE, Caller
+from app.webhook_secrets import SecretBox, SecretsUnavailable
 
 
 class SubscriptionProblem(Exception):
@@ -67,6 +68,10 @@ def create_subscription(
             )
         if repo.count_subscriptions(conn, party) >= settings.max_subscriptions_per_consumer:
             raise SubscriptionProblem(409, "Too many subscriptions for this party.")
+        try:
+            stored_secret = settings.secrets.seal(secret)  # never stored in clear
+        except SecretsUnavailable as exc:
+            raise SubscriptionProblem(503, f"Subscriptions cannot be created now: {exc}") from None
         subscription_id = repo.create_subscription(
             conn,
             end_point=end_point,
@@ -75,7 +80,7 @@ def create_subscription(
             subject_filter=subject_filter,
             consumer=party,
             created_by=created_by,
-            secret=secret,
+            secret=stored_secret,
         )
         repo.add_validation(
             conn,
@@ -128,3 +133,15 @@ def present(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "deliveries": {"delivered": row["delivered"], "pending": row["pending"], "failed": row["failed"]},
     }
+
+
+def reseal_secrets(db: Database, box: SecretBox) -> int:
+    """Every subscription's secret sealed with the first key of `box` (clear ones encrypted, ones
+    sealed with an older key re-encrypted): run after a new key is put first, before the old one is
+    dropped. Returns how many were rewritten."""
+    changed = 0
+    with db.transaction() as conn:
+        for row in repo.subscription_secrets(conn):
+            repo.set_subscription_secret(conn, row["id"], box.reseal(row["secret"]))
+            changed += 1
+    return changed

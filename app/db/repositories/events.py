@@ -47,6 +47,15 @@ def create_subscription(
     return int(row["id"])
 
 
+def subscription_secrets(conn: psycopg.Connection[DictRow]) -> list[dict[str, Any]]:
+    """Every subscription's stored secret (deleted ones too: nothing stays in clear), locked."""
+    return conn.execute("SELECT id, secret FROM event_subscriptions ORDER BY id FOR UPDATE").fetchall()
+
+
+def set_subscription_secret(conn: psycopg.Connection[DictRow], subscription_id: int, secret: str) -> None:
+    conn.execute("UPDATE event_subscriptions SET secret = %s WHERE id = %s", (secret, subscription_id))
+
+
 def add_validation(conn: psycopg.Connection[DictRow], subscription_id: int, event: dict[str, Any]) -> None:
     """The validation event is the subscription's first delivery (same signing, retries and SSRF checks)."""
     conn.execute(
