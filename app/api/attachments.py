@@ -112,6 +112,7 @@ def _interrupted(exc: UploadInterrupted) -> Response:
 @blp.alt_response(401, **PROBLEM)
 @documented(403, 413, 415, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE)
+@rate_limited  # every write operation: one bucket per caller
 def initialize():
     data = load(_attachment_schema, read_json(), nul_reported_in=FILE_NAME_KEYS)
     attachment_id = initialize_attachment(
@@ -135,6 +136,7 @@ def initialize():
 @blp.alt_response(502, **PROBLEM)
 @documented(403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE)
+@rate_limited  # every write operation: one bucket per caller
 def upload(attachment_id: uuid.UUID):
     # As Altinn's binding: a missing or empty Content-Type is let through; only another type is 415.
     if request.mimetype not in ("", "application/octet-stream"):
@@ -178,6 +180,7 @@ def details(attachment_id: uuid.UUID):
 @blp.alt_response(404, **PROBLEM)
 @documented(403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE)
+@rate_limited  # every write operation: one bucket per caller
 def purge(attachment_id: uuid.UUID):
     purge_attachment(_services().db, _storage(), g.caller, attachment_id)
     return Response(status=204)

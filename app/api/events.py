@@ -11,6 +11,7 @@ from app.api.auth import require_any_scope
 from app.api.blueprint import Blueprint
 from app.api.json_body import load, read_json
 from app.api.problems import PROBLEM, documented, problem
+from app.api.rate_limit import rate_limited
 from app.events_settings import load_event_settings
 from app.schemas.fields import CaseInsensitiveSchema
 from app.security.identity import READ_SCOPE, WRITE_SCOPE
@@ -63,6 +64,7 @@ def _problem(exc: usecase.SubscriptionProblem):
 @blp.alt_response(415, **PROBLEM)
 @documented(401, 413, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
+@rate_limited  # every write operation: one bucket per caller
 def create():
     body = load(SubscriptionRequestSchema(), read_json())
     try:
@@ -120,6 +122,7 @@ def get_one(subscription_id: int):
 @blp.alt_response(404, **PROBLEM)
 @documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
+@rate_limited  # every write operation: one bucket per caller
 def delete(subscription_id: int):
     try:
         usecase.delete_subscription(_services().db, g.caller, subscription_id)

@@ -11,7 +11,9 @@ from app.api.auth import require_any_scope
 from app.api.blueprint import Blueprint
 from app.api.json_body import load, read_json
 from app.api.problems import PROBLEM, documented
+from app.api.rate_limit import rate_limited
 from app.domain.enums import CorrespondencesRoleType, CorrespondenceStatus
+from app.domain.limits import MAX_SEARCH_OFFSET
 from app.domain.recipients import on_behalf_of_error
 from app.schemas.fields import CaseInsensitiveSchema, DateTimeOffset, EnumInput, WholeNumber
 from app.schemas.forwarding import ForwardCorrespondenceRequestSchema
@@ -67,7 +69,10 @@ class SearchQuerySchema(CaseInsensitiveSchema):
     senders_reference = fields.String(data_key="sendersReference", load_default=None)
     idempotent_key = fields.UUID(data_key="idempotentKey", load_default=None)
     # Negative: error 1028 (SPEC.md §3.8), which OpenAPI states as the minimum.
-    offset = WholeNumber(load_default=0, validate=validate.Range(max=2**31 - 1), metadata={"minimum": 0})
+    # Capped: a database skips every row before the offset (narrow by from/to to go further back).
+    offset = WholeNumber(
+        load_default=0, validate=validate.Range(max=MAX_SEARCH_OFFSET), metadata={"minimum": 0}
+    )
     limit = WholeNumber(
         load_default=MAX_RESULTS, validate=validate.Range(max=2**31 - 1), metadata={"minimum": 0}
     )
@@ -101,6 +106,7 @@ def search():
 @blp.alt_response(404, **PROBLEM)
 @documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(READ_SCOPE)
+@rate_limited  # every write operation: one bucket per caller
 def markasread(correspondence_id: uuid.UUID):
     return jsonify(
         str(mark_as_read(current_app.extensions["correspondence"].db, g.caller, correspondence_id))
@@ -114,6 +120,7 @@ def markasread(correspondence_id: uuid.UUID):
 @blp.alt_response(404, **PROBLEM)
 @documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(READ_SCOPE)
+@rate_limited  # every write operation: one bucket per caller
 def confirm_correspondence(correspondence_id: uuid.UUID):
     return jsonify(str(confirm(current_app.extensions["correspondence"].db, g.caller, correspondence_id)))
 
@@ -125,6 +132,7 @@ def confirm_correspondence(correspondence_id: uuid.UUID):
 @blp.alt_response(404, **PROBLEM)
 @documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(WRITE_SCOPE, READ_SCOPE)
+@rate_limited  # every write operation: one bucket per caller
 def purge_correspondence(correspondence_id: uuid.UUID):
     services = current_app.extensions["correspondence"]
     return jsonify(
@@ -171,6 +179,7 @@ _forward_schema = ForwardCorrespondenceRequestSchema()
 @blp.alt_response(415, **PROBLEM)
 @documented(401, 403, 503, not_acceptable=True)
 @require_any_scope(READ_SCOPE)
+@rate_limited  # every write operation: one bucket per caller
 def forward(correspondence_id: uuid.UUID):
     data = load(_forward_schema, read_json())
     event_id = forward_correspondence(

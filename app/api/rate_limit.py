@@ -1,9 +1,10 @@
-"""Per-sender rate limit: a token bucket in Redis (one Lua script, atomic), 429 with Retry-After.
+"""Per-caller rate limit on every write operation: a token bucket in Redis (one Lua script, atomic),
+429 with Retry-After. Each write view carries `@rate_limited` (one bucket per caller for all of them).
 
 Configured by RATE_LIMIT_PER_SECOND (tokens added per second) and RATE_LIMIT_BURST (bucket size,
 default max(1, rate)); off when RATE_LIMIT_PER_SECOND is unset or 0. Every gunicorn worker and host
 shares the bucket through Redis. If Redis cannot be reached the request is let through (fail open):
-the limiter protects the service, it must not take Initialize down with it.
+the limiter protects the service, it must not take the writes down with it.
 """
 
 from __future__ import annotations

@@ -31,3 +31,7 @@ MAX_FREE_TEXT_LENGTH = 4096
 MAX_FORM_PARTS = 5_000
 MAX_FORM_FIELD_BYTES = 128 * 1024
 MAX_FORM_FIELDS_TOTAL_BYTES = 4 * 1024 * 1024  # every non-file part together, headers included
+
+# Search (GET /correspondence): results come 1,000 at most; `offset` may skip at most this many (each
+# skipped row is still read by the database).
+MAX_SEARCH_OFFSET = 10_000

@@ -116,3 +116,88 @@ def test_multipart_initialize_shares_the_senders_bucket(limited_app, tokens):
         client, sender, form_fields([ORG_RECIPIENT], [entry("a.txt")]), [("a.txt", b"x")]
     )
     assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+
+
+@pytest.fixture()
+def one_token_app(settings, monkeypatch, redis_client):
+    """One request per caller and then (practically) none: a second write is 429 whatever it is."""
+    from app.web import create_app
+
+    prefix = f"ratelimit-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("RATE_LIMIT_PER_SECOND", "0.001")
+    monkeypatch.setenv("RATE_LIMIT_BURST", "1")
+    monkeypatch.setenv("CORRESPONDENCE_QUEUE_PREFIX", prefix)
+    app = create_app(settings)
+
+    def reset() -> None:
+        for key in redis_client.scan_iter(f"{prefix}.ratelimit:*"):
+            redis_client.delete(key)
+
+    app.reset_buckets = reset  # type: ignore[attr-defined]
+    yield app
+    reset()
+
+
+def test_every_write_operation_takes_from_the_callers_bucket(one_token_app, tokens):
+    """Not only Initialize: attachment initialize, upload and purge, multipart Initialize, the
+    recipient's actions, subscriptions (issue 24, finding 5)."""
+    import io
+
+    from tests.attachments.helpers import form_fields
+
+    client = one_token_app.test_client()
+    sender = tokens.headers(org=SENDER_ORG)
+    recipient = tokens.headers(org=None, pid="01019010046", scopes=("altinn:correspondence.read",))
+    some = uuid.uuid4()
+    base = "/correspondence/api/v1"
+    attachment = {"resourceId": "test-service", "fileName": "a.txt", "sendersReference": "a"}
+    upload = {"data": b"x", "content_type": "application/octet-stream"}
+
+    def form() -> dict:  # a new file each time: the test client reads it
+        return {**dict(form_fields()), "attachments": (io.BytesIO(b"x"), "a.txt")}
+
+    subscription = {
+        "endPoint": "https://example.com/hook",
+        "resourceFilter": "urn:altinn:resource:test-service",
+    }
+    writes = [
+        (sender, "POST", f"{base}/correspondence", {"json": initialize_request([ORG_RECIPIENT])}),
+        (
+            sender,
+            "POST",
+            f"{base}/correspondence/upload",
+            {"data": form, "content_type": "multipart/form-data"},
+        ),
+        (sender, "POST", f"{base}/attachment", {"json": attachment}),
+        (sender, "POST", f"{base}/attachment/{some}/upload", upload),
+        (sender, "DELETE", f"{base}/attachment/{some}", {}),
+        (sender, "POST", "/events/api/v1/subscriptions", {"json": subscription}),
+        (sender, "DELETE", "/events/api/v1/subscriptions/1", {}),
+        (sender, "DELETE", f"{base}/correspondence/{some}/purge", {}),
+        (recipient, "POST", f"{base}/correspondence/{some}/markasread", {}),
+        (recipient, "POST", f"{base}/correspondence/{some}/confirm", {}),
+        (recipient, "POST", f"{base}/correspondence/{some}/forward", {"json": {}}),
+    ]
+    for headers, method, path, kwargs in writes:
+        one_token_app.reset_buckets()
+        fresh = {k: v() if callable(v) else v for k, v in kwargs.items()}
+        first = client.open(path, method=method, headers=headers, **fresh)
+        assert first.status_code != 429, (method, path)
+        fresh = {k: v() if callable(v) else v for k, v in kwargs.items()}
+        second = client.open(path, method=method, headers=headers, **fresh)
+        assert second.status_code == 429, (method, path, second.status_code, second.get_json())
+        assert second.headers["Retry-After"]
+    one_token_app.reset_buckets()
+    for _ in range(3):  # reads are not limited
+        assert client.get(f"{base}/attachment/{some}", headers=sender).status_code != 429
+
+
+def test_search_offset_has_an_upper_bound(client, sender):
+    from app.domain.limits import MAX_SEARCH_OFFSET
+
+    query = {"resourceId": "test-service", "role": "Sender"}
+    url = "/correspondence/api/v1/correspondence"
+    ok(client.get(url, query_string={**query, "offset": MAX_SEARCH_OFFSET}, headers=sender))
+    resp = client.get(url, query_string={**query, "offset": MAX_SEARCH_OFFSET + 1}, headers=sender)
+    problem = resp.get_json()
+    assert resp.status_code == 400 and "offset" in str(problem["errors"]).lower(), problem
