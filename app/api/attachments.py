@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Response, current_app, g, jsonify, request
-from werkzeug.exceptions import UnprocessableEntity, UnsupportedMediaType
+from werkzeug.exceptions import Conflict, UnprocessableEntity, UnsupportedMediaType
 from werkzeug.http import dump_options_header
 from werkzeug.wsgi import wrap_file
 
@@ -32,6 +32,7 @@ from app.domain.attachment_rules import (
     disposition_type,
     download_content_type,
 )
+from app.domain.idempotency import KeyLost
 from app.schemas.attachments import (
     AttachmentDetailsSchema,
     AttachmentOverviewSchema,
@@ -50,8 +51,8 @@ from app.usecases.initialize_attachment import initialize_attachment
 from app.usecases.initialize_correspondences import InitializeOptions
 from app.usecases.initialize_with_upload import MultipartInitialize
 from app.usecases.purge_attachment import purge_attachment
-from app.usecases.replayable_requests import FormFingerprint, release
-from app.usecases.upload_attachment import UploadInterrupted, upload_attachment
+from app.usecases.replayable_requests import FormFingerprint, KeyLease, release
+from app.usecases.upload_attachment import SourceRefused, UploadInterrupted, upload_attachment
 
 blp = Blueprint(
     "attachment",
@@ -284,7 +285,7 @@ def initialize_with_files():
             services.db, services.settings.idempotency_retention, fingerprint.of_fields
         )
         if stored is not None:
-            for part in _fingerprinted(form.files(), fingerprint):  # read, never stored
+            for part in _tapped(form.files(), fingerprint, None):  # read, never stored
                 for _ in part.chunks:
                     pass
             if fingerprint.digest() != stored.fingerprint:
@@ -292,10 +293,13 @@ def initialize_with_files():
             return answer_replayed(stored.result)
     try:
         upload.check_before_files()
-        parts = form.files() if fingerprint is None else _fingerprinted(form.files(), fingerprint)
+        lease = KeyLease(services.db, key) if key is not None else None  # renewed while files arrive
+        parts = form.files() if fingerprint is None else _tapped(form.files(), fingerprint, lease)
         files = upload.receive_files(parts)
         if key is not None and fingerprint is not None:
             upload.options = replace(options, request_key=replace(key, fingerprint=fingerprint.digest()))
+        if lease is not None:
+            lease.keep()
         result = upload.initialize(files)
     except BaseException:
         if key is not None:
@@ -320,15 +324,30 @@ def _cap_body(form: FormReader, entries: int) -> None:
     form.cap(limit, detail)
 
 
-def _fingerprinted(parts: Iterator[FilePart], fingerprint: FormFingerprint) -> Iterator[FilePart]:
+class KeyTakenOver(Conflict, SourceRefused):
+    description = (
+        "A retry with this Idempotency-Key took it over while this request was stalled (its lease of "
+        "10 minutes passed with no byte arriving): this request stores nothing; the retry's answer counts."
+    )
+
+
+def _tapped(
+    parts: Iterator[FilePart], fingerprint: FormFingerprint, lease: KeyLease | None
+) -> Iterator[FilePart]:
+    """The file parts, hashed into the request's fingerprint as they pass; the key's lease kept."""
     for part in parts:
         fingerprint.part(part.name, part.filename)
-        yield FilePart(part.name, part.filename, part.headers, _hashed(part.chunks, fingerprint))
+        yield FilePart(part.name, part.filename, part.headers, _hashed(part.chunks, fingerprint, lease))
 
 
-def _hashed(chunks: Iterator[bytes], fingerprint: FormFingerprint) -> Iterator[bytes]:
+def _hashed(chunks: Iterator[bytes], fingerprint: FormFingerprint, lease: KeyLease | None) -> Iterator[bytes]:
     for chunk in chunks:
         fingerprint.update(chunk)
+        if lease is not None:
+            try:
+                lease.keep()
+            except KeyLost:
+                raise KeyTakenOver() from None
         yield chunk
 
 

@@ -15,6 +15,7 @@ from app.api.blueprint import Blueprint
 from app.db.pool import DatabaseUnavailable
 from app.domain.access import MissingScope
 from app.domain.errors import CorrespondenceError, ValidationProblem
+from app.domain.idempotency import KeyLost
 from app.schemas.problems import ProblemDetailsSchema
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(MissingScope)
     def _missing_scope(exc: MissingScope) -> Response:
         return problem(403, f"The token lacks the scope this action needs ({exc.scope}).")
+
+    @app.errorhandler(KeyLost)
+    def _key_lost(exc: KeyLost) -> Response:
+        return problem(
+            409,
+            "A retry with this Idempotency-Key took it over while this request was still being processed; "
+            "this request stored nothing (the retry's answer counts).",
+        )
 
     @app.errorhandler(DatabaseUnavailable)
     def _database_down(exc: DatabaseUnavailable) -> Response:

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 MAX_KEY_LENGTH = 255
-IN_FLIGHT_LEASE = timedelta(minutes=10)  # longer than any Initialize, uploads included
+# A request in flight holds its key this long after its claim or its last renewal: a multipart
+# upload still being received renews it (KEY_LEASE_RENEW_EVERY); a request that died frees it then.
+IN_FLIGHT_LEASE = timedelta(minutes=10)
+KEY_LEASE_RENEW_EVERY = timedelta(minutes=1)
 
 PROCEED, REPLAY, MISMATCH, IN_FLIGHT = "proceed", "replay", "mismatch", "in-flight"
 
@@ -37,6 +40,7 @@ class StoredKey:
     fingerprint: bytes
     started: datetime
     completed: datetime | None
+    lease_until: datetime | None = None  # None: claimed before leases (its lease counts from started)
 
 
 def decide(
@@ -61,8 +65,9 @@ def decide(
         return MISMATCH
     if stored.completed is not None:
         return REPLAY
-    if now - stored.started > IN_FLIGHT_LEASE:
-        return PROCEED  # the first request died in flight: this one takes the key over
+    lease_until = stored.lease_until or stored.started + IN_FLIGHT_LEASE
+    if now > lease_until:
+        return PROCEED  # the first request died in flight (stopped renewing): this one takes the key over
     return IN_FLIGHT
 
 
@@ -72,3 +77,7 @@ class KeyInFlight(Exception):
 
 class KeyMismatch(Exception):
     """422: this key was used for a request with another body."""
+
+
+class KeyLost(Exception):
+    """409: a retry took this request's key over after its lease passed; this request stores nothing."""

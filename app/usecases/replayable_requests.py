@@ -5,8 +5,10 @@ fails. The result itself is stored by Initialize, in its own transaction (`compl
 from __future__ import annotations
 
 import hashlib
+import time
+import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +17,17 @@ from psycopg.rows import DictRow
 
 from app.db.pool import Database
 from app.db.repositories import idempotent_requests as repo
-from app.domain.idempotency import IN_FLIGHT, MISMATCH, PROCEED, KeyInFlight, KeyMismatch, decide
+from app.domain.idempotency import (
+    IN_FLIGHT,
+    IN_FLIGHT_LEASE,
+    KEY_LEASE_RENEW_EVERY,
+    MISMATCH,
+    PROCEED,
+    KeyInFlight,
+    KeyLost,
+    KeyMismatch,
+    decide,
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +35,8 @@ class RequestKey:
     sender: str
     key: str
     fingerprint: bytes
+    # This request's token: the key's lease is renewed, released and completed only under it.
+    owner: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
 def fingerprint_of_body(body: bytes) -> bytes:
@@ -79,14 +93,14 @@ def _begin(
     db: Database, key: RequestKey, retention: timedelta, *, body_checked_later: bool
 ) -> StoredResult | None:
     with db.transaction() as conn:
-        stored = repo.claim(conn, key.sender, key.key, key.fingerprint)
+        stored = repo.claim(conn, key.sender, key.key, key.fingerprint, key.owner, IN_FLIGHT_LEASE)
         if stored is None:
             return None
         action = decide(
             stored, key.fingerprint, datetime.now(UTC), retention, body_checked_later=body_checked_later
         )
         if action == PROCEED:
-            repo.restart(conn, key.sender, key.key, key.fingerprint)
+            repo.restart(conn, key.sender, key.key, key.fingerprint, key.owner, IN_FLIGHT_LEASE)
             return None
         if action == MISMATCH:
             raise KeyMismatch()
@@ -96,13 +110,35 @@ def _begin(
 
 
 def complete_request(conn: psycopg.Connection[DictRow], key: RequestKey, result: dict[str, Any]) -> None:
-    """On the request's own transaction: the result that repeats will get."""
-    repo.complete(conn, key.sender, key.key, key.fingerprint, result)
+    """On the request's own transaction: the result that repeats will get. KeyLost when a retry took
+    the key over meanwhile: the transaction must then store nothing (the retry stores it)."""
+    if not repo.complete(conn, key.sender, key.key, key.owner, key.fingerprint, result):
+        raise KeyLost()
 
 
 def release(db: Database, key: RequestKey) -> None:
     with db.transaction() as conn:
-        repo.release(conn, key.sender, key.key)
+        repo.release(conn, key.sender, key.key, key.owner)
+
+
+class KeyLease:
+    """Keeps a claimed key in flight while its request is still being processed: `keep()` at every
+    step (each chunk of an upload) renews the lease once KEY_LEASE_RENEW_EVERY has passed; KeyLost
+    when a retry took the key over (the lease passed without a renewal: the request stalled)."""
+
+    def __init__(self, db: Database, key: RequestKey) -> None:
+        self.db = db
+        self.key = key
+        self._due = time.monotonic() + KEY_LEASE_RENEW_EVERY.total_seconds()
+
+    def keep(self, now: bool = False) -> None:
+        if not now and time.monotonic() < self._due:
+            return
+        with self.db.transaction() as conn:
+            held = repo.renew(conn, self.key.sender, self.key.key, self.key.owner, IN_FLIGHT_LEASE)
+        if not held:
+            raise KeyLost()
+        self._due = time.monotonic() + KEY_LEASE_RENEW_EVERY.total_seconds()
 
 
 def forget_expired(db: Database, retention: timedelta) -> int:

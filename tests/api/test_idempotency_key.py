@@ -161,6 +161,9 @@ DAY = timedelta(hours=24)
         (StoredKey(b"a", T0, None), b"b", T0 + timedelta(minutes=1), MISMATCH),
         (StoredKey(b"a", T0, None), b"a", T0 + timedelta(minutes=11), PROCEED),  # died in flight
         (StoredKey(b"a", T0, T0), b"b", T0 + DAY + timedelta(seconds=1), PROCEED),  # forgotten
+        # A long upload renews its lease: 11 minutes after it started it is still in flight.
+        (StoredKey(b"a", T0, None, T0 + timedelta(minutes=15)), b"a", T0 + timedelta(minutes=11), IN_FLIGHT),
+        (StoredKey(b"a", T0, None, T0 + timedelta(minutes=15)), b"a", T0 + timedelta(minutes=16), PROCEED),
     ],
 )
 def test_decide(stored, fingerprint, now, expected):
@@ -194,5 +197,119 @@ def test_a_key_released_between_the_insert_and_the_lock_is_claimed_again():
 
     # INSERT meets the other request's row; that request fails and releases it before the SELECT.
     conn = _ScriptedConnection([None, None, (1,)])
-    assert claim(conn, "urn:altinn:organization:identifier-no:991825827", "k", b"f") is None
+    owner, lease = uuid.uuid4(), timedelta(minutes=10)
+    assert claim(conn, "urn:altinn:organization:identifier-no:991825827", "k", b"f", owner, lease) is None
     assert conn.statements == ["INSERT", "SELECT", "INSERT"]
+
+
+# ---- a long multipart upload keeps its key (issue 24, finding 3) ------------------------------
+
+
+class _GatedBody:
+    """A multipart body that stops (blocks in read) once `gate_at` bytes were read, until `go` is set."""
+
+    def __init__(self, body, gate_at: int) -> None:
+        self.body, self.gate_at = body, gate_at
+        self.waiting, self.go = threading.Event(), threading.Event()
+        self.total = body.total
+
+    def tell(self) -> int:
+        return self.body.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.body.seek(offset, whence)
+
+    def read(self, size: int = -1) -> bytes:
+        if self.body.position >= self.gate_at and not self.go.is_set():
+            self.waiting.set()
+            assert self.go.wait(30)
+        return self.body.read(size)
+
+
+def _long_upload(app, sender, key: str, reference: str, gate_at: int | None):
+    from tests.attachments.bodies import CONTENT_TYPE, MiB, upload_body
+    from tests.attachments.helpers import UPLOAD_URL, entry, form_fields
+
+    fields = [
+        (name, reference if name == "correspondence.sendersReference" else value)
+        for name, value in form_fields(attachments=[entry("stor.txt")])
+    ]
+    body = upload_body(4 * MiB, fields=fields)
+    if gate_at is not None:
+        body = _GatedBody(body, gate_at)
+
+    def send():
+        return app.test_client().post(
+            UPLOAD_URL,
+            input_stream=body,
+            content_length=body.total,
+            content_type=CONTENT_TYPE,
+            headers={**sender, "Idempotency-Key": key},
+        )
+
+    return body, send
+
+
+def _stored_with(db, reference: str) -> int:
+    with db.transaction() as conn:
+        return conn.execute(
+            "SELECT count(*) AS n FROM correspondences c JOIN initializations i ON i.id = c.initialization_id "
+            "WHERE i.senders_reference = %s",
+            (reference,),
+        ).fetchone()["n"]
+
+
+def test_a_multipart_upload_longer_than_the_lease_keeps_its_key(app, sender, db, monkeypatch):
+    from app.usecases import replayable_requests
+
+    monkeypatch.setattr(replayable_requests, "KEY_LEASE_RENEW_EVERY", timedelta(0))  # renew at every chunk
+    key, reference = str(uuid.uuid4()), f"long-{uuid.uuid4().hex[:8]}"
+    body, send = _long_upload(app, sender, key, reference, gate_at=2 * 1024 * 1024)
+    first: dict = {}
+    thread = threading.Thread(target=lambda: first.update(resp=send()))
+    thread.start()
+    try:
+        assert body.waiting.wait(30)  # half of the file is in, the request is still being processed
+        with db.transaction() as conn:  # it has been running for 11 minutes, renewing its lease
+            conn.execute(
+                "UPDATE request_idempotency SET started = now() - interval '11 minutes' WHERE key = %s",
+                (key,),
+            )
+        _, retry = _long_upload(app, sender, key, reference, gate_at=None)
+        assert retry().status_code == 409  # still in flight: not taken over
+    finally:
+        body.go.set()
+        thread.join(60)
+    assert first["resp"].status_code == 200, first["resp"].get_json()
+    assert _stored_with(db, reference) == 1
+    _, again = _long_upload(app, sender, key, reference, gate_at=None)
+    assert again().headers.get("Idempotent-Replayed") == "true"
+    assert _stored_with(db, reference) == 1
+
+
+def test_a_request_whose_key_was_taken_over_stores_nothing(app, sender, db, monkeypatch):
+    from app.usecases import replayable_requests
+    from tests.attachments.helpers import leftovers
+
+    monkeypatch.setattr(replayable_requests, "KEY_LEASE_RENEW_EVERY", timedelta(0))
+    key, reference = str(uuid.uuid4()), f"lost-{uuid.uuid4().hex[:8]}"
+    body, send = _long_upload(app, sender, key, reference, gate_at=2 * 1024 * 1024)
+    first: dict = {}
+    thread = threading.Thread(target=lambda: first.update(resp=send()))
+    thread.start()
+    try:
+        assert body.waiting.wait(30)
+        with db.transaction() as conn:  # it stalled past its lease: a retry may take the key over
+            conn.execute(
+                "UPDATE request_idempotency SET lease_until = now() - interval '1 second' WHERE key = %s",
+                (key,),
+            )
+        _, retry = _long_upload(app, sender, key, reference, gate_at=None)
+        assert retry().status_code == 200
+    finally:
+        body.go.set()
+        thread.join(60)
+    lost = first["resp"]
+    assert lost.status_code == 409 and "took it over" in lost.get_json()["detail"], lost.get_json()
+    assert _stored_with(db, reference) == 1  # stored once, by the retry
+    assert leftovers(app) == []

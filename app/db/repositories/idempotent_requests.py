@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -12,33 +13,64 @@ from psycopg.types.json import Jsonb
 from app.domain.idempotency import StoredKey
 
 
-def claim(conn: psycopg.Connection[DictRow], sender: str, key: str, fingerprint: bytes) -> StoredKey | None:
-    """Store the key as in flight and return None, or (locked) the row another request stored."""
+def claim(
+    conn: psycopg.Connection[DictRow],
+    sender: str,
+    key: str,
+    fingerprint: bytes,
+    owner: uuid.UUID,
+    lease: timedelta,
+) -> StoredKey | None:
+    """Store the key as in flight, leased to `owner`, and return None; or (locked) the row another
+    request stored."""
     while True:
         inserted = conn.execute(
-            """INSERT INTO request_idempotency (sender, key, fingerprint) VALUES (%s, %s, %s)
+            """INSERT INTO request_idempotency (sender, key, fingerprint, owner, lease_until)
+               VALUES (%s, %s, %s, %s, now() + %s)
                ON CONFLICT (sender, key) DO NOTHING RETURNING 1""",
-            (sender, key, fingerprint),
+            (sender, key, fingerprint, owner, lease),
         ).fetchone()
         if inserted:
             return None
         row = conn.execute(
-            "SELECT fingerprint, started, completed FROM request_idempotency "
+            "SELECT fingerprint, started, completed, lease_until FROM request_idempotency "
             "WHERE sender = %s AND key = %s FOR UPDATE",
             (sender, key),
         ).fetchone()
         if row is not None:
-            return StoredKey(bytes(row["fingerprint"]), row["started"], row["completed"])
+            return StoredKey(bytes(row["fingerprint"]), row["started"], row["completed"], row["lease_until"])
         # Gone between the two statements (the other request failed and released it, or it was
         # forgotten): claim it again.
 
 
-def restart(conn: psycopg.Connection[DictRow], sender: str, key: str, fingerprint: bytes) -> None:
-    """A forgotten or abandoned key begins again as in flight."""
+def restart(
+    conn: psycopg.Connection[DictRow],
+    sender: str,
+    key: str,
+    fingerprint: bytes,
+    owner: uuid.UUID,
+    lease: timedelta,
+) -> None:
+    """A forgotten or abandoned key begins again as in flight, leased to `owner`."""
     conn.execute(
-        """UPDATE request_idempotency SET fingerprint = %s, started = now(), completed = NULL, result = NULL
+        """UPDATE request_idempotency SET fingerprint = %s, started = now(), completed = NULL, result = NULL,
+                                          owner = %s, lease_until = now() + %s
                     WHERE sender = %s AND key = %s""",
-        (fingerprint, sender, key),
+        (fingerprint, owner, lease, sender, key),
+    )
+
+
+def renew(
+    conn: psycopg.Connection[DictRow], sender: str, key: str, owner: uuid.UUID, lease: timedelta
+) -> bool:
+    """Extend the lease of a key still in flight and still `owner`'s; False when it is not (taken over)."""
+    return (
+        conn.execute(
+            """UPDATE request_idempotency SET lease_until = now() + %s
+               WHERE sender = %s AND key = %s AND owner = %s AND completed IS NULL RETURNING 1""",
+            (lease, sender, key, owner),
+        ).fetchone()
+        is not None
     )
 
 
@@ -51,21 +83,30 @@ def result_of(conn: psycopg.Connection[DictRow], sender: str, key: str) -> dict[
 
 
 def complete(
-    conn: psycopg.Connection[DictRow], sender: str, key: str, fingerprint: bytes, result: dict[str, Any]
-) -> None:
+    conn: psycopg.Connection[DictRow],
+    sender: str,
+    key: str,
+    owner: uuid.UUID,
+    fingerprint: bytes,
+    result: dict[str, Any],
+) -> bool:
     """The result, with the fingerprint of the whole body (a multipart request claimed its key with
-    that of its text fields)."""
-    conn.execute(
-        "UPDATE request_idempotency SET completed = now(), fingerprint = %s, result = %s "
-        "WHERE sender = %s AND key = %s",
-        (fingerprint, Jsonb(result), sender, key),
+    that of its text fields); False when the key is no longer `owner`'s (a retry took it over)."""
+    return (
+        conn.execute(
+            """UPDATE request_idempotency SET completed = now(), fingerprint = %s, result = %s, lease_until = NULL
+               WHERE sender = %s AND key = %s AND owner = %s AND completed IS NULL RETURNING 1""",
+            (fingerprint, Jsonb(result), sender, key, owner),
+        ).fetchone()
+        is not None
     )
 
 
-def release(conn: psycopg.Connection[DictRow], sender: str, key: str) -> None:
-    """The request failed: nothing was stored, the key may be used again."""
+def release(conn: psycopg.Connection[DictRow], sender: str, key: str, owner: uuid.UUID) -> None:
+    """The request failed: nothing was stored, the key may be used again (unless a retry holds it now)."""
     conn.execute(
-        "DELETE FROM request_idempotency WHERE sender = %s AND key = %s AND completed IS NULL", (sender, key)
+        "DELETE FROM request_idempotency WHERE sender = %s AND key = %s AND owner = %s AND completed IS NULL",
+        (sender, key, owner),
     )
 
 
