@@ -8,6 +8,7 @@ library only when the command runs; from a checkout where it is not installed, i
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -23,14 +24,23 @@ PROGRESS_MODES = ("auto", "bar", "plain", "none")
 
 
 def _client_library() -> None:
+    """The client library, installed or from the checkout; one line saying what to install if it or
+    what it needs (requests: not a dependency of the service) is missing."""
     try:
-        import correspondence_client  # noqa: F401
+        importlib.import_module("correspondence_client")
     except ImportError:
         if not (CLIENT_DIR / "correspondence_client").is_dir():
             raise click.ClickException(
                 "the client library is not installed: pip install ./clients/python"
             ) from None
         sys.path.insert(0, str(CLIENT_DIR))
+        try:
+            importlib.import_module("correspondence_client")
+        except ImportError as exc:
+            raise click.ClickException(
+                f"`correspondence send` needs the client library and {exc.name or 'its dependencies'}: "
+                "pip install ./clients/python"
+            ) from None
 
 
 def _load_message(

@@ -4,10 +4,12 @@ recipient rules are the service's (compared here, in the tests, with app.domain.
 from __future__ import annotations
 
 import ast
+import os
 import random
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +109,35 @@ def test_recipient_rules_and_normalization_are_the_services(value):
 def test_a_plain_organization_number_is_taken_as_its_urn():
     assert server.validate_recipient("313721779") is not None  # the service refuses it
     assert parse_recipient(" 313721779 ").urn == "urn:altinn:organization:identifier-no:313721779"
+
+
+def test_send_without_requests_says_in_one_line_what_to_install(tmp_path):
+    """An install made with the README's run command (`pip install -e .`) has no `requests`."""
+    stub = tmp_path / "stub" / "requests"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'requests'\", name='requests')\n"
+    )
+    (tmp_path / "to.csv").write_text("recipient\n310654329\n")
+    (tmp_path / "message.json").write_text('{"correspondence": {"resourceId": "x"}}')
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "correspondence"),
+            "send",
+            "--recipients",
+            str(tmp_path / "to.csv"),
+            "--message",
+            str(tmp_path / "message.json"),
+            "--dry-run",
+        ],
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "stub")},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "Error: `correspondence send` needs the client library and requests: pip install ./clients/python"
+    ]
