@@ -318,7 +318,10 @@ def _roles(
     data_dir: Path, host: str, port: int, workers: int, connections: int, concurrency: int, level: str
 ) -> dict[str, list[str]]:
     """The Procfile's roles as `correspondence run` starts them."""
+    from workers.celery_app import Queues
+
     bin_dir = Path(sys.executable).parent
+    queues = Queues(load_settings().broker.queue_prefix)
     return {
         "web": [
             str(bin_dir / "gunicorn"),
@@ -347,8 +350,25 @@ def _roles(
             level,
             "--concurrency",
             str(concurrency),
+            "--queues",
+            ",".join(queues.general),
             "--hostname",
             "worker@%h",
+        ],
+        # Deliveries to subscribers on a worker of their own (a slow subscriber never delays the rest).
+        "events": [
+            str(bin_dir / "celery"),
+            "-A",
+            "workers.main",
+            "worker",
+            "--loglevel",
+            level,
+            "--concurrency",
+            "2",
+            "--queues",
+            queues.events,
+            "--hostname",
+            "events@%h",
         ],
         "relay": [str(bin_dir / "correspondence"), "relay"],
         "beat": [

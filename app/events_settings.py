@@ -26,6 +26,9 @@ class EventSettings:
     per_endpoint: int = 4  # deliveries in flight at once per subscription
     concurrency: int = 16  # posts at once per delivery task
     batch: int = 200  # deliveries claimed per round
+    # Failing subscriptions probed per round (one delivery each): they never take every poster thread.
+    probes: int = 8
+    production: bool = False  # endpoints must then be https:// (loopback http with private endpoints allowed)
     # Claimed deliveries are leased (renewed while they are posted): a dead worker's go to the next scan.
     lease: LeaseTerms = field(default_factory=LeaseTerms)
     max_subscriptions_per_consumer: int = 100
@@ -49,6 +52,8 @@ def load_event_settings() -> EventSettings:
         per_endpoint=int(env.get("EVENTS_MAX_IN_FLIGHT_PER_ENDPOINT", "4")),
         concurrency=int(env.get("EVENTS_DELIVERY_CONCURRENCY", "16")),
         batch=int(env.get("EVENTS_DELIVERY_BATCH", "200")),
+        probes=int(env.get("EVENTS_PROBES_PER_ROUND", "8")),
+        production=production,
         lease=load_lease_terms(),
         max_subscriptions_per_consumer=int(env.get("EVENTS_MAX_SUBSCRIPTIONS_PER_CONSUMER", "100")),
         # The data folder as load_settings() reads it: every role of one deployment finds the same key.

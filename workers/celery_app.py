@@ -74,11 +74,25 @@ class Queues:
         return f"{self.prefix}.dead"
 
     @property
-    def consumed(self) -> tuple[str, str]:
+    def events(self) -> str:
+        """Deliveries to subscribers, consumed by a worker role of its own: publication, due dates,
+        the outbox sweep and order creation never wait behind a slow subscriber."""
+        return f"{self.prefix}.events"
+
+    @property
+    def general(self) -> tuple[str, str]:
+        """What the `worker` role consumes: everything but the events."""
         return (self.notifications, self.maintenance)
 
+    @property
+    def consumed(self) -> tuple[str, str, str]:
+        """Every queue (each has a consumer role: `worker` the general ones, `events` the events)."""
+        return (self.notifications, self.maintenance, self.events)
+
     def of_task(self, name: str) -> str:
-        return self.notifications if name == TASK_CREATE_ORDERS else self.maintenance
+        if name == TASK_CREATE_ORDERS:
+            return self.notifications
+        return self.events if name == TASK_DELIVER_EVENTS else self.maintenance
 
 
 def is_amqp(url: str) -> bool:
@@ -172,7 +186,7 @@ def create_celery(settings: Settings, services: WorkerServices | None = None) ->
             "check-due-dates": _scan(TASK_DUE_DATES, 30.0, maintenance, expires=60),
             "expire-attachments": _scan(TASK_EXPIRE_ATTACHMENTS, 60.0, maintenance),
             "forget-idempotency-keys": _scan(TASK_FORGET_IDEMPOTENCY_KEYS, 3600.0, maintenance, expires=1800),
-            "deliver-events": _scan(TASK_DELIVER_EVENTS, broker.events_interval_seconds, maintenance),
+            "deliver-events": _scan(TASK_DELIVER_EVENTS, broker.events_interval_seconds, queues.events),
             "deliver-due-notifications": _scan(TASK_DELIVER_DUE, 10.0, maintenance),
         },
         timezone="UTC",

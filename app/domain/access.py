@@ -61,6 +61,15 @@ def may_act_for(caller: Caller, party_urn: str, resource_id: str, grants: Iterab
     )
 
 
+def caller_for_party(party_urn: str) -> Caller | None:
+    """The party as a caller without scopes (for checks made on its behalf, e.g. at event fan-out)."""
+    if party_urn.startswith(PERSON_URN):
+        return Caller(scopes=frozenset(), organization=None, pid=party_urn[len(PERSON_URN) :], subject=None)
+    if party_urn.startswith(ORG_URN):
+        return Caller(scopes=frozenset(), organization=party_urn[len(ORG_URN) :], pid=None, subject=None)
+    return None
+
+
 def is_sender(caller: Caller, sender_urn: str) -> bool:
     """The caller's organization owns the resource, i.e. is the correspondence's sender."""
     return caller.organization is not None and sender_urn == ORG_URN + caller.organization

@@ -56,14 +56,31 @@ NAMES = frozenset(
 )
 
 
+# Altinn publishes every correspondence event with the sender as subject, except these, which are
+# the recipient's (PublishCorrespondenceHandler, CorrespondenceDueDateHandler). None of them happens
+# before publication, so a recipient's subscription never learns of a correspondence early.
+RECIPIENT_SUBJECT = frozenset(
+    {"correspondencepublished", "correspondencereceiverneverread", "correspondencereceiverneverconfirmed"}
+)
+# Ours, not Altinn's (README, "Events to subscribers").
+NOT_FROM_ALTINN = frozenset({"correspondenceforwarded", "attachmentdownloaded"})
+
+
+def subject_of(name: str, sender: str | None, recipient: str | None) -> str | None:
+    """The CloudEvent's subject as Altinn sets it for this event type."""
+    return recipient if name in RECIPIENT_SUBJECT else sender
+
+
 def event_type(name: str) -> str:
     return TYPE_PREFIX + name
 
 
 def source_kind(name: str) -> str:
+    """The last part of the CloudEvent's `source`: Altinn's notificationcreated names the order; every
+    other notification event names its correspondence."""
     if name.startswith("attachment"):
         return "attachment"
-    if "notification" in name:
+    if name == "notificationcreated":
         return "notification"
     return "correspondence"
 
@@ -138,12 +155,14 @@ class Subscription:
     resource_filter: str
     type_filter: str | None
     subject_filter: str | None
+    created: datetime | None = None  # events before it are not its own
 
     def matches(self, event: OutboxEvent) -> bool:
         return (
             self.resource_filter == event.resource
             and (self.type_filter is None or self.type_filter == event.type)
             and (self.subject_filter is None or self.subject_filter == event.subject)
+            and (self.created is None or event.created >= self.created)
         )
 
 
@@ -190,14 +209,15 @@ class RetryPolicy:
 
 def notification_events(
     recorded: Iterable[tuple[Any, Any]], recipients: dict[uuid.UUID, str]
-) -> list[tuple[str, uuid.UUID, str | None]]:
-    """(event, correspondence id, subject) per recorded order: created, or creation failed."""
-    rows = []
+) -> list[tuple[str, uuid.UUID, str | None, uuid.UUID | None]]:
+    """(event, correspondence id, subject, order id) per recorded order: created (its instance is the
+    notification order, as Altinn's), or creation failed (the correspondence). The subject is decided
+    at fan-out (`subject_of`)."""
+    rows: list[tuple[str, uuid.UUID, str | None, uuid.UUID | None]] = []
     for order, outcome in recorded:
-        name = (
-            "correspondencenotificationcreationfailed"
-            if outcome.status != "Success"
-            else "notificationcreated"
-        )
-        rows.append((name, order.correspondence_id, recipients.get(order.correspondence_id)))
+        if outcome.status != "Success":
+            rows.append(("correspondencenotificationcreationfailed", order.correspondence_id, None, None))
+        else:
+            order_id = getattr(outcome, "notification_order_id", None) or order.id
+            rows.append(("notificationcreated", order.correspondence_id, None, order_id))
     return rows

@@ -22,8 +22,12 @@ from typing import Any
 
 from app.db.pool import Database
 from app.db.repositories import events as repo
+from app.db.repositories import registry as registry_repo
+from app.domain.access import caller_for_party
 from app.domain.events import RESOURCE_PREFIX, cloud_event, matches
 from app.events_settings import EventSettings
+from app.security.identity import ORG_URN
+from app.usecases.authorization import may_act_for
 from app.usecases.lease import EVENT_DELIVERIES, Lease
 
 log = logging.getLogger(__name__)
@@ -47,11 +51,11 @@ def fan_out(
         if not rows:
             return 0, False
         more = len(rows) == limit
-        subscriptions = repo.active_subscriptions(
+        live = repo.live_subscriptions(
             conn, {RESOURCE_PREFIX + r["resource_id"] for r in rows if r["resource_id"]}
         )
-        if subscriptions:
-            filters = {s.resource_filter for s in subscriptions}
+        if live:
+            filters = {s.resource_filter for s, _, _ in live}
             wanted = [
                 i
                 for i, r in enumerate(rows)
@@ -61,12 +65,45 @@ def fan_out(
                 # Forward in order up to the first row past this transaction's share; the rest stay
                 # unforwarded (unlocked at commit) for the next round.
                 rows, wanted, more = rows[: wanted[expand_limit]], wanted[:expand_limit], True
-            pairs = matches(subscriptions, repo.expand(conn, [rows[i] for i in wanted]))
+            pairs = matches([s for s, _, _ in live], repo.expand(conn, [rows[i] for i in wanted]))
+            visible = _Visibility(conn, {s.id: (consumer, made_by) for s, consumer, made_by in live})
             repo.insert_deliveries(
-                conn, [(sid, e.id, e.type, cloud_event(e, settings.base_url)) for sid, e in pairs]
+                conn,
+                [
+                    (sid, e.id, e.type, cloud_event(e, settings.base_url))
+                    for sid, e in pairs
+                    if visible.may_see(sid, e.resource_id, e.subject)
+                ],
             )
         repo.mark_forwarded(conn, [r["id"] for r in rows])
     return len(rows), more
+
+
+class _Visibility:
+    """Checks again, at fan-out, that a subscriber may still see an event: a sender's subscription
+    while its organization owns the resource; a recipient's while it may act for the subject (itself,
+    or an organization it has access for: the authorization seam)."""
+
+    def __init__(self, conn: Any, subscribers: dict[int, tuple[str, str]]) -> None:
+        self._conn = conn
+        self._subscribers = subscribers
+        self._owners: dict[str, str | None] = {}
+        self._acts_for: dict[tuple[str, str, str], bool] = {}
+
+    def may_see(self, subscription_id: int, resource_id: str, subject: str | None) -> bool:
+        consumer, made_by = self._subscribers[subscription_id]
+        if made_by == "sender":
+            if resource_id not in self._owners:
+                resource = registry_repo.get_resource(self._conn, resource_id)
+                self._owners[resource_id] = ORG_URN + resource.owner_org_number if resource else None
+            return self._owners[resource_id] == consumer
+        if subject is None:
+            return False
+        key = (consumer, subject, resource_id)
+        if key not in self._acts_for:
+            caller = caller_for_party(consumer)
+            self._acts_for[key] = caller is not None and may_act_for(self._conn, caller, subject, resource_id)
+        return self._acts_for[key]
 
 
 def fan_out_all(
@@ -96,12 +133,18 @@ class DeliveryResult:
 def deliver_due(
     db: Database, post: Post, settings: EventSettings, pool: ThreadPoolExecutor | None = None
 ) -> DeliveryResult:
-    """One round: claim, post (outside any transaction, the lease renewed meanwhile), record what is
-    still held."""
-    lease = Lease(db.url, EVENT_DELIVERIES, settings.lease)
+    """One round: give up what is too old, claim (healthy subscriptions first, then one probe of each
+    failing one whose time has come), post outside any transaction with the lease renewed meanwhile,
+    record what is still held."""
     with db.transaction() as conn:
+        repo.give_up_old(conn, settings.retry.give_up_after.total_seconds())
+    with db.transaction() as conn:
+        lease = Lease(db.url, EVENT_DELIVERIES, settings.lease)  # its clock starts before the claim's now()
         claimed = repo.claim_deliveries(
             conn, settings.batch, settings.per_endpoint, lease.token, settings.lease.seconds
+        )
+        claimed += repo.claim_deliveries(
+            conn, settings.probes, 1, lease.token, settings.lease.seconds, failing=True
         )
     result = DeliveryResult()
     if not claimed:
@@ -141,8 +184,14 @@ def _record(
     with db.transaction() as conn:
         if outcome.ok:
             held = repo.record_delivered(conn, delivery["id"], outcome.status, lease.token)
+            if held and delivery.get("subscription_failures"):
+                repo.subscription_succeeded(conn, delivery["subscription_id"])
             return "delivered" if held else "released"
         error = outcome.error or "no answer"
+        failures = int(delivery.get("subscription_failures") or 0) + 1
+        repo.subscription_failed(
+            conn, delivery["subscription_id"], now + timedelta(seconds=settings.retry.next_delay(failures))
+        )
         if settings.retry.gives_up(delivery["created"], now):
             if not repo.record_failed(conn, delivery["id"], outcome.status, error, lease.token):
                 return "released"

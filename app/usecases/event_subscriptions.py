@@ -1,15 +1,18 @@
 """Subscriptions to events (Altinn Events' shape): create, list, get, delete.
 
 A sender (write scope) subscribes to resources its organization owns, any subject; a recipient (read
-scope) to its own subject only. The endpoint is checked against the SSRF rules here and again at every
-delivery. The subscription starts `pending`; its validation event is its first delivery, and a 2xx
-answer to it makes it `active` (a worker sends it, never the request thread).
+scope) to its own subject, or a party it may act for (the authorization seam). The endpoint is checked
+against the SSRF rules here and again at every delivery (https:// only in production). The
+subscription starts `pending`: deliveries collect for it meanwhile, and its validation event is its
+first delivery; a 2xx answer to it makes it `active` (a worker sends it, never the request thread),
+and the waiting deliveries go out. Failing validation for good drops them (`statusReason` says why).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.db.pool import Database
 from app.db.repositories import events as repo
@@ -18,6 +21,8 @@ from app.domain.endpoints import EndpointRefused, resolve_endpoint
 from app.domain.events import NAMES, RESOURCE_PREFIX, TYPE_PREFIX, new_secret, validation_event
 from app.events_settings import EventSettings
 from app.security.identity import READ_SCOPE, WRITE_SCOPE, Caller
+from app.security.jwks import is_loopback_host
+from app.usecases.authorization import may_act_for
 from app.webhook_secrets import SecretBox, SecretsUnavailable
 
 
@@ -42,6 +47,13 @@ def create_subscription(
     party = caller.party_urn
     if party is None:
         raise SubscriptionProblem(403, "The token names no party to subscribe for.")
+    parts = urlsplit(end_point)
+    plain_http_allowed = settings.allow_private_endpoints and is_loopback_host(parts.hostname)
+    if settings.production and parts.scheme.lower() != "https" and not plain_http_allowed:
+        raise SubscriptionProblem(
+            400,
+            "endPoint must be https:// in production (http:// only on loopback, private endpoints allowed)",
+        )
     try:
         resolve_endpoint(end_point, allow_private=settings.allow_private_endpoints)
     except EndpointRefused as exc:
@@ -57,9 +69,13 @@ def create_subscription(
         if caller.has_scope(WRITE_SCOPE) and owns:
             created_by = "sender"
         elif caller.has_scope(READ_SCOPE) and resource is not None:
-            if subject_filter is not None and subject_filter != party:
-                raise SubscriptionProblem(403, "A recipient subscribes only to its own subject.")
-            subject_filter, created_by = party, "recipient"
+            # Itself, or a party it may act for (an organization a person has access for).
+            subject_filter = subject_filter or party
+            if not may_act_for(conn, caller, subject_filter, resource.id):
+                raise SubscriptionProblem(
+                    403, "A recipient subscribes only to its own subject or a party it may act for."
+                )
+            created_by = "recipient"
         else:
             raise SubscriptionProblem(
                 403,
@@ -131,6 +147,11 @@ def present(row: dict[str, Any]) -> dict[str, Any]:
         "created": row["created"].isoformat(),
         "validated": row["validated"].isoformat() if row["validated"] else None,
         "status": row["status"],
+        # Why a subscription failed for good (its waiting deliveries were dropped), and whether it is
+        # backed off now (its last deliveries failed: one probe at a time until one succeeds).
+        "statusReason": row["status_reason"],
+        "consecutiveFailures": row["failures"],
+        "nextProbe": row["next_probe_at"].isoformat() if row["next_probe_at"] else None,
         "deliveries": {"delivered": row["delivered"], "pending": row["pending"], "failed": row["failed"]},
     }
 

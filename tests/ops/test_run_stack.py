@@ -23,7 +23,7 @@ from app.embedded import free_port
 from app.supervise import port_free
 
 BIN = Path(sys.executable).parent / "correspondence"
-ROLES = {"web", "worker", "relay", "beat", "postgres-watchdog"}
+ROLES = {"web", "worker", "events", "relay", "beat", "postgres-watchdog"}
 IDLE_SECONDS = 8
 
 

@@ -96,7 +96,13 @@ def beat_process(database_url: str, broker_url: str, tmp_path: Path, **env: str)
 
 
 def worker_process(
-    database_url: str, broker_url: str, tmp_path: Path, *, beat: bool = False, **env: str
+    database_url: str,
+    broker_url: str,
+    tmp_path: Path,
+    *,
+    beat: bool = False,
+    queues: tuple[str, ...] = (),
+    **env: str,
 ) -> subprocess.Popen:
     """A real `celery worker` process group (prefork), as the Procfile runs it, on `broker_url`
     (Redis or RabbitMQ: BROKER_URL wins over REDIS_URL)."""
@@ -119,6 +125,8 @@ def worker_process(
     ]
     if beat:
         cmd += ["--beat", "--schedule", str(tmp_path / f"beat-{time.time_ns()}")]
+    if queues:  # as the Procfile's `worker` (general queues) or `events` role; none: every queue
+        cmd += ["--queues", ",".join(queues)]
     return _start("worker", cmd, environment, tmp_path)
 
 

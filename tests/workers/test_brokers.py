@@ -47,12 +47,16 @@ def test_two_apps_from_two_settings_share_nothing(settings, rabbitmq_url):
     one = create_celery(on_broker(settings, rabbitmq_url, queue_prefix="one", delivery_limit=3))
     two = create_celery(on_broker(settings, "redis://127.0.0.1:6379/9", queue_prefix="two"))
     assert one.conf.broker_url == rabbitmq_url and two.conf.broker_url == "redis://127.0.0.1:6379/9"
-    assert {q.name for q in one.conf.task_queues} == {"one.notifications", "one.maintenance"}
-    assert {q.name for q in two.conf.task_queues} == {"two.notifications", "two.maintenance"}
+    assert {q.name for q in one.conf.task_queues} == {"one.notifications", "one.maintenance", "one.events"}
+    assert {q.name for q in two.conf.task_queues} == {"two.notifications", "two.maintenance", "two.events"}
     assert {q.queue_arguments["x-delivery-limit"] for q in one.conf.task_queues} == {3}
     assert one.conf.task_routes["notifications.create_orders"] == {"queue": "one.notifications"}
     assert two.conf.task_routes["lifecycle.publish_due"] == {"queue": "two.maintenance"}
-    assert {e["options"]["queue"] for e in two.conf.beat_schedule.values()} == {"two.maintenance"}
+    assert {e["options"]["queue"] for e in two.conf.beat_schedule.values()} == {
+        "two.maintenance",
+        "two.events",
+    }
+    assert two.conf.task_routes["events.deliver"] == {"queue": "two.events"}
 
 
 def test_every_task_is_registered_on_an_app_the_factory_builds(settings):

@@ -211,11 +211,20 @@ def test_broker_down_during_initialize_loses_nothing(app, sender, db, use_gatewa
 def test_every_queue_has_a_consumer_and_every_scheduled_task_a_queue():
     procfile = (ROOT / "Procfile").read_text()
     roles = dict(line.split(":", 1) for line in procfile.splitlines() if line.strip())
-    assert {"web", "worker", "beat", "flower"} <= set(roles)
-    worker = roles["worker"]
-    listed = re.search(r"(?:-Q|--queues)[ =](\S+)", worker)
-    consumed = set(listed.group(1).split(",")) if listed else set(QUEUES)  # no -Q: all task_queues
-    assert set(QUEUES) <= consumed
+    assert {"web", "worker", "events", "beat", "flower"} <= set(roles)
+    consumed: dict[str, set[str]] = {}
+    for role in ("worker", "events"):
+        listed = re.search(r"(?:-Q|--queues)[ =](\S+)", roles[role])
+        names = (
+            listed.group(1).replace("${CORRESPONDENCE_QUEUE_PREFIX:-correspondence}", PREFIX)
+            if listed
+            else ""
+        )
+        consumed[role] = set(names.split(",")) if listed else set(QUEUES)  # no -Q: all task_queues
+    assert set(QUEUES) <= consumed["worker"] | consumed["events"]
+    # A slow subscriber never delays the general worker: the events have a role of their own.
+    assert consumed["events"] == {Queues(PREFIX).events}
+    assert Queues(PREFIX).events not in consumed["worker"]
     celery_app = current_celery()
     declared = {q.name for q in celery_app.conf.task_queues}
     assert declared == set(QUEUES)

@@ -4,10 +4,12 @@ header and TLS server name stay the endpoint's). No redirects are followed (http
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +39,7 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self._connect_timeout)
         sock.settimeout(self.timeout)
+        self.sock = sock  # a deadline passing during the handshake shuts this one down
         self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
@@ -75,18 +78,48 @@ def post_event(
         "User-Agent": "correspondence-events/1",
     }
     connection_class = _PinnedHTTPS if endpoint.scheme == "https" else _PinnedHTTP
-    conn = connection_class(endpoint.addresses[0], endpoint.host, endpoint.port, timeout, connect_timeout)
-    deadline = time.monotonic() + timeout
+    conn = connection_class(
+        endpoint.addresses[0], endpoint.host, endpoint.port, timeout, min(connect_timeout, timeout)
+    )
+    # One deadline for the whole exchange (connect, send, status line, headers, body): a subscriber
+    # that answers a byte at a time is cut off when it passes, not only when one read waits too long.
+    watchdog = _Deadline(conn, timeout)
     try:
         conn.request("POST", endpoint.path, body=body, headers=headers)
         response = conn.getresponse()
-        # Read a bounded amount; the answer's body is not used.
-        while response.read(65536) and time.monotonic() < deadline:
+        while response.read(65536):  # the answer's body is not used, but read to the end in time
             pass
+        if watchdog.expired:
+            raise TimeoutError("the answer took too long")
         return PostResult(
             response.status, None if 200 <= response.status < 300 else f"HTTP {response.status}"
         )
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        if watchdog.expired:
+            return PostResult(None, f"deadline of {timeout:g} s passed")
         return PostResult(None, f"{type(exc).__name__}: {exc}")
     finally:
+        watchdog.cancel()
         conn.close()
+
+
+class _Deadline:
+    """Shuts the connection's socket down when `seconds` have passed: whatever call is waiting on it
+    (connect, send, a read of the status line, headers or body) returns at once with an error."""
+
+    def __init__(self, conn: http.client.HTTPConnection, seconds: float) -> None:
+        self.expired = False
+        self._conn = conn
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        self.expired = True
+        sock = self._conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()

@@ -11,10 +11,10 @@ import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
-from app.domain.events import VALIDATION_TYPE, OutboxEvent, Subscription
+from app.domain.events import VALIDATION_TYPE, OutboxEvent, Subscription, subject_of
 
 _SUBSCRIPTION = """s.id, s.end_point, s.resource_filter, s.type_filter, s.subject_filter, s.consumer, s.created_by,
-    s.status, s.created, s.validated,
+    s.status, s.status_reason, s.failures, s.next_probe_at, s.created, s.validated,
     (SELECT count(*) FROM event_deliveries d WHERE d.subscription_id = s.id AND d.delivered_at IS NOT NULL)
         AS delivered,
     (SELECT count(*) FROM event_deliveries d WHERE d.subscription_id = s.id AND d.delivered_at IS NULL
@@ -96,15 +96,25 @@ def delete_subscription(conn: psycopg.Connection[DictRow], subscription_id: int)
     )
 
 
-def active_subscriptions(
+def live_subscriptions(
     conn: psycopg.Connection[DictRow], resource_filters: Iterable[str]
-) -> list[Subscription]:
+) -> list[tuple[Subscription, str, str]]:
+    """Subscriptions that collect deliveries (active, and pending ones: theirs wait until validated),
+    each with its consumer and who made it ('sender' or 'recipient')."""
     rows = conn.execute(
-        """SELECT id, resource_filter, type_filter, subject_filter FROM event_subscriptions
-           WHERE status = 'active' AND deleted IS NULL AND resource_filter = ANY(%s)""",
+        """SELECT id, resource_filter, type_filter, subject_filter, created, consumer, created_by
+           FROM event_subscriptions
+           WHERE status IN ('pending', 'active') AND deleted IS NULL AND resource_filter = ANY(%s)""",
         (list(set(resource_filters)),),
     ).fetchall()
-    return [Subscription(r["id"], r["resource_filter"], r["type_filter"], r["subject_filter"]) for r in rows]
+    return [
+        (
+            Subscription(r["id"], r["resource_filter"], r["type_filter"], r["subject_filter"], r["created"]),
+            r["consumer"],
+            r["created_by"],
+        )
+        for r in rows
+    ]
 
 
 # -- the outbox: fan-out into deliveries --------------------------------------------------------------
@@ -116,7 +126,8 @@ def take_outbox(conn: psycopg.Connection[DictRow], limit: int) -> list[dict[str,
         """WITH taken AS (SELECT id FROM correspondence_events WHERE forwarded_at IS NULL
                           ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
            SELECT e.id, e.event_type, e.created, e.correspondence_id, e.initialization_id, e.attachment_id,
-                  e.subject, COALESCE(ic.resource_id, ii.resource_id, a.resource_id) AS resource_id
+                  e.subject, e.order_id, COALESCE(ic.resource_id, ii.resource_id, a.resource_id) AS resource_id,
+                  COALESCE(ic.sender, ii.sender, a.sender) AS sender, c.recipient
            FROM taken JOIN correspondence_events e ON e.id = taken.id
            LEFT JOIN correspondences c ON c.id = e.correspondence_id
            LEFT JOIN initializations ic ON ic.id = c.initialization_id
@@ -128,8 +139,9 @@ def take_outbox(conn: psycopg.Connection[DictRow], limit: int) -> list[dict[str,
 
 
 def expand(conn: psycopg.Connection[DictRow], rows: list[dict[str, Any]]) -> list[OutboxEvent]:
-    """One CloudEvent per row; an Initialize row gives one per correspondence of it (the recipient is
-    the subject), read here and not at Initialize."""
+    """One CloudEvent per row; an Initialize row gives one per correspondence of it, read here and
+    not at Initialize. The subject is Altinn's for the event type (`subject_of`): the sender, or the
+    recipient for the few events that are the recipient's."""
     events: list[OutboxEvent] = []
     init_rows = {r["initialization_id"]: r for r in rows if r["initialization_id"] is not None}
     recipients: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
@@ -140,29 +152,31 @@ def expand(conn: psycopg.Connection[DictRow], rows: list[dict[str, Any]]) -> lis
             (list(init_rows),),
         ):
             recipients.setdefault(c["initialization_id"], []).append((c["id"], c["recipient"]))
-    missing = [
-        r["correspondence_id"] for r in rows if r["correspondence_id"] is not None and r["subject"] is None
-    ]
-    subjects: dict[uuid.UUID, str] = {}
-    if missing:
-        subjects = {
-            c["id"]: c["recipient"]
-            for c in conn.execute("SELECT id, recipient FROM correspondences WHERE id = ANY(%s)", (missing,))
-        }
     for r in rows:
         if r["resource_id"] is None:
             continue
+        name = r["event_type"]
         if r["initialization_id"] is not None:
             events.extend(
-                OutboxEvent(r["id"], r["event_type"], r["created"], r["resource_id"], cid, recipient)
+                OutboxEvent(
+                    r["id"],
+                    name,
+                    r["created"],
+                    r["resource_id"],
+                    cid,
+                    subject_of(name, r["sender"], recipient),
+                )
                 for cid, recipient in recipients.get(r["initialization_id"], ())
             )
-        else:
-            instance = r["correspondence_id"] or r["attachment_id"]
-            subject = r["subject"] or subjects.get(instance)
+        elif r["attachment_id"] is not None:
+            subject = r["sender"] or r["subject"]
             events.append(
-                OutboxEvent(r["id"], r["event_type"], r["created"], r["resource_id"], instance, subject)
+                OutboxEvent(r["id"], name, r["created"], r["resource_id"], r["attachment_id"], subject)
             )
+        else:
+            instance = r["order_id"] or r["correspondence_id"]
+            subject = subject_of(name, r["sender"], r["recipient"] or r["subject"])
+            events.append(OutboxEvent(r["id"], name, r["created"], r["resource_id"], instance, subject))
     return events
 
 
@@ -187,18 +201,27 @@ def mark_forwarded(conn: psycopg.Connection[DictRow], ids: list[int]) -> None:
 
 
 def claim_deliveries(
-    conn: psycopg.Connection[DictRow], limit: int, per_endpoint: int, token: uuid.UUID, lease_seconds: float
+    conn: psycopg.Connection[DictRow],
+    limit: int,
+    per_endpoint: int,
+    token: uuid.UUID,
+    lease_seconds: float,
+    *,
+    failing: bool = False,
 ) -> list[dict]:
-    """Due deliveries, at most `per_endpoint` in flight per subscription, leased to this worker under
-    `token` (app/usecases/lease.py): a worker that dies mid-post leaves them to the next scan once its
-    lease passes."""
+    """Due deliveries leased to this worker under `token` (app/usecases/lease.py): a worker that dies
+    mid-post leaves them to the next scan once its lease passes.
+
+    Healthy subscriptions (`failing=False`) get up to `per_endpoint` in flight each; a subscription
+    whose last deliveries failed (`failing=True`) is backed off as a whole: one probe at a time, once
+    its `next_probe_at` has come. A pending subscription gets only its validation event."""
     return conn.execute(
         """WITH busy AS (
                SELECT subscription_id, count(*) AS n FROM event_deliveries
                WHERE delivered_at IS NULL AND failed_at IS NULL AND locked_until > now()
                GROUP BY subscription_id
            ), due AS (
-               SELECT d.id, d.subscription_id, COALESCE(b.n, 0) AS busy,
+               SELECT d.id, COALESCE(b.n, 0) AS busy,
                       row_number() OVER (PARTITION BY d.subscription_id ORDER BY d.next_attempt_at, d.id) AS rn
                FROM event_deliveries d
                JOIN event_subscriptions s ON s.id = d.subscription_id
@@ -206,26 +229,81 @@ def claim_deliveries(
                WHERE d.delivered_at IS NULL AND d.failed_at IS NULL AND d.next_attempt_at <= now()
                  AND (d.locked_until IS NULL OR d.locked_until <= now()) AND s.deleted IS NULL
                  AND (s.status = 'active' OR (s.status = 'pending' AND d.event_type = %(validation)s))
+                 AND (s.failures > 0) = %(failing)s
+                 AND (s.failures = 0 OR s.next_probe_at IS NULL OR s.next_probe_at <= now())
            ), picked AS (
-               SELECT d.id FROM event_deliveries d
-               WHERE d.id IN (SELECT id FROM due WHERE rn + busy <= %(per_endpoint)s)
+               SELECT d.id FROM event_deliveries d JOIN due ON due.id = d.id
+               WHERE due.rn + due.busy <= %(cap)s
                  AND d.delivered_at IS NULL AND (d.locked_until IS NULL OR d.locked_until <= now())
-               ORDER BY d.next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+               ORDER BY d.next_attempt_at LIMIT %(limit)s FOR UPDATE OF d SKIP LOCKED
            )
            UPDATE event_deliveries d SET locked_until = now() + make_interval(secs => %(lease)s),
                                          lease_owner = %(token)s, attempts = d.attempts + 1
            FROM picked, event_subscriptions s
            WHERE d.id = picked.id AND s.id = d.subscription_id
            RETURNING d.id, d.subscription_id, d.event_id, d.event_type, d.payload, d.attempts, d.created,
-                     s.end_point, s.secret""",
+                     s.end_point, s.secret, s.failures AS subscription_failures""",
         {
             "validation": VALIDATION_TYPE,
-            "per_endpoint": per_endpoint,
+            "cap": 1 if failing else per_endpoint,
+            "failing": failing,
             "limit": limit,
             "lease": lease_seconds,
             "token": token,
         },
     ).fetchall()
+
+
+def give_up_old(conn: psycopg.Connection[DictRow], give_up_seconds: float, limit: int = 1000) -> int:
+    """Deliveries older than the give-up age fail for good here, when claiming, whether or not their
+    subscription is being probed; a validation event among them fails its subscription."""
+    rows = conn.execute(
+        """WITH old AS (
+               SELECT id FROM event_deliveries
+               WHERE delivered_at IS NULL AND failed_at IS NULL
+                 AND created <= now() - make_interval(secs => %s)
+                 AND (locked_until IS NULL OR locked_until <= now())
+               ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+           UPDATE event_deliveries d SET failed_at = now(), locked_until = NULL,
+                  last_error = left('gave up: ' || COALESCE(d.last_error, 'never delivered'), 500)
+           FROM old WHERE d.id = old.id RETURNING d.subscription_id, d.event_type""",
+        (give_up_seconds, limit),
+    ).fetchall()
+    for r in rows:
+        if r["event_type"] == VALIDATION_TYPE:
+            fail_subscription(conn, r["subscription_id"], "its validation event was never answered with 2xx")
+    return len(rows)
+
+
+def fail_subscription(conn: psycopg.Connection[DictRow], subscription_id: int, reason: str) -> None:
+    """A subscription whose validation failed for good: failed, and its waiting deliveries dropped."""
+    changed = conn.execute(
+        """UPDATE event_subscriptions SET status = 'failed', status_reason = %s
+           WHERE id = %s AND status = 'pending' RETURNING id""",
+        (reason, subscription_id),
+    ).fetchone()
+    if changed is not None:
+        conn.execute(
+            """UPDATE event_deliveries SET failed_at = now(), locked_until = NULL,
+                      last_error = 'dropped: the subscription was never validated'
+               WHERE subscription_id = %s AND delivered_at IS NULL AND failed_at IS NULL""",
+            (subscription_id,),
+        )
+
+
+def subscription_succeeded(conn: psycopg.Connection[DictRow], subscription_id: int) -> None:
+    conn.execute(
+        "UPDATE event_subscriptions SET failures = 0, next_probe_at = NULL WHERE id = %s AND failures > 0",
+        (subscription_id,),
+    )
+
+
+def subscription_failed(conn: psycopg.Connection[DictRow], subscription_id: int, probe_at: datetime) -> None:
+    """One more failure in a row: the next probe of the whole subscription at `probe_at`."""
+    conn.execute(
+        "UPDATE event_subscriptions SET failures = failures + 1, next_probe_at = %s WHERE id = %s",
+        (probe_at, subscription_id),
+    )
 
 
 # The record steps below write only while the delivery is still held by `token` (None: by anyone): a
@@ -282,10 +360,7 @@ def record_failed(
         {"status": status, "error": error[:500], "id": delivery_id, "token": token},
     ).fetchone()
     if row is not None and row["event_type"] == VALIDATION_TYPE:
-        conn.execute(
-            "UPDATE event_subscriptions SET status = 'failed' WHERE id = %s AND status = 'pending'",
-            (row["subscription_id"],),
-        )
+        fail_subscription(conn, row["subscription_id"], f"its validation event failed: {error[:200]}")
     return row is not None
 
 

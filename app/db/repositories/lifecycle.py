@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -97,18 +98,21 @@ def set_published(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], at: d
         )
 
 
-def add_events(conn: psycopg.Connection[DictRow], rows: list[tuple[str, uuid.UUID, str | None]]) -> None:
-    """rows: (event type, correspondence id, subject), in that order of ids; one statement."""
+def add_events(conn: psycopg.Connection[DictRow], rows: Sequence[tuple[Any, ...]]) -> None:
+    """rows: (event type, correspondence id, subject[, order id]), in that order of ids; one statement.
+    The subject a subscriber sees is decided at fan-out (app/domain/events.subject_of); the order id
+    is the instance of a notificationcreated event."""
     if rows:
         conn.execute(
-            """INSERT INTO correspondence_events (event_type, correspondence_id, subject)
-               SELECT t.e, t.c, t.s FROM unnest(%b::text[], %b::uuid[], %b::text[]) WITH ORDINALITY
-                   AS t(e, c, s, n)
+            """INSERT INTO correspondence_events (event_type, correspondence_id, subject, order_id)
+               SELECT t.e, t.c, t.s, t.o FROM unnest(%b::text[], %b::uuid[], %b::text[], %s::uuid[])
+                   WITH ORDINALITY AS t(e, c, s, o, n)
                ORDER BY t.n""",
             (
                 TextArray([r[0] for r in rows]),
                 UuidArray([r[1] for r in rows]),
                 TextArray([r[2] for r in rows]),
+                [r[3] if len(r) > 3 else None for r in rows],
             ),
         )
 
