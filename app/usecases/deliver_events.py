@@ -98,8 +98,8 @@ def deliver_due(
 ) -> DeliveryResult:
     """One round: claim, post (outside any transaction, the lease renewed meanwhile), record what is
     still held."""
-    lease = Lease(db.url, EVENT_DELIVERIES, settings.lease)
     with db.transaction() as conn:
+        lease = Lease(db.url, EVENT_DELIVERIES, settings.lease)  # its clock starts before the claim's now()
         claimed = repo.claim_deliveries(
             conn, settings.batch, settings.per_endpoint, lease.token, settings.lease.seconds
         )
