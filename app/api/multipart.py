@@ -30,6 +30,7 @@ from werkzeug.sansio.multipart import (
 )
 
 from app.domain.limits import MAX_FORM_FIELD_BYTES, MAX_FORM_FIELDS_TOTAL_BYTES, MAX_FORM_PARTS
+from app.usecases.upload_attachment import SourceRefused
 
 FORM_TOO_LARGE = (
     f"The form is too large: at most {MAX_FORM_PARTS} parts, {MAX_FORM_FIELD_BYTES} bytes in "
@@ -38,16 +39,22 @@ FORM_TOO_LARGE = (
 READ_SIZE = 64 * 1024
 
 
-class FormTooLarge(RequestEntityTooLarge):
+# Refusals of the reader itself; raised inside a file part's chunks too, where they are passed on as
+# they are (SourceRefused), not taken for a client that went away.
+class FormTooLarge(RequestEntityTooLarge, SourceRefused):
     description = FORM_TOO_LARGE
 
 
-class BodyTooLarge(RequestEntityTooLarge):
+class BodyTooLarge(RequestEntityTooLarge, SourceRefused):
     """More bytes than the form's text fields allow its files (or than the endpoint takes)."""
 
 
-class MalformedForm(BadRequest):
+class MalformedForm(BadRequest, SourceRefused):
     pass
+
+
+class _Truncated(MalformedForm):
+    description = "The multipart body ended before its closing boundary."
 
 
 class BodyEnded(Exception):
@@ -151,7 +158,7 @@ class FormReader:
     def _next_in_file(self) -> Event:
         try:
             return self._next()
-        except MalformedForm as exc:  # the body ended inside a file: the client went away
+        except _Truncated as exc:  # the body ended inside a file: the client went away
             raise BodyEnded(str(exc.description)) from exc
 
     def _next(self) -> Event:
@@ -159,6 +166,8 @@ class FormReader:
             try:
                 event = self._decoder.next_event()
             except ValueError as exc:
+                if self._decoder.complete:
+                    raise _Truncated() from None
                 raise MalformedForm(f"The multipart body is malformed: {exc}.") from None
             except RequestEntityTooLarge:  # werkzeug's part count
                 raise FormTooLarge() from None

@@ -75,8 +75,8 @@ def create_notification_orders(
     worker holds are left to it (if it dies, the relay sends them again once its lease passes);
     order ids are deterministic, so nothing is recorded twice."""
     result = BatchResult()
-    lease = Lease(db.url, OUTBOX, policy.lease)
     with db.transaction() as conn:
+        lease = Lease(db.url, OUTBOX, policy.lease)  # its clock starts before the claim's now()
         claimed = notification_repo.claim_pending(conn, ids, lease.token, policy.lease.seconds)
         if not claimed:
             return result

@@ -16,6 +16,7 @@ from app.api import attachments as attachments_api
 from app.usecases import initialize_with_upload
 from tests.api.helpers import assert_error, assert_validation, ok
 from tests.attachments.bodies import (
+    BOUNDARY,
     CLOSE,
     CONTENT_TYPE,
     Body,
@@ -32,7 +33,8 @@ NO_RESOURCE_ORG = "920000002"  # a valid organization number that owns no resour
 
 
 def post_body(client, headers, body: Body, *, content_length: bool = True):
-    extra = {} if content_length else {"environ_overrides": {"wsgi.input_terminated": True}}
+    chunked = {"wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"}  # no Content-Length
+    extra = {} if content_length else {"environ_overrides": chunked}
     return client.post(
         UPLOAD_URL,
         input_stream=body,
@@ -208,15 +210,19 @@ def test_a_part_that_matches_no_entry_is_counted_not_stored(client, sender, app)
     assert stored_files(app) == before
 
 
+NO_DISPOSITION = f"--{BOUNDARY}\r\nX-Other: y\r\n\r\nvalue\r\n--{BOUNDARY}--\r\n".encode()
+
+
 @pytest.mark.parametrize(
-    "content_type, detail",
+    "content_type, data, detail",
     [
-        ("multipart/form-data", "boundary"),
-        (CONTENT_TYPE, "malformed"),
+        ("multipart/form-data", b"no multipart here", "boundary"),
+        (CONTENT_TYPE, b"no multipart here", "ended before its closing boundary"),
+        (CONTENT_TYPE, NO_DISPOSITION, "malformed: Missing Content-Disposition"),
     ],
 )
-def test_a_malformed_multipart_body_is_a_400_problem(client, sender, content_type, detail):
-    response = client.post(UPLOAD_URL, data=b"no multipart here", content_type=content_type, headers=sender)
+def test_a_malformed_multipart_body_is_a_400_problem(client, sender, content_type, data, detail):
+    response = client.post(UPLOAD_URL, data=data, content_type=content_type, headers=sender)
     problem = response.get_json()
     assert response.status_code == 400 and response.mimetype == "application/problem+json", problem
     assert detail in problem["detail"]
