@@ -1,19 +1,26 @@
 """Events delivered per second to a local receiver (issue 13).
 
-    .venv/bin/python bench/events_delivery.py [--recipients 5000] [--subscriptions 1]
+    .venv/bin/python bench/events_delivery.py [--recipients 5000] [--subscriptions 1] [--drip 100]
 
 Initializes `recipients` correspondences (500 per request: one outbox row each), subscribes a
 loopback receiver (ThreadingHTTPServer that verifies every signature and answers 200), then times
 the fan-out (outbox rows → one delivery per CloudEvent) and the delivery rounds of the task's code
 (app.usecases.deliver_events.deliver_all with workers.gateways.webhooks.post_event, 16 posts at
 once, EVENTS_MAX_IN_FLIGHT_PER_ENDPOINT per subscription) in this process. Writes bench/results/events_delivery.json.
+
+`--drip N` adds N active subscriptions whose endpoint answers one byte every 5 s (a slow subscriber
+at its worst): deliveries/s to the healthy receiver are then measured beside them, and so is the
+time a correspondence due 5 s ahead takes to be published by a scan running meanwhile (one a second,
+as beat's); writes bench/results/events_delivery_drip.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import socket
 import threading
 import time
 from dataclasses import replace
@@ -41,6 +48,8 @@ class Receiver:
     def __init__(self, secret: str) -> None:
         self.ok = 0
         self.bad = 0
+        self.expected = 0
+        self.reached_at: float | None = None
         lock = threading.Lock()
         owner = self
 
@@ -53,6 +62,8 @@ class Receiver:
                 with lock:
                     if good:
                         owner.ok += 1
+                        if owner.ok == owner.expected:
+                            owner.reached_at = time.perf_counter()
                     else:
                         owner.bad += 1
                 self.send_response(200 if good else 400)
@@ -68,10 +79,70 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+class DripServer:
+    """Accepts every connection, then answers one byte every `every` seconds."""
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=512)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            conn, _ = self.sock.accept()
+            self.connections += 1
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError), conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+                time.sleep(self.every)
+                conn.sendall(bytes([byte]))
+
+
+class Publication:
+    """A correspondence due 5 s ahead, and a publish scan once a second (as beat's) in a thread."""
+
+    def __init__(self, db: Database, caller: Caller) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        self.db = db
+        raw = {
+            "correspondence": {
+                "resourceId": "bench-service",
+                "sendersReference": "bench-publish",
+                "requestedPublishTime": (datetime.now(UTC) + timedelta(seconds=5)).isoformat(),
+                "content": {"language": "nb", "messageTitle": "Bench", "messageBody": "Hei"},
+            },
+            "recipients": ["urn:altinn:organization:identifier-no:313721779"],
+        }
+        self.started = time.perf_counter()
+        initialize_correspondences(db, caller, InitializeCorrespondencesRequestSchema().load(raw))
+        self.published_after: float | None = None
+        threading.Thread(target=self._scan, daemon=True).start()
+
+    def _scan(self) -> None:
+        from app.usecases.publish_correspondences import publish_due
+
+        while self.published_after is None and time.perf_counter() - self.started < 120:
+            if publish_due(self.db).published:
+                self.published_after = round(time.perf_counter() - self.started, 2)
+            time.sleep(1.0)
+
+    def wait(self) -> float | None:
+        while self.published_after is None and time.perf_counter() - self.started < 120:
+            time.sleep(0.1)
+        return self.published_after
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, default=5000)
     parser.add_argument("--subscriptions", type=int, default=1)
+    parser.add_argument("--drip", type=int, default=0, help="slow-drip subscriptions beside the healthy one")
     args = parser.parse_args()
     os.environ["EVENTS_ALLOW_PRIVATE_ENDPOINTS"] = "true"
     admin = admin_database_url()
@@ -102,6 +173,20 @@ def main() -> None:
                     secret=secret,
                 )
                 conn.execute("UPDATE event_subscriptions SET status = 'active' WHERE id = %s", (sid,))
+        drip = DripServer(5.0) if args.drip else None
+        with db.transaction() as conn:
+            for _ in range(args.drip):
+                sid = events_repo.create_subscription(
+                    conn,
+                    end_point=drip.url if drip else "",
+                    resource_filter="urn:altinn:resource:bench-service",
+                    type_filter=None,
+                    subject_filter=None,
+                    consumer="urn:altinn:organization:identifier-no:" + SENDER,
+                    created_by="sender",
+                    secret=secret,
+                )
+                conn.execute("UPDATE event_subscriptions SET status = 'active' WHERE id = %s", (sid,))
         caller = Caller(frozenset({"altinn:correspondence.write"}), SENDER, None, None)
         schema = InitializeCorrespondencesRequestSchema()
         for start in range(0, args.recipients, 500):
@@ -110,6 +195,8 @@ def main() -> None:
                     "resourceId": "bench-service",
                     "sendersReference": "bench",
                     "content": {"language": "nb", "messageTitle": "Bench", "messageBody": "Hei"},
+                    # Not published while the bench runs: only its correspondenceinitialized events count.
+                    "requestedPublishTime": "2099-01-01T00:00:00+00:00",
                 },
                 "recipients": [
                     f"urn:altinn:organization:identifier-no:{800000000 + i:09d}"
@@ -124,10 +211,19 @@ def main() -> None:
         fan_out_all(db, settings)
         fanned = time.perf_counter() - started
         expected = args.recipients * args.subscriptions
+        receiver.expected = expected
+        publication = Publication(db, caller) if args.drip else None
         started = time.perf_counter()
         while receiver.ok < expected and time.perf_counter() - started < 300:
-            deliver_all(db, post_event, settings, budget_seconds=60)
-        delivered = time.perf_counter() - started
+            deliver_all(db, post_event, settings, budget_seconds=10)
+            if os.environ.get("BENCH_TRACE"):
+                with db.transaction() as conn:
+                    failing = conn.execute(
+                        "SELECT count(*) FILTER (WHERE failures > 0) AS f, count(*) AS n FROM event_subscriptions"
+                    ).fetchone()
+                print(f"{time.perf_counter() - started:6.1f} s: ok {receiver.ok}, failing {failing}", flush=True)
+        delivered = (receiver.reached_at or time.perf_counter()) - started
+        published_after = publication.wait() if publication else None
         result = {
             "bench": "events_delivery",
             "recipients": args.recipients,
@@ -144,8 +240,13 @@ def main() -> None:
             "batch": settings.batch,
             "cpus": os.cpu_count(),
         }
+        if args.drip:
+            result["drip_subscriptions"] = args.drip
+            result["drip_connections"] = drip.connections if drip else 0
+            result["published_seconds_after_initialize_due_at_5"] = published_after
         print(json.dumps(result, indent=2))
-        out = Path(__file__).parent / "results" / "events_delivery.json"
+        name = "events_delivery_drip.json" if args.drip else "events_delivery.json"
+        out = Path(__file__).parent / "results" / name
         out.parent.mkdir(exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n")
         db.close() if hasattr(db, "close") else None

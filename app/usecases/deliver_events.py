@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -130,48 +131,82 @@ class DeliveryResult:
         return self.delivered + self.retried + self.failed
 
 
+class _Claim:
+    """One claim of due deliveries under one lease, renewed until the last of them is recorded."""
+
+    def __init__(self, db: Database, settings: EventSettings, limit: int, *, probes: bool) -> None:
+        with db.transaction() as conn:
+            repo.give_up_old(conn, settings.retry.give_up_after.total_seconds())
+        with db.transaction() as conn:
+            self.lease = Lease(
+                db.url, EVENT_DELIVERIES, settings.lease
+            )  # clock starts before the claim's now()
+            if probes:  # one delivery of each failing subscription whose probe time has come
+                self.deliveries = repo.claim_deliveries(
+                    conn, limit, 1, self.lease.token, settings.lease.seconds, failing=True
+                )
+            else:
+                self.deliveries = repo.claim_deliveries(
+                    conn, limit, settings.per_endpoint, self.lease.token, settings.lease.seconds
+                )
+        self._left = len(self.deliveries)
+        self._heartbeat = ExitStack()
+        if self.deliveries:
+            self._heartbeat.enter_context(self.lease.renewing(d["id"] for d in self.deliveries))
+
+    def finished_one(self) -> None:
+        self._left -= 1
+        if self._left == 0:
+            self._heartbeat.close()
+
+
+def _deliver_one(
+    db: Database, post: Post, settings: EventSettings, delivery: dict[str, Any], lease: Lease
+) -> str:
+    """Post one claimed delivery (outside any transaction) if its lease is surely held; record it."""
+    if not lease.holds(delivery["id"]):
+        lease.release([delivery["id"]])
+        with db.transaction() as conn:
+            repo.release_deliveries(conn, [delivery["id"]], lease.token)
+        return "released"
+    outcome = post(
+        delivery["end_point"],
+        settings.secrets.open(delivery["secret"]),  # stored encrypted (app/webhook_secrets.py)
+        delivery["payload"],
+        allow_private=settings.allow_private_endpoints,
+        timeout=settings.timeout,
+        connect_timeout=settings.connect_timeout,
+    )
+    lease.release([delivery["id"]])  # recording ends the lease; no renewal may wait for it
+    return _record(db, settings, delivery, outcome, lease)
+
+
 def deliver_due(
-    db: Database, post: Post, settings: EventSettings, pool: ThreadPoolExecutor | None = None
+    db: Database,
+    post: Post,
+    settings: EventSettings,
+    pool: ThreadPoolExecutor | None = None,
+    *,
+    probes: bool = False,
 ) -> DeliveryResult:
-    """One round: give up what is too old, claim (healthy subscriptions first, then one probe of each
-    failing one whose time has come), post outside any transaction with the lease renewed meanwhile,
-    record what is still held."""
-    with db.transaction() as conn:
-        repo.give_up_old(conn, settings.retry.give_up_after.total_seconds())
-    with db.transaction() as conn:
-        lease = Lease(db.url, EVENT_DELIVERIES, settings.lease)  # its clock starts before the claim's now()
-        claimed = repo.claim_deliveries(
-            conn, settings.batch, settings.per_endpoint, lease.token, settings.lease.seconds
-        )
-        claimed += repo.claim_deliveries(
-            conn, settings.probes, 1, lease.token, settings.lease.seconds, failing=True
-        )
+    """One round, all of it waited for: give up what is too old, claim (`probes`: one delivery of each
+    failing subscription whose time has come; else the healthy subscriptions' due deliveries), post
+    outside any transaction with the lease renewed meanwhile, record what is still held."""
+    claim = _Claim(db, settings, settings.probes if probes else settings.batch, probes=probes)
     result = DeliveryResult()
-    if not claimed:
+    if not claim.deliveries:
         return result
+    try:
 
-    def one(delivery: dict[str, Any]) -> str:
-        if not lease.holds(delivery["id"]):
-            lease.release([delivery["id"]])
-            with db.transaction() as conn:
-                repo.release_deliveries(conn, [delivery["id"]], lease.token)
-            return "released"
-        outcome = post(
-            delivery["end_point"],
-            settings.secrets.open(delivery["secret"]),  # stored encrypted (app/webhook_secrets.py)
-            delivery["payload"],
-            allow_private=settings.allow_private_endpoints,
-            timeout=settings.timeout,
-            connect_timeout=settings.connect_timeout,
-        )
-        lease.release([delivery["id"]])  # recording ends the lease; no renewal may wait for it
-        return _record(db, settings, delivery, outcome, lease)
+        def one(delivery: dict[str, Any]) -> str:
+            return _deliver_one(db, post, settings, delivery, claim.lease)
 
-    with lease.renewing(d["id"] for d in claimed):
-        if pool is None or len(claimed) == 1:
-            outcomes = [one(d) for d in claimed]
+        if pool is None or len(claim.deliveries) == 1:
+            outcomes = [one(d) for d in claim.deliveries]
         else:
-            outcomes = list(pool.map(one, claimed))
+            outcomes = list(pool.map(one, claim.deliveries))
+    finally:
+        claim._heartbeat.close()
     for outcome in outcomes:
         setattr(result, outcome, getattr(result, outcome) + 1)
     return result
@@ -212,19 +247,112 @@ def _record(
 def deliver_all(
     db: Database, post: Post, settings: EventSettings, *, budget_seconds: float = 30.0
 ) -> DeliveryResult:
-    """Rounds until nothing is due or the time budget is spent (the next beat tick goes on)."""
+    """Posts due deliveries until nothing is due or the time budget is spent (the next beat tick goes
+    on), as a pipeline (`_Pipeline`): a subscriber that answers slowly holds one thread until its
+    deadline, never the others' deliveries."""
     import time
 
-    total = DeliveryResult()
+    pipeline = _Pipeline(db, post, settings)
     deadline = time.monotonic() + budget_seconds
-    with ThreadPoolExecutor(max_workers=max(settings.concurrency, 1), thread_name_prefix="events") as pool:
-        while time.monotonic() < deadline:
-            fan_out_all(db, settings)
-            result = deliver_due(db, post, settings, pool)
-            total.delivered += result.delivered
-            total.retried += result.retried
-            total.failed += result.failed
-            total.released += result.released
-            if result.attempted == 0:
-                break
-    return total
+    with ThreadPoolExecutor(max_workers=pipeline.threads, thread_name_prefix="events") as pool:
+        while True:
+            open_ = time.monotonic() < deadline
+            claimed = pipeline.claim() if open_ else 0
+            if open_:
+                pipeline.start(pool)
+            if not pipeline.running:
+                pipeline.release_waiting()  # past the deadline: what was claimed and not posted
+                return pipeline.total
+            pipeline.collect(timeout=0.05 if claimed else 0.2)
+
+
+class _Pipeline:
+    """Each turn claims as many due deliveries as threads are free and posts them, one delivery a
+    thread, so that a slow answer holds one thread and the others go on:
+    - a subscription proven in this task (a 2xx) gets up to EVENTS_MAX_IN_FLIGHT_PER_ENDPOINT threads;
+      one not yet proven gets one, and all unproven ones together at most half of the threads (a
+      healthy subscriber always finds a thread while unknown ones are tried);
+    - a subscription that failed in this task gets no more posts here: its waiting deliveries go back
+      (the subscription is probed from now on);
+    - failing subscriptions are probed on threads of their own (EVENTS_PROBES_PER_ROUND), one
+      delivery each at a time, once their probe time has come."""
+
+    def __init__(self, db: Database, post: Post, settings: EventSettings) -> None:
+        self.db, self.post, self.settings = db, post, settings
+        self.slots = max(settings.concurrency, 1)
+        self.probe_slots = max(settings.probes, 1)
+        self.threads = self.slots + self.probe_slots
+        self.total = DeliveryResult()
+        self.waiting: dict[bool, list[tuple[_Claim, dict[str, Any]]]] = {False: [], True: []}
+        self.running: dict[Future[str], tuple[_Claim, bool, int]] = {}
+        self.in_flight: dict[int, int] = {}
+        self.proven: set[int] = set()
+        self.failed: set[int] = set()
+
+    def claim(self) -> int:
+        """Claim as many due deliveries as there are free threads (what then does not fit goes back)."""
+        fan_out_all(self.db, self.settings)
+        claimed = 0
+        for probes, room in ((False, self.slots), (True, self.probe_slots)):
+            free = room - sum(1 for _, p, _ in self.running.values() if p == probes)
+            if free > 0 and not self.waiting[probes]:
+                claim = _Claim(self.db, self.settings, min(free, self.settings.batch), probes=probes)
+                self.waiting[probes].extend((claim, d) for d in claim.deliveries)
+                claimed += len(claim.deliveries)
+        return claimed
+
+    def start(self, pool: ThreadPoolExecutor) -> None:
+        for probes, room in ((False, self.slots), (True, self.probe_slots)):
+            busy = sum(1 for _, p, _ in self.running.values() if p == probes)
+            unproven = sum(
+                n for sid, n in self.in_flight.items() if n and sid not in self.proven and not probes
+            )
+            kept: list[tuple[_Claim, dict[str, Any]]] = []
+            for claim, delivery in self.waiting[probes]:
+                sid = delivery["subscription_id"]
+                if not probes and sid in self.failed:
+                    self._release(claim, delivery)
+                    continue
+                fits = busy < room and (
+                    probes
+                    or sid in self.proven
+                    or (self.in_flight.get(sid, 0) == 0 and unproven < max(self.slots // 2, 1))
+                )
+                if not fits:
+                    kept.append((claim, delivery))
+                    continue
+                future = pool.submit(_deliver_one, self.db, self.post, self.settings, delivery, claim.lease)
+                self.running[future] = (claim, probes, sid)
+                self.in_flight[sid] = self.in_flight.get(sid, 0) + 1
+                busy += 1
+                unproven += 0 if probes or sid in self.proven else 1
+            self.waiting[probes] = []
+            for claim, delivery in kept:  # back at once: the next claim may find better ones to post
+                self._release(claim, delivery)
+
+    def collect(self, timeout: float) -> None:
+        done, _ = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            claim, _, sid = self.running.pop(future)
+            claim.finished_one()
+            self.in_flight[sid] -= 1
+            outcome = future.result()
+            setattr(self.total, outcome, getattr(self.total, outcome) + 1)
+            if outcome == "delivered":
+                self.proven.add(sid)
+                self.failed.discard(sid)
+            elif outcome in ("retried", "failed"):
+                self.failed.add(sid)
+                self.proven.discard(sid)
+
+    def release_waiting(self) -> None:
+        for probes in (False, True):
+            for claim, delivery in self.waiting[probes]:
+                self._release(claim, delivery)
+            self.waiting[probes] = []
+
+    def _release(self, claim: _Claim, delivery: dict[str, Any]) -> None:
+        claim.lease.release([delivery["id"]])
+        with self.db.transaction() as conn:
+            repo.release_deliveries(conn, [delivery["id"]], claim.lease.token)
+        claim.finished_one()

@@ -157,7 +157,7 @@ def test_a_failing_subscription_is_probed_one_delivery_at_a_time(client, sender,
     assert client.get(f"{EVENTS_URL}/{body['id']}", headers=sender).get_json()["consecutiveFailures"] == 0
 
 
-def test_https_only_in_production(client, sender, receiver, monkeypatch):
+def test_https_only_in_production(client, sender, receiver, db, monkeypatch):
     monkeypatch.setenv("CORRESPONDENCE_ENV", "production")
     monkeypatch.setenv("EVENTS_SECRET_KEYS", _fernet_key())
     monkeypatch.setenv("EVENTS_ALLOW_PRIVATE_ENDPOINTS", "false")
@@ -168,7 +168,9 @@ def test_https_only_in_production(client, sender, receiver, monkeypatch):
     )
     assert resp.status_code == 400 and "https" in resp.get_json()["detail"]
     monkeypatch.setenv("EVENTS_ALLOW_PRIVATE_ENDPOINTS", "true")  # loopback http, allowed explicitly
-    subscribe(client, sender, receiver)
+    body = subscribe(client, sender, receiver)
+    with db.transaction() as conn:  # sealed with this test's key: no later test could open it
+        conn.execute("DELETE FROM event_subscriptions WHERE id = %s", (body["id"],))
 
 
 def _fernet_key() -> str:

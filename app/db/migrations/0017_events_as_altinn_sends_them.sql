@@ -12,3 +12,13 @@ ALTER TABLE event_subscriptions
 DROP INDEX event_subscriptions_match_idx;
 CREATE INDEX event_subscriptions_match_idx ON event_subscriptions (resource_filter)
     WHERE status IN ('pending', 'active') AND deleted IS NULL;
+-- Claims take each subscription's first due deliveries (a LATERAL per subscription), so a backlog at
+-- one subscriber costs the others nothing.
+CREATE INDEX event_deliveries_pending_by_subscription_idx
+    ON event_deliveries (subscription_id, next_attempt_at, id) WHERE delivered_at IS NULL AND failed_at IS NULL;
+-- What a claim counts (a subscription's deliveries in flight) and what it gives up (the too old),
+-- without reading every waiting delivery.
+CREATE INDEX event_deliveries_leased_idx ON event_deliveries (subscription_id)
+    WHERE locked_until IS NOT NULL AND delivered_at IS NULL AND failed_at IS NULL;
+CREATE INDEX event_deliveries_pending_created_idx ON event_deliveries (created)
+    WHERE delivered_at IS NULL AND failed_at IS NULL;

@@ -216,26 +216,27 @@ def claim_deliveries(
     whose last deliveries failed (`failing=True`) is backed off as a whole: one probe at a time, once
     its `next_probe_at` has come. A pending subscription gets only its validation event."""
     return conn.execute(
-        """WITH busy AS (
-               SELECT subscription_id, count(*) AS n FROM event_deliveries
-               WHERE delivered_at IS NULL AND failed_at IS NULL AND locked_until > now()
-               GROUP BY subscription_id
-           ), due AS (
-               SELECT d.id, COALESCE(b.n, 0) AS busy,
-                      row_number() OVER (PARTITION BY d.subscription_id ORDER BY d.next_attempt_at, d.id) AS rn
-               FROM event_deliveries d
-               JOIN event_subscriptions s ON s.id = d.subscription_id
-               LEFT JOIN busy b ON b.subscription_id = d.subscription_id
-               WHERE d.delivered_at IS NULL AND d.failed_at IS NULL AND d.next_attempt_at <= now()
-                 AND (d.locked_until IS NULL OR d.locked_until <= now()) AND s.deleted IS NULL
-                 AND (s.status = 'active' OR (s.status = 'pending' AND d.event_type = %(validation)s))
+        """WITH subs AS (
+               SELECT s.id, s.status,
+                      %(cap)s - (SELECT count(*) FROM event_deliveries b
+                                 WHERE b.subscription_id = s.id AND b.delivered_at IS NULL
+                                   AND b.failed_at IS NULL AND b.locked_until IS NOT NULL
+                                   AND b.locked_until > now()) AS room
+               FROM event_subscriptions s
+               WHERE s.deleted IS NULL AND s.status IN ('pending', 'active')
                  AND (s.failures > 0) = %(failing)s
                  AND (s.failures = 0 OR s.next_probe_at IS NULL OR s.next_probe_at <= now())
+           ), due AS (
+               SELECT d.id, d.next_attempt_at FROM subs CROSS JOIN LATERAL (
+                   SELECT d.id, d.next_attempt_at FROM event_deliveries d
+                   WHERE d.subscription_id = subs.id AND d.delivered_at IS NULL AND d.failed_at IS NULL
+                     AND d.next_attempt_at <= now() AND (d.locked_until IS NULL OR d.locked_until <= now())
+                     AND (subs.status = 'active' OR d.event_type = %(validation)s)
+                   ORDER BY d.next_attempt_at, d.id LIMIT GREATEST(subs.room, 0)) d
            ), picked AS (
                SELECT d.id FROM event_deliveries d JOIN due ON due.id = d.id
-               WHERE due.rn + due.busy <= %(cap)s
-                 AND d.delivered_at IS NULL AND (d.locked_until IS NULL OR d.locked_until <= now())
-               ORDER BY d.next_attempt_at LIMIT %(limit)s FOR UPDATE OF d SKIP LOCKED
+               WHERE d.delivered_at IS NULL AND (d.locked_until IS NULL OR d.locked_until <= now())
+               ORDER BY due.next_attempt_at LIMIT %(limit)s FOR UPDATE OF d SKIP LOCKED
            )
            UPDATE event_deliveries d SET locked_until = now() + make_interval(secs => %(lease)s),
                                          lease_owner = %(token)s, attempts = d.attempts + 1
@@ -263,7 +264,7 @@ def give_up_old(conn: psycopg.Connection[DictRow], give_up_seconds: float, limit
                WHERE delivered_at IS NULL AND failed_at IS NULL
                  AND created <= now() - make_interval(secs => %s)
                  AND (locked_until IS NULL OR locked_until <= now())
-               ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+               ORDER BY created LIMIT %s FOR UPDATE SKIP LOCKED)
            UPDATE event_deliveries d SET failed_at = now(), locked_until = NULL,
                   last_error = left('gave up: ' || COALESCE(d.last_error, 'never delivered'), 500)
            FROM old WHERE d.id = old.id RETURNING d.subscription_id, d.event_type""",
