@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from celery import shared_task
@@ -11,7 +12,8 @@ from app.db.pool import DatabaseUnavailable
 from app.usecases.create_notification_orders import create_notification_orders
 from app.usecases.deliver_notifications import deliver_due_orders
 from app.usecases.dispatch_notification_orders import relay_outbox
-from workers.celery_app import TASK_CREATE_ORDERS, TASK_DELIVER_DUE, TASK_RELAY_OUTBOX
+from app.usecases.send_emails import send_due_emails
+from workers.celery_app import TASK_CREATE_ORDERS, TASK_DELIVER_DUE, TASK_RELAY_OUTBOX, TASK_SEND_EMAILS
 from workers.dispatch import order_creation_enqueuer
 
 log = logging.getLogger(__name__)
@@ -71,3 +73,30 @@ def relay(self, limit: int = 5000) -> int:
 def deliver_due(self, limit: int = 1000) -> dict[str, int]:
     result = deliver_due_orders(self.app.services.db, limit=limit)
     return {"sent": result.sent, "conditionNotMet": result.condition_not_met, "waiting": result.waiting}
+
+
+@shared_task(
+    name=TASK_SEND_EMAILS, bind=True, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True
+)
+def send_emails(self, budget_seconds: float = 20.0) -> dict[str, int]:
+    """The smtp gateway's e-mails: batch after batch while full batches come back, for at most
+    `budget_seconds` (beat sends the next task; several workers share the work by their leases)."""
+    services = self.app.services
+    channel = services.email_channel
+    totals = {"succeeded": 0, "failed": 0, "retry": 0}
+    if channel is None:
+        return totals
+    policy = services.email_policy
+    deadline = time.monotonic() + budget_seconds
+    while time.monotonic() < deadline:
+        try:
+            result = send_due_emails(services.db, channel, policy=policy)
+        except DatabaseUnavailable as exc:
+            log.warning("database unavailable; e-mails wait: %s", exc)
+            break
+        totals["succeeded"] += result.succeeded + result.handed_over
+        totals["failed"] += result.failed
+        totals["retry"] += result.retry
+        if result.claimed < policy.batch or result.unreachable:
+            break
+    return totals

@@ -1,0 +1,211 @@
+"""Delivery per address (issue 25): the SQL of the e-mail worker's leased sending and of what
+overview and details show."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+from app.domain.deliveries import OrderDeliveries, PlannedDelivery, delivery_events
+from app.domain.notification_orders import recipient_plan
+
+
+def insert_planned(
+    conn: psycopg.Connection[DictRow], rows: Iterable[tuple[uuid.UUID, uuid.UUID, PlannedDelivery]]
+) -> None:
+    """(order id, correspondence id, delivery) for orders recorded now; one statement."""
+    values = [
+        {
+            "order_id": str(order_id),
+            "correspondence_id": str(cid),
+            "channel": d.channel,
+            "address": d.address,
+            "recipient_name": d.recipient_name,
+            "status": d.status,
+            "reason": d.reason,
+            "reason_code": d.reason_code,
+        }
+        for order_id, cid, d in rows
+    ]
+    if values:
+        conn.execute(
+            """INSERT INTO notification_deliveries
+                   (order_id, correspondence_id, channel, address, recipient_name, status, reason, reason_code)
+               SELECT r.order_id, r.correspondence_id, r.channel, r.address, r.recipient_name, r.status,
+                      r.reason, r.reason_code
+               FROM jsonb_to_recordset(%s) AS r(order_id uuid, correspondence_id uuid, channel text,
+                    address text, recipient_name text, status text, reason text, reason_code text)
+               ON CONFLICT (order_id, channel, address) DO NOTHING""",
+            (Jsonb(values),),
+        )
+
+
+def claim_due_emails(
+    conn: psycopg.Connection[DictRow], token: uuid.UUID, lease_seconds: float, limit: int
+) -> list[dict[str, Any]]:
+    """Lease, under `token`, e-mail deliveries that are New (and due) or were left in Sending by a
+    holder whose lease passed, of orders whose send time has come. The caller commits at once."""
+    return conn.execute(
+        """UPDATE notification_deliveries d
+              SET locked_until = now() + make_interval(secs => %(seconds)s), lease_owner = %(token)s
+             FROM notification_orders o
+            WHERE o.id = d.order_id AND d.id IN (
+                SELECT d2.id FROM notification_deliveries d2
+                  JOIN notification_orders o2 ON o2.id = d2.order_id
+                 WHERE d2.channel = 'Email' AND d2.status IN ('New', 'Sending')
+                   AND (d2.retry_at IS NULL OR d2.retry_at <= now())
+                   AND (d2.locked_until IS NULL OR d2.locked_until < now())
+                   AND o2.requested_send_time <= now()
+                 ORDER BY d2.created, d2.id LIMIT %(limit)s FOR UPDATE OF d2 SKIP LOCKED)
+        RETURNING d.id, d.order_id, d.correspondence_id, d.address, d.recipient_name, d.status,
+                  d.attempts, d.created, d.reason, o.is_reminder, o.order_request""",
+        {"seconds": lease_seconds, "token": token, "limit": limit},
+    ).fetchall()
+
+
+def mark_sending(
+    conn: psycopg.Connection[DictRow], delivery_id: int, token: uuid.UUID, message_id: str
+) -> bool:
+    """Sending, if still held by `token` (committed by the caller before the message's last bytes)."""
+    row = conn.execute(
+        """UPDATE notification_deliveries SET status = 'Sending', message_id = %s, updated = now()
+           WHERE id = %s AND lease_owner = %s AND locked_until > now() AND status = 'New' RETURNING id""",
+        (message_id, delivery_id, token),
+    ).fetchone()
+    return row is not None
+
+
+def record_final(
+    conn: psycopg.Connection[DictRow],
+    delivery_id: int,
+    token: uuid.UUID,
+    status: str,
+    reason: str | None,
+    reason_code: str | None,
+) -> uuid.UUID | None:
+    """A final status for a delivery still held by `token`; its order id, None when no longer held."""
+    row = conn.execute(
+        """UPDATE notification_deliveries
+              SET status = %s, reason = %s, reason_code = %s, updated = now(), attempts = attempts + 1,
+                  locked_until = NULL, retry_at = NULL
+            WHERE id = %s AND lease_owner = %s AND status IN ('New', 'Sending') RETURNING order_id""",
+        (status, reason, reason_code, delivery_id, token),
+    ).fetchone()
+    return row["order_id"] if row else None
+
+
+def retry_later(
+    conn: psycopg.Connection[DictRow],
+    delivery_id: int,
+    token: uuid.UUID,
+    delay: timedelta,
+    reason: str,
+    *,
+    reopen: bool = False,
+) -> bool:
+    """Due again after `delay`, if still held by `token`; `reopen`: also a row marked Sending whose
+    message surely never reached the server (it is New again)."""
+    row = conn.execute(
+        """UPDATE notification_deliveries
+              SET attempts = attempts + 1, retry_at = now() + %s, reason = %s, locked_until = NULL,
+                  updated = now(), status = 'New'
+            WHERE id = %s AND lease_owner = %s AND (status = 'New' OR (%s AND status = 'Sending'))
+            RETURNING id""",
+        (delay, reason, delivery_id, token, reopen),
+    ).fetchone()
+    return row is not None
+
+
+def release(conn: psycopg.Connection[DictRow], ids: list[int], token: uuid.UUID, delay: timedelta) -> None:
+    """End the lease of rows still held by `token` without an attempt; due again after `delay`."""
+    if ids:
+        conn.execute(
+            """UPDATE notification_deliveries SET locked_until = NULL, retry_at = now() + %s
+               WHERE id = ANY(%s) AND lease_owner = %s AND status = 'New'""",
+            (delay, ids, token),
+        )
+
+
+def drop_not_sent(conn: psycopg.Connection[DictRow], order_ids: list[uuid.UUID], token: uuid.UUID) -> None:
+    """The send condition is not met (reminder of a read correspondence, purged, Failed): the
+    order is final without a message, as Notifications' Order_SendConditionNotMet; its unsent
+    addresses are removed (nothing was sent to them)."""
+    if order_ids:
+        conn.execute(
+            """DELETE FROM notification_deliveries WHERE order_id = ANY(%s) AND status = 'New'
+               AND (lease_owner = %s OR locked_until IS NULL OR locked_until < now())""",
+            (order_ids, token),
+        )
+        conn.execute(
+            "UPDATE notification_orders SET delivery_status = 'SendConditionNotMet' WHERE id = ANY(%s)",
+            (order_ids,),
+        )
+
+
+def finish_orders(
+    conn: psycopg.Connection[DictRow], order_ids: Iterable[uuid.UUID]
+) -> list[tuple[str, uuid.UUID, str | None]]:
+    """Orders whose every address is now final: mark them (notification_sent = the first success)
+    and return their delivery events (event, correspondence id, subject = the sender). The orders
+    are locked first, so two workers finishing an order's last two addresses decide it once."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return []
+    orders = conn.execute(
+        """SELECT o.id, o.is_reminder, o.recipient_key, o.correspondence_id, c.recipient, i.sender
+             FROM notification_orders o
+             JOIN correspondences c ON c.id = o.correspondence_id
+             JOIN initializations i ON i.id = c.initialization_id
+            WHERE o.id = ANY(%s) AND o.delivery_status IS NULL
+            ORDER BY o.id FOR UPDATE OF o""",
+        (ids,),
+    ).fetchall()
+    if not orders:
+        return []
+    statuses: dict[uuid.UUID, list[str]] = {}
+    for row in conn.execute(
+        "SELECT order_id, status FROM notification_deliveries WHERE order_id = ANY(%s)",
+        ([o["id"] for o in orders],),
+    ):
+        statuses.setdefault(row["order_id"], []).append(row["status"])
+    events: list[tuple[str, uuid.UUID, str | None]] = []
+    done: list[uuid.UUID] = []
+    for o in orders:
+        state = OrderDeliveries(
+            o["is_reminder"],
+            o["recipient_key"] == recipient_plan(o["recipient"]).key,
+            tuple(statuses.get(o["id"], ())),
+        )
+        if not state.final:
+            continue
+        done.append(o["id"])
+        events += [(name, o["correspondence_id"], o["sender"]) for name in delivery_events(state)]
+    if done:
+        conn.execute(
+            """UPDATE notification_orders o SET delivery_status = 'Completed',
+                      notification_sent = (SELECT min(d.updated) FROM notification_deliveries d
+                                           WHERE d.order_id = o.id AND d.status IN ('Succeeded', 'Delivered'))
+               WHERE o.id = ANY(%s)""",
+            (done,),
+        )
+    return events
+
+
+def for_correspondences(
+    conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Every address of the orders of these correspondences, by order id."""
+    result: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in conn.execute(
+        """SELECT order_id, channel, address, status, reason, updated FROM notification_deliveries
+           WHERE correspondence_id = ANY(%s) ORDER BY order_id, channel, address""",
+        (ids,),
+    ):
+        result.setdefault(row["order_id"], []).append(row)
+    return result

@@ -1,0 +1,216 @@
+"""Delivery per address (issue 25; SPEC.md §5.6): statuses, what an SMTP reply means, the e-mail of
+one address, how deliveries are shown (Altinn's NotificationDetailsExt) and which delivery events an
+order's final deliveries give (Altinn's CheckNotificationDeliveryHandler). Pure."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+NEW, SENDING, SUCCEEDED, DELIVERED, FAILED = "New", "Sending", "Succeeded", "Delivered", "Failed"
+STATUSES = (NEW, SENDING, SUCCEEDED, DELIVERED, FAILED)
+FINAL = frozenset({SUCCEEDED, DELIVERED, FAILED})
+SENT = frozenset({SUCCEEDED, DELIVERED})
+EMAIL, SMS = "Email", "Sms"
+
+# Delivery events (SPEC.md §5.8), as Altinn publishes them: subject the sender.
+DELIVERED_EVENT = "correspondencenotificationdelivered"
+REMINDER_DELIVERED_EVENT = "correspondencenotificationreminderdelivered"
+FAILED_EVENT = "correspondencenotificationfailed"
+ALL_FAILED_EVENT = "correspondencenotificationallfailed"
+
+SMS_UNSUPPORTED = "SMS is not sent by NOTIFICATION_GATEWAY=smtp (e-mail only)"
+_NAMESPACE = uuid.UUID("0b7a6c4e-2f58-4d7e-9a61-5f3c8e1d2a90")
+
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    """One address of an order as the order is recorded (New, or already final when the channel
+    cannot reach it)."""
+
+    channel: str
+    address: str
+    recipient_name: str | None = None
+    status: str = NEW
+    reason: str | None = None
+    reason_code: str | None = None
+
+
+class ChannelUnavailable(Exception):
+    """The server could not be reached or dropped the connection: try again later."""
+
+
+class NotHandedOver(ChannelUnavailable):
+    """The connection broke while the message's last bytes were written: the server does not have it."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the server said about one message (or that it could not be reached)."""
+
+    code: int | None
+    text: str
+
+    @property
+    def accepted(self) -> bool:
+        return self.code is not None and 200 <= self.code < 300
+
+    @property
+    def permanent(self) -> bool:
+        """A 5xx refusal: this address will never take this message."""
+        return self.code is not None and 500 <= self.code < 600
+
+    @property
+    def described(self) -> str:
+        return f"{self.code} {self.text}".strip() if self.code is not None else self.text
+
+    @property
+    def reason_code(self) -> str:
+        return str(self.code) if self.code is not None else "unreachable"
+
+
+def message_id(order_id: uuid.UUID, channel: str, address: str, domain: str) -> str:
+    """The same for every attempt at one address: a receiver can tell a repeat from a new message."""
+    return f"<{uuid.uuid5(_NAMESPACE, f'{order_id}/{channel}/{address.lower()}')}@{domain}>"
+
+
+_RECIPIENT_NAME = re.compile(re.escape("$recipientName$"), re.IGNORECASE)
+
+
+def email_settings(order_request: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The subject, body and content type of the stored order (Notifications v2's wire format)."""
+    recipient = order_request.get("recipient") or {}
+    for value in recipient.values():
+        settings = value.get("emailSettings") if isinstance(value, dict) else None
+        if isinstance(settings, dict):
+            return settings
+    return None
+
+
+def compose_email(
+    order_request: Mapping[str, Any],
+    *,
+    sender: str,
+    to: str,
+    recipient_name: str | None,
+    message_id: str,
+    now: datetime,
+) -> EmailMessage | None:
+    """The e-mail of one address: the order's filled-in template, `$recipientName$` filled as
+    Notifications fills it (the notified party's name). None when the order has no e-mail texts."""
+    settings = email_settings(order_request)
+    if not settings or not settings.get("subject") or not settings.get("body"):
+        return None
+    name = recipient_name or ""
+    subject = _RECIPIENT_NAME.sub(name, str(settings["subject"])).replace("\r", " ").replace("\n", " ")
+    body = _RECIPIENT_NAME.sub(name, str(settings["body"]))
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id
+    subtype = "html" if str(settings.get("contentType", "Plain")).lower() in ("html", "1") else "plain"
+    message.set_content(body, subtype=subtype)
+    return message
+
+
+def retry_delay(attempts: int, base: float, maximum: float, draw: float) -> timedelta:
+    """After the `attempts`-th temporary failure: base·2^(n-1), capped, its second half random
+    ("equal jitter"; `draw` in 0..1)."""
+    ceiling = min(maximum, base * 2 ** max(attempts - 1, 0))
+    return timedelta(seconds=ceiling / 2 + ceiling / 2 * draw)
+
+
+@dataclass(frozen=True)
+class OrderDeliveries:
+    """An order with its deliveries, to decide whether it is final and which events it gives."""
+
+    is_reminder: bool
+    # The order was to the correspondence's own recipient (not a custom recipient).
+    to_correspondence_recipient: bool
+    statuses: tuple[str, ...]
+
+    @property
+    def final(self) -> bool:
+        return bool(self.statuses) and all(s in FINAL for s in self.statuses)
+
+
+def delivery_events(order: OrderDeliveries) -> list[str]:
+    """The events of an order whose every address is final (none before): delivered (or reminder
+    delivered) when one address got it; failed when one failed for good; all failed, besides, when
+    every address of a main order to the correspondence's recipient failed."""
+    if not order.final:
+        return []
+    events = []
+    if any(s in SENT for s in order.statuses):
+        events.append(REMINDER_DELIVERED_EVENT if order.is_reminder else DELIVERED_EVENT)
+    if any(s == FAILED for s in order.statuses):
+        events.append(FAILED_EVENT)
+        if (
+            not order.is_reminder
+            and order.to_correspondence_recipient
+            and all(s == FAILED for s in order.statuses)
+        ):
+            events.append(ALL_FAILED_EVENT)
+    return events
+
+
+# Details: NotificationStatusV2 names (SPEC.md §5.6).
+_SHOWN = {
+    EMAIL: {
+        NEW: "Email_New",
+        SENDING: "Email_Sending",
+        SUCCEEDED: "Email_Succeeded",
+        DELIVERED: "Email_Delivered",
+        FAILED: "Email_Failed",
+    },
+    SMS: {
+        NEW: "SMS_New",
+        SENDING: "SMS_Sending",
+        SUCCEEDED: "SMS_Accepted",
+        DELIVERED: "SMS_Delivered",
+        FAILED: "SMS_Failed",
+    },
+}
+
+
+def details_entry(delivery: Mapping[str, Any]) -> dict[str, Any]:
+    """One address in Altinn's NotificationDetailsExt shape (snake_case; the schema names it)."""
+    channel = delivery["channel"]
+    return {
+        "id": None,
+        "succeeded": delivery["status"] in SENT,
+        "recipient": {
+            "email_address": delivery["address"] if channel == EMAIL else None,
+            "mobile_number": delivery["address"] if channel == SMS else None,
+            "organization_number": None,
+            "national_identity_number": None,
+            "is_reserved": None,
+        },
+        "send_status": {
+            "status": _SHOWN[channel].get(delivery["status"], "Unknown"),
+            "description": delivery["reason"],
+            "last_update": delivery["updated"],
+        },
+    }
+
+
+def status_details(deliveries: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """notificationStatusDetails of one order: `email`/`sms` the first of each, `emails`/`smses` all."""
+    emails = [details_entry(d) for d in deliveries if d["channel"] == EMAIL]
+    smses = [details_entry(d) for d in deliveries if d["channel"] == SMS]
+    if not emails and not smses:
+        return None
+    return {
+        "email": emails[0] if emails else None,
+        "sms": smses[0] if smses else None,
+        "emails": emails,
+        "smses": smses,
+    }

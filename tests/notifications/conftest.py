@@ -1,0 +1,2 @@
+from tests.events.conftest import events_env, receiver  # noqa: F401  (shared fixtures)
+from tests.workers.conftest import use_gateway, worker  # noqa: F401  (shared fixtures)

@@ -1,0 +1,271 @@
+"""The `smtp` gateway (issue 25): orders are created here (the local register gives the addresses)
+and their e-mails sent by this process over SMTP, one message per address.
+
+`SMTP_URL`: `smtp://user:pass@host:port` (plain, or STARTTLS with `?starttls=true`), `smtps://…`
+(TLS from the first byte); `SMTP_FROM` is the From address. The client owns its wire format: it
+speaks the conversation step by step (MAIL, RCPT, DATA) so that the caller can record `Sending`
+right before the message's last bytes go out, and reads each reply itself.
+
+SMS: this gateway sends e-mail only. An order's mobile numbers are recorded `Failed` with the reason
+`SMS_UNSUPPORTED` at once (the sender sees it in details and gets the failed events); a preferred
+channel (EmailPreferred, SmsPreferred) uses the e-mail addresses when the party has any.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from app.domain import recipients as recipient_rules
+from app.domain.deliveries import (
+    EMAIL,
+    FAILED,
+    SMS,
+    SMS_UNSUPPORTED,
+    ChannelUnavailable,
+    NotHandedOver,
+    PlannedDelivery,
+    Reply,
+)
+from app.domain.enums import NotificationChannel as Ch
+from app.domain.notification_orders import (
+    MISSING_CONTACT,
+    SUCCESS,
+    Contact,
+    NotificationOrder,
+    OrderOutcome,
+    resolve_addresses,
+)
+from workers.gateways.altinn import order_request
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    tls: bool = False  # smtps: TLS from the first byte
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 10.0
+
+    @classmethod
+    def from_url(cls, url: str, timeout: float = 10.0) -> SmtpSettings:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("SMTP_URL must be smtp://[user:pass@]host[:port] or smtps://…")
+        query = {k.lower(): v[-1].lower() for k, v in parse_qs(parts.query).items()}
+        tls = scheme == "smtps"
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (465 if tls else 25),
+            tls=tls,
+            starttls=not tls and query.get("starttls") in ("true", "1", "yes"),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            timeout=timeout,
+        )
+
+
+class SmtpGateway:
+    """Creates orders like the local gateway, with their deliveries: e-mail addresses New (sent by
+    the e-mail worker), mobile numbers Failed (no SMS over SMTP)."""
+
+    name = "smtp"
+
+    def create_order(self, order: NotificationOrder, contacts: dict[str, Contact]) -> OrderOutcome:
+        addresses = _addresses(order, contacts)
+        sent = order_request(order)
+        if not addresses:
+            return OrderOutcome(MISSING_CONTACT, notification_order_id=order.id, request=sent)
+        name = _recipient_name(order, contacts)
+        deliveries = tuple(
+            PlannedDelivery(EMAIL, a, name)
+            if "@" in a
+            else PlannedDelivery(SMS, a, name, FAILED, SMS_UNSUPPORTED, "unsupported")
+            for a in addresses
+        )
+        return OrderOutcome(
+            SUCCESS,
+            addresses=addresses,
+            notification_order_id=order.id,
+            shipment_id=uuid.uuid5(order.id, "shipment"),
+            request=sent,
+            deliveries=deliveries,
+        )
+
+
+def _addresses(order: NotificationOrder, contacts: dict[str, Contact]) -> tuple[str, ...]:
+    addresses = resolve_addresses(order, contacts)
+    if order.channel in (Ch.EmailPreferred, Ch.SmsPreferred) and order.plan.kind not in ("email", "sms"):
+        emails = tuple(a for a in addresses if "@" in a)
+        if not emails:  # SmsPreferred gave the mobiles: the party's e-mails, if it has any, can be sent
+            emails = tuple(a for a in resolve_addresses(_with_channel(order, Ch.Email), contacts) if "@" in a)
+        return emails or addresses
+    return addresses
+
+
+def _with_channel(order: NotificationOrder, channel: int) -> NotificationOrder:
+    from dataclasses import replace
+
+    return replace(order, channel=channel)
+
+
+def _recipient_name(order: NotificationOrder, contacts: dict[str, Contact]) -> str | None:
+    """`$recipientName$`: the notified party's name (Notifications fills it per person)."""
+    plan = order.plan
+    if plan.kind == "organization":
+        urn = f"{recipient_rules.ORGANIZATION_PREFIX}:{plan.value}"
+    elif plan.kind == "person":
+        urn = f"{recipient_rules.PERSON_PREFIX}:{plan.value}"
+    elif plan.kind == "external":
+        urn = plan.value
+    else:
+        return None
+    contact = contacts.get(urn)
+    return contact.name if contact else None
+
+
+ServerUnavailable = ChannelUnavailable
+
+
+Handover = Callable[[], bool]
+
+
+class SmtpSession:
+    """One connection, reused for many messages. `send` returns the server's verdict on one
+    message; it raises ServerUnavailable when the connection is gone (the caller retries later)."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+        self._in_data = False
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        try:
+            smtp: smtplib.SMTP
+            if s.tls:
+                smtp = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=s.timeout, context=ssl.create_default_context()
+                )
+            else:
+                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            smtp.ehlo_or_helo_if_needed()
+            if s.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if s.username:
+                smtp.login(s.username, s.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise ServerUnavailable(
+                f"authentication refused: {exc.smtp_code} {_text(exc.smtp_error)}"
+            ) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ServerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        return smtp
+
+    def send(self, sender: str, to: str, message: EmailMessage, handover: Handover) -> Reply | None:
+        """MAIL, RCPT, DATA; then `handover()` (the caller records Sending; False: stop, nothing is
+        sent) and the message's last bytes. None when the handover said stop."""
+        try:
+            if self._smtp is None:
+                self._smtp = self._connect()
+            smtp = self._smtp
+            code, text = smtp.mail(sender)
+            if code != 250:
+                return self._refused(code, text)
+            code, text = smtp.rcpt(to)
+            if code not in (250, 251):
+                return self._refused(code, text)
+            code, text = smtp.docmd("DATA")
+            if code != 354:
+                return self._refused(code, text)
+            body, end = _wire(message)
+            self._in_data = True  # until the end is sent, a close must not say QUIT (it would be data)
+            smtp.send(body)  # all but the end: without it the server keeps nothing
+            if not handover():
+                self.close()  # the only way to abandon a DATA phase: the server discards it
+                return None
+            try:
+                smtp.send(end)
+            except (OSError, smtplib.SMTPException) as exc:
+                # The end never reached the socket: the server cannot have the message.
+                self.close()
+                raise NotHandedOver(f"{type(exc).__name__}: {exc}") from exc
+            self._in_data = False
+            code, text = smtp.getreply()
+            if code == 421:
+                self.close()
+            return Reply(code, _text(text))
+        except ChannelUnavailable:
+            raise
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise ServerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    def _refused(self, code: int, text: bytes) -> Reply:
+        if code == 421:  # the server is closing the connection
+            self.close()
+            raise ServerUnavailable(f"{code} {_text(text)}")
+        try:
+            self._smtp.rset()  # type: ignore[union-attr]
+        except (OSError, smtplib.SMTPException):
+            self.close()
+        return Reply(code, _text(text))
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                if self._in_data:
+                    self._smtp.close()  # mid-DATA: drop the connection, the server discards the message
+                else:
+                    self._smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                with suppress(OSError):
+                    self._smtp.close()
+            self._smtp = None
+            self._in_data = False
+
+
+class SmtpChannel:
+    """The e-mail channel of the smtp gateway: sessions to one server, From `sender`."""
+
+    def __init__(self, settings: SmtpSettings, sender: str) -> None:
+        self.settings = settings
+        self.sender = sender
+
+    @property
+    def domain(self) -> str:
+        return self.sender.rpartition("@")[2].strip(" >") or "localhost"
+
+    @contextmanager
+    def session(self) -> Iterator[SmtpSession]:
+        session = SmtpSession(self.settings)
+        try:
+            yield session
+        finally:
+            session.close()
+
+
+def _wire(message: EmailMessage) -> tuple[bytes, bytes]:
+    """The DATA of one message (CRLF lines, leading dots doubled) and its end, `.<CRLF>`."""
+    data = message.as_bytes(policy=SMTP_POLICY)
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data, b".\r\n"
+
+
+def _text(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return " ".join(text.split())[:500]
