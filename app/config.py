@@ -92,6 +92,10 @@ class WorkerSettings:
     email_batch: int = 100
     email_interval_seconds: float = 2.0
     email_give_up_seconds: float = 24 * 3600.0
+    # NOTIFICATION_GATEWAY=altinn: the first look at an order's delivery after its send time, and
+    # when to stop looking (the addresses not final then are Failed, reason "unknown").
+    delivery_check_first_seconds: float = 300.0
+    delivery_check_give_up_seconds: float = 10 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,8 @@ def load_worker_settings(production: bool) -> WorkerSettings:
         email_batch=int(env.get("EMAIL_BATCH", "100")),
         email_interval_seconds=float(env.get("EMAIL_INTERVAL_SECONDS", "2")),
         email_give_up_seconds=float(env.get("EMAIL_GIVE_UP_SECONDS", str(24 * 3600))),
+        delivery_check_first_seconds=float(env.get("DELIVERY_CHECK_FIRST_SECONDS", "300")),
+        delivery_check_give_up_seconds=float(env.get("DELIVERY_CHECK_GIVE_UP_SECONDS", str(10 * 24 * 3600))),
     )
 
 

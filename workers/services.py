@@ -8,6 +8,7 @@ from datetime import timedelta
 from app.config import Settings, WorkerSettings
 from app.db.pool import Database
 from app.domain.notification_orders import NotificationGateway
+from app.usecases.check_deliveries import CheckPolicy
 from app.usecases.create_notification_orders import OrderPolicy
 from app.usecases.send_emails import EmailPolicy
 from workers.gateways import email_channel, make_gateway
@@ -39,6 +40,14 @@ class WorkerServices:
             retry_base_seconds=self.settings.retry_base_seconds,
             retry_max_seconds=self.settings.retry_max_seconds,
             give_up_after=timedelta(seconds=self.settings.email_give_up_seconds),
+        )
+
+    @property
+    def check_policy(self) -> CheckPolicy:
+        return CheckPolicy(
+            lease=self.settings.lease,
+            first_delay=timedelta(seconds=self.settings.delivery_check_first_seconds),
+            give_up_after=timedelta(seconds=self.settings.delivery_check_give_up_seconds),
         )
 
     @property

@@ -162,6 +162,78 @@ def delivery_events(order: OrderDeliveries) -> list[str]:
     return events
 
 
+# Following an order of Altinn Notifications (SPEC.md §5.6; Altinn's CheckNotificationDeliveryHandler).
+FINAL_ORDER_STATUSES = frozenset({"Order_Completed", "Order_SendConditionNotMet", "Order_Cancelled"})
+# Seconds to wait after each check that found the order not final (Altinn's schedule; 10 checks).
+POLL_BACKOFF_SECONDS = (
+    60,
+    15 * 60,
+    4 * 3600,
+    8 * 3600,
+    12 * 3600,
+    16 * 3600,
+    36 * 3600,
+    48 * 3600,
+    72 * 3600,
+)
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ReportedDelivery:
+    channel: str
+    address: str
+    status: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """Notifications' status of one shipment (an order's notification or reminder)."""
+
+    order_status: str
+    recipients: tuple[ReportedDelivery, ...]
+
+    @property
+    def final(self) -> bool:
+        return self.order_status in FINAL_ORDER_STATUSES
+
+
+def reported_status(name: str) -> tuple[str, str | None]:
+    """Our status (and a reason for a failure) of a NotificationStatusV2 name: Email_Delivered →
+    Delivered, SMS_Accepted → Succeeded, Email_Failed_Bounced → Failed (reason the name), ..."""
+    kind = name.split("_", 1)[1] if "_" in name else name
+    if kind.startswith("Failed"):
+        return FAILED, name
+    return {
+        "New": NEW,
+        "Sending": SENDING,
+        "Succeeded": SUCCEEDED,
+        "Accepted": SUCCEEDED,
+        "Delivered": DELIVERED,
+    }.get(kind, NEW), None
+
+
+def parse_shipment(body: Mapping[str, Any]) -> Shipment:
+    """`{status, recipients: [{type: "Email"|"SMS", destination, status, lastUpdate}]}`; entries
+    without a destination are left out."""
+    recipients = []
+    for r in body.get("recipients") or []:
+        if not isinstance(r, Mapping) or not r.get("destination"):
+            continue
+        channel = SMS if str(r.get("type", "")).lower() == "sms" else EMAIL
+        status, reason = reported_status(str(r.get("status") or ""))
+        recipients.append(ReportedDelivery(channel, str(r["destination"])[:320], status, reason))
+    return Shipment(str(body.get("status") or ""), tuple(recipients))
+
+
+def next_check(attempts: int, backoff: tuple[float, ...]) -> timedelta | None:
+    """The wait after the `attempts`-th check that found the order not final; None: give up."""
+    if attempts > len(backoff):
+        return None
+    return timedelta(seconds=backoff[attempts - 1])
+
+
 # Details: NotificationStatusV2 names (SPEC.md §5.6).
 _SHOWN = {
     EMAIL: {

@@ -102,8 +102,8 @@ def send_due_emails(
 ) -> SendResult:
     clock = now or (lambda: datetime.now(UTC))
     result = SendResult()
-    lease = Lease(db.url, DELIVERIES, policy.lease)
     with db.transaction() as conn:
+        lease = Lease(db.url, DELIVERIES, policy.lease)  # its clock starts before the claim's now()
         rows = delivery_repo.claim_due_emails(conn, lease.token, policy.lease.seconds, policy.batch)
         if not rows:
             return result

@@ -9,11 +9,18 @@ import uuid
 from celery import shared_task
 
 from app.db.pool import DatabaseUnavailable
+from app.usecases.check_deliveries import check_deliveries
 from app.usecases.create_notification_orders import create_notification_orders
 from app.usecases.deliver_notifications import deliver_due_orders
 from app.usecases.dispatch_notification_orders import relay_outbox
 from app.usecases.send_emails import send_due_emails
-from workers.celery_app import TASK_CREATE_ORDERS, TASK_DELIVER_DUE, TASK_RELAY_OUTBOX, TASK_SEND_EMAILS
+from workers.celery_app import (
+    TASK_CHECK_DELIVERIES,
+    TASK_CREATE_ORDERS,
+    TASK_DELIVER_DUE,
+    TASK_RELAY_OUTBOX,
+    TASK_SEND_EMAILS,
+)
 from workers.dispatch import order_creation_enqueuer
 
 log = logging.getLogger(__name__)
@@ -100,3 +107,24 @@ def send_emails(self, budget_seconds: float = 20.0) -> dict[str, int]:
         if result.claimed < policy.batch or result.unreachable:
             break
     return totals
+
+
+@shared_task(
+    name=TASK_CHECK_DELIVERIES,
+    bind=True,
+    acks_late=True,
+    time_limit=120,
+    soft_time_limit=100,
+    ignore_result=True,
+)
+def check_order_deliveries(self) -> dict[str, int]:
+    """The altinn gateway's orders: read Notifications' shipment status of the due ones."""
+    services = self.app.services
+    if not hasattr(services.gateway, "shipment_status"):
+        return {}
+    try:
+        result = check_deliveries(services.db, services.gateway, policy=services.check_policy)
+    except DatabaseUnavailable as exc:
+        log.warning("database unavailable; delivery checks wait: %s", exc)
+        return {}
+    return {"final": result.final, "waiting": result.waiting, "gaveUp": result.gave_up}

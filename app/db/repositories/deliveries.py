@@ -12,7 +12,7 @@ import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
-from app.domain.deliveries import OrderDeliveries, PlannedDelivery, delivery_events
+from app.domain.deliveries import OrderDeliveries, PlannedDelivery, ReportedDelivery, delivery_events
 from app.domain.notification_orders import recipient_plan
 
 
@@ -58,7 +58,7 @@ def claim_due_emails(
             WHERE o.id = d.order_id AND d.id IN (
                 SELECT d2.id FROM notification_deliveries d2
                   JOIN notification_orders o2 ON o2.id = d2.order_id
-                 WHERE d2.channel = 'Email' AND d2.status IN ('New', 'Sending')
+                 WHERE d2.channel = 'Email' AND d2.status IN ('New', 'Sending') AND o2.gateway = 'smtp'
                    AND (d2.retry_at IS NULL OR d2.retry_at <= now())
                    AND (d2.locked_until IS NULL OR d2.locked_until < now())
                    AND o2.requested_send_time <= now()
@@ -209,3 +209,97 @@ def for_correspondences(
     ):
         result.setdefault(row["order_id"], []).append(row)
     return result
+
+
+# Following the orders of the altinn gateway (Notifications' shipment status).
+
+
+def claim_checks(
+    conn: psycopg.Connection[DictRow],
+    token: uuid.UUID,
+    lease_seconds: float,
+    limit: int,
+    first_delay: timedelta,
+) -> list[dict[str, Any]]:
+    """Lease, under `token`, orders of the altinn gateway whose delivery is not final and whose next
+    check is due (the first `first_delay` after their send time). The caller commits at once."""
+    return conn.execute(
+        """UPDATE notification_orders
+              SET check_locked_until = now() + make_interval(secs => %(seconds)s), check_lease_owner = %(token)s
+            WHERE id IN (
+                SELECT id FROM notification_orders
+                 WHERE gateway = 'altinn' AND status = 'Success' AND delivery_status IS NULL
+                   AND shipment_id IS NOT NULL
+                   AND coalesce(check_due, requested_send_time + %(first)s) <= now()
+                   AND (check_locked_until IS NULL OR check_locked_until < now())
+                 ORDER BY coalesce(check_due, requested_send_time) LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+        RETURNING id, correspondence_id, shipment_id, check_attempts, created""",
+        {"seconds": lease_seconds, "token": token, "limit": limit, "first": first_delay},
+    ).fetchall()
+
+
+def check_held(conn: psycopg.Connection[DictRow], order_id: uuid.UUID, token: uuid.UUID) -> bool:
+    """Whether `token` still holds the order's check, locked until the caller commits."""
+    return (
+        conn.execute(
+            "SELECT id FROM notification_orders WHERE id = %s AND check_lease_owner = %s "
+            "AND check_locked_until IS NOT NULL AND delivery_status IS NULL FOR UPDATE",
+            (order_id, token),
+        ).fetchone()
+        is not None
+    )
+
+
+def record_reported(
+    conn: psycopg.Connection[DictRow],
+    order_id: uuid.UUID,
+    correspondence_id: uuid.UUID,
+    reported: Iterable[ReportedDelivery],
+) -> None:
+    """Store what Notifications reports per address; a final Delivered or Failed is never undone."""
+    values = [
+        {"channel": r.channel, "address": r.address, "status": r.status, "reason": r.reason} for r in reported
+    ]
+    if values:
+        conn.execute(
+            """INSERT INTO notification_deliveries (order_id, correspondence_id, channel, address, status, reason,
+                                                    reason_code)
+               SELECT %s, %s, r.channel, r.address, r.status, r.reason, r.reason
+               FROM jsonb_to_recordset(%s) AS r(channel text, address text, status text, reason text)
+               ON CONFLICT (order_id, channel, address) DO UPDATE
+                  SET status = excluded.status, reason = excluded.reason, reason_code = excluded.reason_code,
+                      updated = now()
+                WHERE notification_deliveries.status NOT IN ('Delivered', 'Failed')
+                  AND notification_deliveries.status <> excluded.status""",
+            (order_id, correspondence_id, Jsonb(values)),
+        )
+
+
+def fail_unfinished(conn: psycopg.Connection[DictRow], order_id: uuid.UUID, reason: str) -> None:
+    """The order is given up (or final with addresses Notifications left open): those are Failed."""
+    conn.execute(
+        """UPDATE notification_deliveries SET status = 'Failed', reason = %s, reason_code = %s, updated = now()
+           WHERE order_id = %s AND status IN ('New', 'Sending')""",
+        (reason, reason, order_id),
+    )
+
+
+def end_check(
+    conn: psycopg.Connection[DictRow],
+    order_id: uuid.UUID,
+    *,
+    order_status: str | None,
+    delivery_status: str | None,
+    next_in: timedelta | None,
+) -> None:
+    """Count the check, store Notifications' order status, end the lease; `next_in`: when to look
+    again; `delivery_status`: the order is done without events (condition not met, cancelled)."""
+    conn.execute(
+        """UPDATE notification_orders
+              SET check_attempts = check_attempts + 1, check_locked_until = NULL,
+                  check_due = CASE WHEN %(next)s::interval IS NULL THEN check_due ELSE now() + %(next)s END,
+                  order_status = coalesce(%(order_status)s, order_status),
+                  delivery_status = coalesce(%(delivery_status)s, delivery_status)
+            WHERE id = %(id)s""",
+        {"next": next_in, "order_status": order_status, "delivery_status": delivery_status, "id": order_id},
+    )
