@@ -182,11 +182,13 @@ _forward_schema = ForwardCorrespondenceRequestSchema()
 @rate_limited  # every write operation: one bucket per caller
 def forward(correspondence_id: uuid.UUID):
     data = load(_forward_schema, read_json())
+    services = current_app.extensions["correspondence"]
     event_id = forward_correspondence(
-        current_app.extensions["correspondence"].db,
+        services.db,
         g.caller,
         correspondence_id,
         data["forward_to"],
         data["forwarding_text"],
+        send_email=services.settings.worker.gateway == "smtp",  # the e-mail worker sends it
     )
     return jsonify(str(event_id))

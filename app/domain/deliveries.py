@@ -121,6 +121,37 @@ def compose_email(
     return message
 
 
+FORWARD_KEY_PREFIX = "forward:"
+
+
+def forward_order_id(correspondence_id: uuid.UUID, address_key: str) -> uuid.UUID:
+    """One forwarding e-mail per correspondence and address (as Altinn's idempotency id)."""
+    return uuid.uuid5(correspondence_id, f"ForwardCorrespondence:{address_key}")
+
+
+def forwarding_email(
+    title: str, body: str, forwarding_text: str | None, *, to: str, forwarded_by: str
+) -> dict[str, Any] | None:
+    """The forwarding e-mail as Altinn composes it (subject the title; the recipient's text, a rule,
+    then the message body; plain text), in the order format the e-mail worker reads. None when it
+    cannot be composed (no title or no body: error 3028)."""
+    subject = " ".join((title or "").split())
+    text = body or ""
+    if forwarding_text and forwarding_text.strip():
+        text = f"{forwarding_text}\n\n---\n\n{text}"
+    if not subject or not text.strip():
+        return None
+    return {
+        "recipient": {
+            "recipientEmail": {
+                "emailAddress": to,
+                "emailSettings": {"subject": subject, "body": text, "contentType": "Plain"},
+            }
+        },
+        "forwardedBy": forwarded_by,
+    }
+
+
 def retry_delay(attempts: int, base: float, maximum: float, draw: float) -> timedelta:
     """After the `attempts`-th temporary failure: base·2^(n-1), capped, its second half random
     ("equal jitter"; `draw` in 0..1)."""

@@ -1,8 +1,11 @@
 """POST /correspondence/{id}/forward: the recipient forwards a read correspondence by e-mail (SPEC.md §3.10).
 
-The forwarding event is stored with the Forwarded(13) status row in one transaction. No e-mail is sent:
-there is no composed-e-mail gateway here, so the forwarding counts as delivered at once, and the status
-Altinn writes when the e-mail is delivered is written right away (it shows in the details' history).
+With NOTIFICATION_GATEWAY=smtp the forwarding e-mail (composed as Altinn composes it: subject the
+title, the recipient's text and the body) is written with the forwarding event, in one transaction,
+as an order of one address that the e-mail worker sends; Forwarded (13) is recorded when the server
+accepted it (app/db/repositories/deliveries.py finish_orders). 3028 when it cannot be composed.
+With the other gateways no e-mail is sent (the altinn gateway's composed-e-mail API is not used yet):
+the forwarding counts as delivered at once and Forwarded is written right away.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from datetime import UTC, datetime
 
 from app.db.pool import Database
 from app.db.repositories import correspondences as correspondence_repo
+from app.db.repositories import deliveries as delivery_repo
 from app.db.repositories import forwarding as forwarding_repo
 from app.db.repositories import lifecycle as lifecycle_repo
 from app.domain.correspondence import AVAILABLE_FOR_RECIPIENT, highest_status
+from app.domain.deliveries import forward_order_id, forwarding_email
 from app.domain.enums import CorrespondenceStatus as S
 from app.domain.errors import CorrespondenceError
 from app.domain.forwarding import address_key, forwarding_error
@@ -27,7 +32,13 @@ PURGED = {S.PurgedByAltinn, S.PurgedByRecipient}
 
 
 def forward_correspondence(
-    db: Database, caller: Caller, correspondence_id: uuid.UUID, forward_to: str, forwarding_text: str | None
+    db: Database,
+    caller: Caller,
+    correspondence_id: uuid.UUID,
+    forward_to: str,
+    forwarding_text: str | None,
+    *,
+    send_email: bool = False,
 ) -> uuid.UUID:
     """The id of the new forwarding event. Checks: 1001 (also for anyone but the recipient, and for a
     correspondence the recipient cannot see), then 3011, 3027, 1063, 1066, 1067, 1065, 1064, 4006."""
@@ -64,8 +75,27 @@ def forward_correspondence(
         )
         if not forwarding_repo.add_forwarding_event(conn, event):
             raise CorrespondenceError(1064)
-        lifecycle_repo.add_statuses(
-            conn, [(correspondence_id, int(S.Forwarded), S.Forwarded.name, now, caller.party_urn)]
-        )
+        if send_email:
+            request = forwarding_email(
+                row["message_title"],
+                row["message_body"],
+                forwarding_text,
+                to=forward_to.strip(),
+                forwarded_by=caller.party_urn,
+            )
+            if request is None:
+                raise CorrespondenceError(3028)  # rolls the forwarding event back
+            delivery_repo.add_forward_email(
+                conn,
+                forward_order_id(correspondence_id, event.forwarded_to_key),
+                correspondence_id,
+                forward_to.strip(),
+                event.forwarded_to_key,
+                request,
+            )
+        else:
+            lifecycle_repo.add_statuses(
+                conn, [(correspondence_id, int(S.Forwarded), S.Forwarded.name, now, caller.party_urn)]
+            )
         lifecycle_repo.add_events(conn, [("correspondenceforwarded", correspondence_id, row["recipient"])])
     return event.id

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
-from app.domain.deliveries import OrderDeliveries, PlannedDelivery, ReportedDelivery, delivery_events
+from app.db.repositories.lifecycle import add_statuses
+from app.domain.deliveries import (
+    FORWARD_KEY_PREFIX,
+    SENT,
+    OrderDeliveries,
+    PlannedDelivery,
+    ReportedDelivery,
+    delivery_events,
+)
+from app.domain.enums import CorrespondenceStatus
 from app.domain.notification_orders import recipient_plan
 
 
@@ -158,7 +167,8 @@ def finish_orders(
     if not ids:
         return []
     orders = conn.execute(
-        """SELECT o.id, o.is_reminder, o.recipient_key, o.correspondence_id, c.recipient, i.sender
+        """SELECT o.id, o.is_reminder, o.recipient_key, o.correspondence_id, c.recipient, i.sender,
+                  o.order_request ->> 'forwardedBy' AS forwarded_by
              FROM notification_orders o
              JOIN correspondences c ON c.id = o.correspondence_id
              JOIN initializations i ON i.id = c.initialization_id
@@ -176,6 +186,7 @@ def finish_orders(
         statuses.setdefault(row["order_id"], []).append(row["status"])
     events: list[tuple[str, uuid.UUID, str | None]] = []
     done: list[uuid.UUID] = []
+    forwarded: list[tuple[uuid.UUID, str | None]] = []
     for o in orders:
         state = OrderDeliveries(
             o["is_reminder"],
@@ -185,6 +196,10 @@ def finish_orders(
         if not state.final:
             continue
         done.append(o["id"])
+        if o["recipient_key"].startswith(FORWARD_KEY_PREFIX):  # a forwarding e-mail: no notification events
+            if any(s in SENT for s in state.statuses):
+                forwarded.append((o["correspondence_id"], o["forwarded_by"]))
+            continue
         events += [(name, o["correspondence_id"], o["sender"]) for name in delivery_events(state)]
     if done:
         conn.execute(
@@ -193,6 +208,11 @@ def finish_orders(
                                            WHERE d.order_id = o.id AND d.status IN ('Succeeded', 'Delivered'))
                WHERE o.id = ANY(%s)""",
             (done,),
+        )
+    if forwarded:  # Forwarded (13) once the forwarding e-mail was accepted (SPEC.md §3.10)
+        now = datetime.now(UTC)
+        add_statuses(
+            conn, [(cid, int(CorrespondenceStatus.Forwarded), "Forwarded", now, by) for cid, by in forwarded]
         )
     return events
 
@@ -303,3 +323,24 @@ def end_check(
             WHERE id = %(id)s""",
         {"next": next_in, "order_status": order_status, "delivery_status": delivery_status, "id": order_id},
     )
+
+
+def add_forward_email(
+    conn: psycopg.Connection[DictRow],
+    order_id: uuid.UUID,
+    correspondence_id: uuid.UUID,
+    address: str,
+    key: str,
+    request: dict[str, Any],
+) -> None:
+    """The forwarding e-mail as an order of the smtp gateway with one New address: the e-mail worker
+    sends it like a notification (written in the forward's transaction)."""
+    conn.execute(
+        """INSERT INTO notification_orders (id, correspondence_id, is_reminder, recipient_key, notification_template,
+                                            notification_channel, requested_send_time, status, addresses,
+                                            order_request, gateway)
+           VALUES (%s, %s, false, %s, 0, 0, now(), 'Success', ARRAY[%s], %s, 'smtp')
+           ON CONFLICT (id) DO NOTHING""",
+        (order_id, correspondence_id, FORWARD_KEY_PREFIX + key, address, Jsonb(request)),
+    )
+    insert_planned(conn, [(order_id, correspondence_id, PlannedDelivery("Email", address))])
