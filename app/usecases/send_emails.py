@@ -181,6 +181,7 @@ def send_due_emails(
                 result.failed += 1
             else:
                 _temporary(conn, lease, row, reply, policy, clock, result)
+            lease.release([row["id"]])  # recorded (or left): no longer renewed
         lease.release(r["id"] for r in to_send)
     return result
 

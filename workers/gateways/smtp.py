@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import socket
 import ssl
 import uuid
 from collections.abc import Callable, Iterator
@@ -160,6 +161,10 @@ class SmtpSession:
                 )
             else:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            # Each message ends with a small write (its end) right after a large one: without
+            # TCP_NODELAY, Nagle's algorithm holds it until the server's delayed ACK (~40 ms a message).
+            if smtp.sock is not None:
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo_or_helo_if_needed()
             if s.starttls:
                 smtp.starttls(context=ssl.create_default_context())
