@@ -152,6 +152,23 @@ def forwarding_email(
     }
 
 
+def composed_email_request(
+    correspondence_id: uuid.UUID,
+    senders_reference: str,
+    address_key: str,
+    email: Mapping[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """Notifications' composed-e-mail order of a forwarding (as Altinn's ComposedEmailHelper)."""
+    recipient = email["recipient"]["recipientEmail"]
+    return {
+        "idempotencyId": str(forward_order_id(correspondence_id, address_key)),
+        "sendersReference": senders_reference,
+        "requestedSendTime": (now + timedelta(seconds=10)).isoformat(),
+        "recipient": {"emailAddress": recipient["emailAddress"], "emailSettings": recipient["emailSettings"]},
+    }
+
+
 def retry_delay(attempts: int, base: float, maximum: float, draw: float) -> timedelta:
     """After the `attempts`-th temporary failure: base·2^(n-1), capped, its second half random
     ("equal jitter"; `draw` in 0..1)."""

@@ -76,3 +76,59 @@ def test_a_forward_whose_email_cannot_be_composed_is_3028_and_leaves_nothing(
             (uuid.UUID(cid),),
         ).fetchone()["n"]
     assert left == 0
+
+
+@pytest.fixture()
+def altinn_gateway(app):
+    from tests.notifications.test_altinn_polling import FakeNotifications
+
+    fake = FakeNotifications()
+    services = app.extensions["correspondence"]
+    before = services.settings
+    worker = dataclasses.replace(before.worker, gateway="altinn", notifications_url=fake.url)
+    services.settings = dataclasses.replace(before, worker=worker)
+    yield fake
+    services.settings = before
+    fake.close()
+
+
+def test_with_the_altinn_gateway_notifications_takes_the_forward_and_delivery_makes_it_forwarded(
+    client, sender, tokens, db, altinn_gateway
+):
+    from datetime import timedelta
+
+    from app.usecases.check_deliveries import CheckPolicy, check_deliveries
+    from workers.gateways.altinn import AltinnNotificationsGateway
+
+    cid, me = read_one(client, sender, tokens, db)
+    assert (
+        forward(client, cid, me, {"forwardTo": "videre@example.no", "forwardingText": "Les"}).status_code
+        == 200
+    )
+    [shipment] = altinn_gateway.created
+    assert int(S.Forwarded) not in statuses_of(db, cid)
+    altinn_gateway.status(shipment, "Order_Completed", ("Email", "videre@example.no", "Email_Delivered"))
+    gateway = AltinnNotificationsGateway(altinn_gateway.url, timeout=5)
+    check_deliveries(db, gateway, policy=CheckPolicy(first_delay=timedelta(seconds=-60)))
+    assert statuses_of(db, cid).count(int(S.Forwarded)) == 1
+
+
+def test_with_the_altinn_gateway_unavailable_a_forward_is_3028_and_not_recorded(
+    client, sender, tokens, db, app
+):
+    services = app.extensions["correspondence"]
+    before = services.settings
+    worker = dataclasses.replace(before.worker, gateway="altinn", notifications_url="http://127.0.0.1:9")
+    services.settings = dataclasses.replace(before, worker=worker)
+    try:
+        cid, me = read_one(client, sender, tokens, db)
+        assert_error(forward(client, cid, me), 500, 3028)
+    finally:
+        services.settings = before
+    with db.transaction() as conn:
+        left = conn.execute(
+            "SELECT count(*) AS n FROM correspondence_forwarding_events WHERE correspondence_id = %s",
+            (uuid.UUID(cid),),
+        ).fetchone()["n"]
+    assert left == 0
+    assert forward(client, cid, me).status_code == 200  # and may be forwarded again (local gateway)

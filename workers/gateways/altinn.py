@@ -27,6 +27,7 @@ from app.domain.notification_orders import (
 
 ORDERS_PATH = "/notifications/api/v1/future/orders"
 SHIPMENT_PATH = "/notifications/api/v1/future/shipment/"
+COMPOSED_EMAIL_PATH = "/notifications/api/v1/future/orders/composed-email"
 
 
 class AltinnNotificationsGateway:
@@ -56,6 +57,30 @@ class AltinnNotificationsGateway:
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             raise GatewayUnavailable(str(exc)) from exc
         return _outcome(body, sent)
+
+    def create_composed_email(self, request: dict[str, Any]) -> uuid.UUID:
+        """Order one composed e-mail (a forwarding); its shipment id. Raises GatewayUnavailable when
+        Notifications does not take it (any answer but 2xx with a shipment id)."""
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        http = urllib.request.Request(
+            self.base_url + COMPOSED_EMAIL_PATH,
+            data=json.dumps(request).encode(),
+            headers=headers,
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(http, timeout=self.timeout) as response:
+                body = _json(response.read(1024 * 1024))
+        except urllib.error.HTTPError as exc:
+            raise GatewayUnavailable(f"HTTP {exc.code}: {_text(exc.read())}") from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+            raise GatewayUnavailable(str(exc)) from exc
+        shipment = _uuid((body.get("notification") or {}).get("shipmentId"))
+        if shipment is None:
+            raise GatewayUnavailable("the answer has no shipment id")
+        return shipment
 
     def shipment_status(self, shipment_id: uuid.UUID) -> dict[str, Any] | None:
         """Notifications' status of one shipment (`GET …/future/shipment/{id}`); None while it is not

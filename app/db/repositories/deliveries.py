@@ -332,15 +332,29 @@ def add_forward_email(
     address: str,
     key: str,
     request: dict[str, Any],
+    *,
+    shipment_id: uuid.UUID | None = None,
 ) -> None:
-    """The forwarding e-mail as an order of the smtp gateway with one New address: the e-mail worker
-    sends it like a notification (written in the forward's transaction)."""
+    """The forwarding e-mail as an order of one address: of the smtp gateway (New: the e-mail worker
+    sends it like a notification, written in the forward's transaction), or, with `shipment_id`, of
+    the altinn gateway (Notifications took it; the delivery checks follow it)."""
+    gateway = "smtp" if shipment_id is None else "altinn"
     conn.execute(
         """INSERT INTO notification_orders (id, correspondence_id, is_reminder, recipient_key, notification_template,
                                             notification_channel, requested_send_time, status, addresses,
-                                            order_request, gateway)
-           VALUES (%s, %s, false, %s, 0, 0, now(), 'Success', ARRAY[%s], %s, 'smtp')
+                                            order_request, gateway, shipment_id, notification_order_id)
+           VALUES (%s, %s, false, %s, 0, 0, now(), 'Success', ARRAY[%s], %s, %s, %s, %s)
            ON CONFLICT (id) DO NOTHING""",
-        (order_id, correspondence_id, FORWARD_KEY_PREFIX + key, address, Jsonb(request)),
+        (
+            order_id,
+            correspondence_id,
+            FORWARD_KEY_PREFIX + key,
+            address,
+            Jsonb(request),
+            gateway,
+            shipment_id,
+            order_id if shipment_id else None,
+        ),
     )
-    insert_planned(conn, [(order_id, correspondence_id, PlannedDelivery("Email", address))])
+    if shipment_id is None:
+        insert_planned(conn, [(order_id, correspondence_id, PlannedDelivery("Email", address))])
