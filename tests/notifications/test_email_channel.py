@@ -279,3 +279,43 @@ def test_nothing_is_sent_for_a_purged_correspondence(client, sender, db, smtp):
             "SELECT delivery_status FROM notification_orders WHERE correspondence_id = %s", (cid,)
         ).fetchone()["delivery_status"]
     assert status == "SendConditionNotMet"
+
+
+def test_a_connection_broken_at_the_messages_end_sends_it_again_once(client, sender, db, smtp):
+    """Marked Sending, then the end could not be written: the server has nothing, the address is New
+    again and goes out once on the next attempt."""
+    import socket
+    from contextlib import contextmanager
+
+    from workers.gateways.smtp import SmtpChannel, SmtpSession
+
+    broken = []
+
+    class BreakingSession(SmtpSession):
+        def send(self, sender, to, message, handover):
+            def mark_then_break() -> bool:
+                marked = handover()
+                if not broken:
+                    broken.append(to)
+                    self._smtp.sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+                return marked
+
+            return super().send(sender, to, message, mark_then_break)
+
+    class BreakingChannel(SmtpChannel):
+        @contextmanager
+        def session(self):
+            session = BreakingSession(self.settings)
+            try:
+                yield session
+            finally:
+                session.close()
+
+    urn = org_with_email(db, "Brudd AS")
+    [cid] = initialize_with_orders(client, sender, db, [urn])
+    ch = channel(smtp.url)
+    send_until_done(db, BreakingChannel(ch.settings, ch.sender), [cid])
+    assert broken == [email_of(db, urn)]
+    assert smtp.per_address() == {email_of(db, urn).lower(): 1}
+    [row] = deliveries_of(db, [cid])
+    assert (row["status"], row["attempts"]) == ("Succeeded", 2)

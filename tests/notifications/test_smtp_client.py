@@ -1,0 +1,172 @@
+"""The smtp gateway's client against real servers on loopback: login, a server that closes, a
+message abandoned before its end, TLS refused; and which addresses an order reaches."""
+
+from __future__ import annotations
+
+import socket
+import time
+from datetime import UTC, datetime
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from app.domain.deliveries import ChannelUnavailable, NotHandedOver, compose_email
+from app.domain.enums import NotificationChannel as Ch
+from app.domain.notification_orders import Contact, NotificationOrder, RecipientPlan
+from tests.smtp_server import SmtpServer, free_port
+from workers.gateways.smtp import SmtpGateway, SmtpSession, SmtpSettings
+
+REQUEST = {"recipient": {"recipientEmail": {"emailSettings": {"subject": "Emne", "body": "Tekst"}}}}
+
+
+def message(to: str = "a@example.test"):
+    return compose_email(
+        REQUEST,
+        sender="noreply@example.test",
+        to=to,
+        recipient_name=None,
+        message_id="<x@example.test>",
+        now=datetime.now(UTC),
+    )
+
+
+class Accepting:
+    def __init__(self) -> None:
+        self.received = 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.received += 1
+        return "250 OK"
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # aiosmtpd: AUTH without TLS (loopback test only)
+def test_login_with_the_url_credentials():
+    handler, port = Accepting(), free_port()
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=auth_data.login == b"user" and auth_data.password == b"secret")
+
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        good = SmtpSession(SmtpSettings.from_url(f"smtp://user:secret@127.0.0.1:{port}"))
+        reply = good.send("noreply@example.test", "a@example.test", message(), lambda: True)
+        assert reply is not None and reply.accepted
+        good.close()
+    finally:
+        controller.stop()
+    assert handler.received == 1
+
+
+def test_a_message_abandoned_before_its_end_is_not_delivered():
+    server = SmtpServer()
+    try:
+        session = SmtpSession(SmtpSettings.from_url(server.url))
+        assert session.send("noreply@example.test", "a@example.test", message(), lambda: False) is None
+        session.close()
+
+        broken = SmtpSession(SmtpSettings.from_url(server.url))
+
+        def handover_then_break() -> bool:
+            broken._smtp.sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]  (it breaks at the end)
+            return True
+
+        with pytest.raises(NotHandedOver):
+            broken.send("noreply@example.test", "a@example.test", message(), handover_then_break)
+        broken.close()
+        time.sleep(0.2)
+        assert server.received() == []
+        again = SmtpSession(SmtpSettings.from_url(server.url))
+        reply = again.send("noreply@example.test", "a@example.test", message(), lambda: True)
+        assert reply is not None and reply.accepted
+        again.close()
+        assert len(server.received()) == 1
+    finally:
+        server.stop()
+
+
+def test_a_server_that_is_closing_is_unavailable():
+    server = SmtpServer()
+    server.refuse["busy@example.test"] = "421 4.3.2 Shutting down"
+    try:
+        session = SmtpSession(SmtpSettings.from_url(server.url))
+        with pytest.raises(ChannelUnavailable, match="421"):
+            session.send(
+                "noreply@example.test", "busy@example.test", message("busy@example.test"), lambda: True
+            )
+        session.close()
+    finally:
+        server.stop()
+
+
+def test_tls_to_a_server_without_it_is_unavailable():
+    server = SmtpServer()
+    try:
+        for url in (f"smtps://127.0.0.1:{server.port}", f"smtp://127.0.0.1:{server.port}?starttls=true"):
+            session = SmtpSession(SmtpSettings.from_url(url, timeout=2))
+            with pytest.raises(ChannelUnavailable):
+                session.send("noreply@example.test", "a@example.test", message(), lambda: True)
+            session.close()
+        assert server.received() == []
+    finally:
+        server.stop()
+
+
+def order(kind: str, value: str, channel: int) -> NotificationOrder:
+    return NotificationOrder(
+        id=__import__("uuid").uuid4(),
+        correspondence_id=__import__("uuid").uuid4(),
+        is_reminder=False,
+        plan=RecipientPlan(kind, value),
+        template=0,
+        channel=channel,
+        requested_send_time=datetime.now(UTC),
+        email_subject="Emne",
+        email_body="Tekst",
+        email_content_type=0,
+        sms_body="SMS",
+        ignore_reservation=None,
+    )
+
+
+ORG = "urn:altinn:organization:identifier-no:313721779"
+PERSON = "urn:altinn:person:identifier-no:08900499559"
+CONTACTS = {
+    ORG: Contact("Testbedrift AS", ("post@testbedrift.no",), ("+4798765432",)),
+    PERSON: Contact("Kari Nordmann", (), ("+4791234567",)),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "channel", "expected"),
+    [
+        ("organization", "313721779", Ch.SmsPreferred, [("Email", "post@testbedrift.no", "New")]),
+        (
+            "organization",
+            "313721779",
+            Ch.EmailAndSms,
+            [("Email", "post@testbedrift.no", "New"), ("Sms", "+4798765432", "Failed")],
+        ),
+        ("person", "08900499559", Ch.EmailPreferred, [("Sms", "+4791234567", "Failed")]),
+        ("sms", "+4790000000", Ch.Sms, [("Sms", "+4790000000", "Failed")]),
+        ("email", "x@example.test", Ch.Email, [("Email", "x@example.test", "New")]),
+        ("person", "01019010046", Ch.Email, []),
+    ],
+)
+def test_which_addresses_the_smtp_gateway_reaches(kind, value, channel, expected):
+    outcome = SmtpGateway().create_order(order(kind, value, channel), CONTACTS)
+    assert [(d.channel, d.address, d.status) for d in outcome.deliveries] == expected
+    assert outcome.status == ("Success" if expected else "MissingContact")
+    names = {d.recipient_name for d in outcome.deliveries}
+    if kind == "organization":
+        assert names == {"Testbedrift AS"}
+    if kind in ("email", "sms"):
+        assert names == {None}
