@@ -319,3 +319,65 @@ def test_a_connection_broken_at_the_messages_end_sends_it_again_once(client, sen
     assert smtp.per_address() == {email_of(db, urn).lower(): 1}
     [row] = deliveries_of(db, [cid])
     assert (row["status"], row["attempts"]) == ("Succeeded", 2)
+
+
+def test_a_reminder_goes_out_while_unread_and_says_reminderdelivered(client, sender, db, smtp):
+    urn = org_with_email(db, "Påminnet AS")
+    [cid] = initialize_with_orders(
+        client,
+        sender,
+        db,
+        [urn],
+        sendReminder=True,
+        reminderEmailSubject="Påminnelse til $recipientName$",
+        reminderEmailBody="Husk posten",
+    )
+    with db.transaction() as conn:  # the reminder's send time has come
+        conn.execute(
+            "UPDATE notification_orders SET requested_send_time = now() - interval '1 second' "
+            "WHERE correspondence_id = %s",
+            (cid,),
+        )
+    send_until_done(db, channel(smtp.url), [cid])
+    assert sorted(m["Subject"] for m in smtp.received()) == [
+        "Ny melding til Påminnet AS",
+        "Påminnelse til Påminnet AS",
+    ]
+    with db.transaction() as conn:
+        events = {
+            r["event_type"]
+            for r in conn.execute(
+                "SELECT event_type FROM correspondence_events WHERE correspondence_id = %s", (cid,)
+            )
+        }
+    assert {"correspondencenotificationdelivered", "correspondencenotificationreminderdelivered"} <= events
+
+
+def test_a_reminder_of_a_read_correspondence_is_not_sent(client, sender, db, smtp):
+    [cid] = initialize_with_orders(
+        client,
+        sender,
+        db,
+        [org_with_email(db, "Har Lest AS")],
+        sendReminder=True,
+        reminderEmailSubject="Påminnelse",
+        reminderEmailBody="Husk posten",
+    )
+    add_status(db, cid, S.Read)
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE notification_orders SET requested_send_time = now() - interval '1 second' "
+            "WHERE correspondence_id = %s",
+            (cid,),
+        )
+    send_until_done(db, channel(smtp.url), [cid])
+    assert [m["Subject"] for m in smtp.received()] == ["Ny melding til Har Lest AS"]
+    with db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT is_reminder, delivery_status FROM notification_orders WHERE correspondence_id = %s",
+            (cid,),
+        ).fetchall()
+    assert {r["is_reminder"]: r["delivery_status"] for r in rows} == {
+        False: "Completed",
+        True: "SendConditionNotMet",
+    }
