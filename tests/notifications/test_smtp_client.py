@@ -170,3 +170,71 @@ def test_which_addresses_the_smtp_gateway_reaches(kind, value, channel, expected
         assert names == {"Testbedrift AS"}
     if kind in ("email", "sms"):
         assert names == {None}
+
+
+def _certificate(tmp_path) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (its own CA): (cert file, key file)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+@pytest.mark.parametrize("mode", ["starttls", "smtps"])
+def test_tls_with_a_trusted_certificate(tmp_path, mode):
+    import ssl
+
+    cert, key = _certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    handler, port = Accepting(), free_port()
+    if mode == "starttls":
+        controller = Controller(
+            handler, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True
+        )
+        url = f"smtp://127.0.0.1:{port}?starttls=true&cafile={cert}"
+    else:
+        controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=context)
+        url = f"smtps://127.0.0.1:{port}?cafile={cert}"
+    controller.start()
+    try:
+        session = SmtpSession(SmtpSettings.from_url(url, timeout=5))
+        reply = session.send("noreply@example.test", "a@example.test", message(), lambda: True)
+        assert reply is not None and reply.accepted
+        session.close()
+        untrusted = SmtpSession(SmtpSettings.from_url(url.split("cafile=")[0].rstrip("?&"), timeout=5))
+        with pytest.raises(ChannelUnavailable):  # not the system's CAs: refused, never sent in clear
+            untrusted.send("noreply@example.test", "a@example.test", message(), lambda: True)
+        untrusted.close()
+    finally:
+        controller.stop()
+    assert handler.received == 1

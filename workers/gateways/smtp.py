@@ -2,7 +2,8 @@
 and their e-mails sent by this process over SMTP, one message per address.
 
 `SMTP_URL`: `smtp://user:pass@host:port` (plain, or STARTTLS with `?starttls=true`), `smtps://…`
-(TLS from the first byte); `SMTP_FROM` is the From address. The client owns its wire format: it
+(TLS from the first byte); `?cafile=/path/ca.pem` trusts that CA as well as the system's (a private
+relay's certificate); `SMTP_FROM` is the From address. The client owns its wire format: it
 speaks the conversation step by step (MAIL, RCPT, DATA) so that the caller can record `Sending`
 right before the message's last bytes go out, and reads each reply itself.
 
@@ -57,6 +58,14 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = None
     timeout: float = 10.0
+    ca_file: str | None = None
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Certificates are always verified, against the system's CAs and `ca_file`."""
+        context = ssl.create_default_context()
+        if self.ca_file:
+            context.load_verify_locations(cafile=self.ca_file)
+        return context
 
     @classmethod
     def from_url(cls, url: str, timeout: float = 10.0) -> SmtpSettings:
@@ -64,7 +73,8 @@ class SmtpSettings:
         scheme = parts.scheme.lower()
         if scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError("SMTP_URL must be smtp://[user:pass@]host[:port] or smtps://…")
-        query = {k.lower(): v[-1].lower() for k, v in parse_qs(parts.query).items()}
+        raw = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
+        query = {k: v.lower() for k, v in raw.items()}
         tls = scheme == "smtps"
         return cls(
             host=parts.hostname,
@@ -74,6 +84,7 @@ class SmtpSettings:
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             timeout=timeout,
+            ca_file=raw.get("cafile") or None,
         )
 
 
@@ -156,9 +167,7 @@ class SmtpSession:
         try:
             smtp: smtplib.SMTP
             if s.tls:
-                smtp = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=s.timeout, context=ssl.create_default_context()
-                )
+                smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=s.tls_context())
             else:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
             # Each message ends with a small write (its end) right after a large one: without
@@ -167,7 +176,7 @@ class SmtpSession:
                 smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo_or_helo_if_needed()
             if s.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=s.tls_context())
                 smtp.ehlo()
             if s.username:
                 smtp.login(s.username, s.password or "")
