@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, Protocol
 
 NEW, SENDING, SUCCEEDED, DELIVERED, FAILED = "New", "Sending", "Succeeded", "Delivered", "Failed"
 STATUSES = (NEW, SENDING, SUCCEEDED, DELIVERED, FAILED)
@@ -44,6 +44,18 @@ class PlannedDelivery:
 
 class ChannelUnavailable(Exception):
     """The server could not be reached or dropped the connection: try again later."""
+
+
+class Handover(Protocol):
+    """How the e-mail worker records that a message is being handed over (the address `Sending`):
+    `mark` in a transaction it keeps open (False: the address is no longer this worker's, nothing is
+    sent), `commit` right after the message's end was written, `abandon` when it could not be."""
+
+    def mark(self) -> bool: ...
+
+    def commit(self) -> None: ...
+
+    def abandon(self) -> None: ...
 
 
 class NotHandedOver(ChannelUnavailable):

@@ -3,17 +3,24 @@
 
 1. Lease a batch of due deliveries (New, or Sending under a passed lease) and read what their
    messages need; commit.
-2. With the lease renewed by a heartbeat and no transaction open, one SMTP connection for the batch.
-   Per address: MAIL, RCPT, DATA; then a short transaction marks it `Sending` (only while this
-   worker still holds it); then the message's last bytes and the server's reply.
+2. With the lease renewed by a heartbeat and no transaction open while the server is waited on,
+   one SMTP connection for the batch. Per address: MAIL, RCPT, DATA and the message but its end;
+   then `Sending` is written (only while this worker still holds the address) in a transaction; the
+   message's end (`.`) is written corked (TCP_CORK: held by the kernel, waking no one); the
+   transaction is committed; the end is released (uncorked); the server's reply is read.
 3. Per address, a short transaction records the outcome for a row still held, and, when that made
    its order final, the order's delivery events.
 
-Exactly once: an address is sent only by the worker that committed `Sending` for it while holding
-its lease, and a row left in `Sending` by a dead worker is never sent again: its message was handed
-over, and it is recorded `Succeeded` (what the server said is unknown; a refusal after the data is
-rare). The only gap is between that commit and the write of the last bytes: a worker killed there
-loses one message (recorded as sent); everywhere else a kill costs the lease (20 s), nothing more.
+Exactly once: a process killed after the end's write still sends it (a closing socket flushes what
+the kernel holds), and its COMMIT if written too; killed before it, nothing was sent and the
+transaction rolls back (the address is New). A row committed `Sending` therefore had its end sent,
+and is never sent again (a dead worker's is recorded `Succeeded`: handed over, the server's verdict
+unknown). The one window left is between the two writes (the corked end, the COMMIT): consecutive
+writes with no wake-up between them, microseconds, where a kill sends the message twice. A COMMIT
+that fails resets the connection (the held end is dropped). Measured before this order: committing
+`Sending` before writing the end lost one message in 500 per SIGKILL under load (the process woke
+late after PostgreSQL's answer), and writing the end before the COMMIT uncorked sent one twice (the
+server's wake-up preempted the worker between the writes). Elsewhere a kill costs the lease (20 s).
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from app.domain.deliveries import (
     SENDING,
     SUCCEEDED,
     ChannelUnavailable,
-    NotHandedOver,
+    Handover,
     Reply,
     compose_email,
     message_id,
@@ -53,7 +60,7 @@ HANDED_OVER = "handed over to the server; its reply was not recorded (the worker
 
 
 class EmailSession(Protocol):
-    def send(self, sender: str, to: str, message: Any, handover: Callable[[], bool]) -> Reply | None: ...
+    def send(self, sender: str, to: str, message: Any, handover: Handover) -> Reply | None: ...
 
 
 class EmailChannel(Protocol):
@@ -158,18 +165,15 @@ def send_due_emails(
                 continue
             try:
                 reply = session.send(
-                    channel.sender, row["address"], message, _handover(conn, lease, row, mid)
+                    channel.sender, row["address"], message, _Handover(conn, lease, row, mid)
                 )
             except ChannelUnavailable as exc:
                 result.unreachable = str(exc)
                 log.warning("SMTP server unavailable; %d e-mails wait: %s", len(to_send) - index, exc)
-                # A message whose end never left is New again; one whose reply was lost stays
-                # Sending (handed over) and is recorded Succeeded once this lease passes.
-                reopened = isinstance(exc, NotHandedOver)
-                for n, left in enumerate(to_send[index:]):
-                    _temporary(
-                        conn, lease, left, Reply(None, str(exc)), policy, clock, result, reopened and n == 0
-                    )
+                # A message whose end never left is still New; one whose reply was lost is Sending
+                # (handed over) and is recorded Succeeded once this lease passes.
+                for left in to_send[index:]:
+                    _temporary(conn, lease, left, Reply(None, str(exc)), policy, clock, result)
                 break
             if reply is None:  # the lease was lost before the message's end: nothing was sent
                 result.released += 1
@@ -186,13 +190,30 @@ def send_due_emails(
     return result
 
 
-def _handover(conn: Any, lease: Lease, row: dict[str, Any], mid: str) -> Callable[[], bool]:
-    def mark() -> bool:  # one statement in autocommit: committed when it returns
-        if not lease.holds(row["id"]):
-            return False
-        return delivery_repo.mark_sending(conn, row["id"], lease.token, mid)
+class _Handover:
+    """Sending for one address on the batch's connection (autocommit otherwise): the UPDATE in a
+    transaction left open while the message's end is written (one write of three bytes, no round
+    trip), committed right after it. A worker killed before the commit leaves the address New (the
+    message's end was not written, or was written microseconds before: the one window where a kill
+    can send a message twice); killed after it, the address is Sending and never sent again."""
 
-    return mark
+    def __init__(self, conn: Any, lease: Lease, row: dict[str, Any], mid: str) -> None:
+        self.conn, self.lease, self.row, self.mid = conn, lease, row, mid
+
+    def mark(self) -> bool:
+        if not self.lease.holds(self.row["id"]):
+            return False
+        self.conn.execute("BEGIN")
+        if delivery_repo.mark_sending(self.conn, self.row["id"], self.lease.token, self.mid):
+            return True
+        self.conn.execute("ROLLBACK")
+        return False
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def abandon(self) -> None:
+        self.conn.execute("ROLLBACK")
 
 
 def _temporary(
@@ -203,7 +224,6 @@ def _temporary(
     policy: EmailPolicy,
     clock: Callable[[], datetime],
     result: SendResult,
-    reopen: bool = False,
 ) -> None:
     if clock() - row["created"] >= policy.give_up_after:
         reason = f"gave up after {policy.give_up_after}: {reply.described}"
@@ -214,7 +234,7 @@ def _temporary(
         row["attempts"] + 1, policy.retry_base_seconds, policy.retry_max_seconds, random.random()
     )
     with conn.transaction():
-        if delivery_repo.retry_later(conn, row["id"], lease.token, delay, reply.described, reopen=reopen):
+        if delivery_repo.retry_later(conn, row["id"], lease.token, delay, reply.described):
             result.retry += 1
         else:
             result.released += 1

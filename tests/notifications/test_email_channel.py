@@ -282,8 +282,8 @@ def test_nothing_is_sent_for_a_purged_correspondence(client, sender, db, smtp):
 
 
 def test_a_connection_broken_at_the_messages_end_sends_it_again_once(client, sender, db, smtp):
-    """Marked Sending, then the end could not be written: the server has nothing, the address is New
-    again and goes out once on the next attempt."""
+    """Sending marked (not committed), then the end could not be written: the server has nothing,
+    the mark is rolled back, the address goes out once on the next attempt."""
     import socket
     from contextlib import contextmanager
 
@@ -293,14 +293,23 @@ def test_a_connection_broken_at_the_messages_end_sends_it_again_once(client, sen
 
     class BreakingSession(SmtpSession):
         def send(self, sender, to, message, handover):
-            def mark_then_break() -> bool:
-                marked = handover()
-                if not broken:
-                    broken.append(to)
-                    self._smtp.sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
-                return marked
+            session = self
 
-            return super().send(sender, to, message, mark_then_break)
+            class MarkThenBreak:
+                def mark(self) -> bool:
+                    marked = handover.mark()
+                    if not broken:
+                        broken.append(to)
+                        session._smtp.sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+                    return marked
+
+                def commit(self) -> None:
+                    handover.commit()
+
+                def abandon(self) -> None:
+                    handover.abandon()
+
+            return super().send(sender, to, message, MarkThenBreak())
 
     class BreakingChannel(SmtpChannel):
         @contextmanager

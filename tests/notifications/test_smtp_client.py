@@ -17,6 +17,24 @@ from app.domain.notification_orders import Contact, NotificationOrder, Recipient
 from tests.smtp_server import SmtpServer, free_port
 from workers.gateways.smtp import SmtpGateway, SmtpSession, SmtpSettings
 
+
+class Handover:
+    def __init__(self, ok: bool = True, then=None) -> None:
+        self.ok, self.then, self.steps = ok, then, []
+
+    def mark(self) -> bool:
+        self.steps.append("mark")
+        if self.then:
+            self.then()
+        return self.ok
+
+    def commit(self) -> None:
+        self.steps.append("commit")
+
+    def abandon(self) -> None:
+        self.steps.append("abandon")
+
+
 REQUEST = {"recipient": {"recipientEmail": {"emailSettings": {"subject": "Emne", "body": "Tekst"}}}}
 
 
@@ -58,7 +76,7 @@ def test_login_with_the_url_credentials():
     controller.start()
     try:
         good = SmtpSession(SmtpSettings.from_url(f"smtp://user:secret@127.0.0.1:{port}"))
-        reply = good.send("noreply@example.test", "a@example.test", message(), lambda: True)
+        reply = good.send("noreply@example.test", "a@example.test", message(), Handover())
         assert reply is not None and reply.accepted
         good.close()
     finally:
@@ -70,22 +88,23 @@ def test_a_message_abandoned_before_its_end_is_not_delivered():
     server = SmtpServer()
     try:
         session = SmtpSession(SmtpSettings.from_url(server.url))
-        assert session.send("noreply@example.test", "a@example.test", message(), lambda: False) is None
+        assert session.send("noreply@example.test", "a@example.test", message(), Handover(ok=False)) is None
         session.close()
 
         broken = SmtpSession(SmtpSettings.from_url(server.url))
 
-        def handover_then_break() -> bool:
+        def breaks() -> None:
             broken._smtp.sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]  (it breaks at the end)
-            return True
 
+        handover = Handover(then=breaks)
         with pytest.raises(NotHandedOver):
-            broken.send("noreply@example.test", "a@example.test", message(), handover_then_break)
+            broken.send("noreply@example.test", "a@example.test", message(), handover)
+        assert handover.steps == ["mark", "abandon"]
         broken.close()
         time.sleep(0.2)
         assert server.received() == []
         again = SmtpSession(SmtpSettings.from_url(server.url))
-        reply = again.send("noreply@example.test", "a@example.test", message(), lambda: True)
+        reply = again.send("noreply@example.test", "a@example.test", message(), Handover())
         assert reply is not None and reply.accepted
         again.close()
         assert len(server.received()) == 1
@@ -113,7 +132,7 @@ def test_tls_to_a_server_without_it_is_unavailable():
         for url in (f"smtps://127.0.0.1:{server.port}", f"smtp://127.0.0.1:{server.port}?starttls=true"):
             session = SmtpSession(SmtpSettings.from_url(url, timeout=2))
             with pytest.raises(ChannelUnavailable):
-                session.send("noreply@example.test", "a@example.test", message(), lambda: True)
+                session.send("noreply@example.test", "a@example.test", message(), Handover())
             session.close()
         assert server.received() == []
     finally:
@@ -228,12 +247,12 @@ def test_tls_with_a_trusted_certificate(tmp_path, mode):
     controller.start()
     try:
         session = SmtpSession(SmtpSettings.from_url(url, timeout=5))
-        reply = session.send("noreply@example.test", "a@example.test", message(), lambda: True)
+        reply = session.send("noreply@example.test", "a@example.test", message(), Handover())
         assert reply is not None and reply.accepted
         session.close()
         untrusted = SmtpSession(SmtpSettings.from_url(url.split("cafile=")[0].rstrip("?&"), timeout=5))
         with pytest.raises(ChannelUnavailable):  # not the system's CAs: refused, never sent in clear
-            untrusted.send("noreply@example.test", "a@example.test", message(), lambda: True)
+            untrusted.send("noreply@example.test", "a@example.test", message(), Handover())
         untrusted.close()
     finally:
         controller.stop()

@@ -18,8 +18,9 @@ import re
 import smtplib
 import socket
 import ssl
+import struct
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -33,6 +34,7 @@ from app.domain.deliveries import (
     SMS,
     SMS_UNSUPPORTED,
     ChannelUnavailable,
+    Handover,
     NotHandedOver,
     PlannedDelivery,
     Reply,
@@ -150,9 +152,6 @@ def _recipient_name(order: NotificationOrder, contacts: dict[str, Contact]) -> s
 ServerUnavailable = ChannelUnavailable
 
 
-Handover = Callable[[], bool]
-
-
 class SmtpSession:
     """One connection, reused for many messages. `send` returns the server's verdict on one
     message; it raises ServerUnavailable when the connection is gone (the caller retries later)."""
@@ -189,8 +188,9 @@ class SmtpSession:
         return smtp
 
     def send(self, sender: str, to: str, message: EmailMessage, handover: Handover) -> Reply | None:
-        """MAIL, RCPT, DATA; then `handover()` (the caller records Sending; False: stop, nothing is
-        sent) and the message's last bytes. None when the handover said stop."""
+        """MAIL, RCPT, DATA and the message but its end; then `handover.mark()` (the caller marks the
+        address Sending in a transaction it keeps open; False: stop, nothing is sent), the end, at
+        once `handover.commit()`, and the server's reply. None when the handover said stop."""
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
@@ -207,15 +207,26 @@ class SmtpSession:
             body, end = _wire(message)
             self._in_data = True  # until the end is sent, a close must not say QUIT (it would be data)
             smtp.send(body)  # all but the end: without it the server keeps nothing
-            if not handover():
+            if not handover.mark():
                 self.close()  # the only way to abandon a DATA phase: the server discards it
                 return None
+            # The end is written corked (held in the kernel, waking no one), then `Sending` is
+            # committed, then the end is released. A process killed after the end's write still
+            # sends it (a closing socket flushes what it holds), and its COMMIT, written next, too.
+            _cork(smtp, True)
             try:
                 smtp.send(end)
             except (OSError, smtplib.SMTPException) as exc:
                 # The end never reached the socket: the server cannot have the message.
+                handover.abandon()
                 self.close()
                 raise NotHandedOver(f"{type(exc).__name__}: {exc}") from exc
+            try:
+                handover.commit()
+            except BaseException:
+                self._abort()  # reset: the held end is dropped, the server never has the message
+                raise
+            _cork(smtp, False)
             self._in_data = False
             code, text = smtp.getreply()
             if code == 421:
@@ -236,6 +247,16 @@ class SmtpSession:
         except (OSError, smtplib.SMTPException):
             self.close()
         return Reply(code, _text(text))
+
+    def _abort(self) -> None:
+        """Reset the connection (SO_LINGER 0): what the kernel still holds is dropped, not sent."""
+        if self._smtp is not None and self._smtp.sock is not None:
+            with suppress(OSError):
+                self._smtp.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            with suppress(OSError):
+                self._smtp.sock.close()
+        self._smtp = None
+        self._in_data = False
 
     def close(self) -> None:
         if self._smtp is not None:
@@ -269,6 +290,12 @@ class SmtpChannel:
             yield session
         finally:
             session.close()
+
+
+def _cork(smtp: smtplib.SMTP, on: bool) -> None:
+    """TCP_CORK (Linux): while on, small writes stay in the kernel; turning it off sends them."""
+    if smtp.sock is not None and hasattr(socket, "TCP_CORK"):
+        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1 if on else 0)
 
 
 def _wire(message: EmailMessage) -> tuple[bytes, bytes]:

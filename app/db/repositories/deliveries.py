@@ -110,23 +110,14 @@ def record_final(
 
 
 def retry_later(
-    conn: psycopg.Connection[DictRow],
-    delivery_id: int,
-    token: uuid.UUID,
-    delay: timedelta,
-    reason: str,
-    *,
-    reopen: bool = False,
+    conn: psycopg.Connection[DictRow], delivery_id: int, token: uuid.UUID, delay: timedelta, reason: str
 ) -> bool:
-    """Due again after `delay`, if still held by `token`; `reopen`: also a row marked Sending whose
-    message surely never reached the server (it is New again)."""
+    """Due again after `delay`, if still New and held by `token`."""
     row = conn.execute(
         """UPDATE notification_deliveries
-              SET attempts = attempts + 1, retry_at = now() + %s, reason = %s, locked_until = NULL,
-                  updated = now(), status = 'New'
-            WHERE id = %s AND lease_owner = %s AND (status = 'New' OR (%s AND status = 'Sending'))
-            RETURNING id""",
-        (delay, reason, delivery_id, token, reopen),
+              SET attempts = attempts + 1, retry_at = now() + %s, reason = %s, locked_until = NULL, updated = now()
+            WHERE id = %s AND lease_owner = %s AND status = 'New' RETURNING id""",
+        (delay, reason, delivery_id, token),
     ).fetchone()
     return row is not None
 
