@@ -84,6 +84,18 @@ class WorkerSettings:
     # The relay: how often it looks without a wake-up, and how long a wake-up waits for more commits.
     relay_idle_seconds: float = 1.0
     relay_batch_window_ms: float = 100.0
+    # NOTIFICATION_GATEWAY=smtp: the server (smtp://user:pass@host:port[?starttls=true], smtps://…),
+    # the From address, how many addresses one task leases at a time, how often beat looks for due
+    # e-mails, and how long a temporary failure is retried before the address is Failed.
+    smtp_url: str | None = None
+    smtp_from: str | None = None
+    email_batch: int = 100
+    email_interval_seconds: float = 2.0
+    email_give_up_seconds: float = 24 * 3600.0
+    # NOTIFICATION_GATEWAY=altinn: the first look at an order's delivery after its send time, and
+    # when to stop looking (the addresses not final then are Failed, reason "unknown").
+    delivery_check_first_seconds: float = 300.0
+    delivery_check_give_up_seconds: float = 10 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -204,6 +216,13 @@ def load_worker_settings(production: bool) -> WorkerSettings:
         lease=load_lease_terms(),
         relay_idle_seconds=float(env.get("RELAY_IDLE_SECONDS", "1")),
         relay_batch_window_ms=float(env.get("RELAY_BATCH_WINDOW_MS", "100")),
+        smtp_url=env.get("SMTP_URL") or None,
+        smtp_from=env.get("SMTP_FROM") or None,
+        email_batch=int(env.get("EMAIL_BATCH", "100")),
+        email_interval_seconds=float(env.get("EMAIL_INTERVAL_SECONDS", "2")),
+        email_give_up_seconds=float(env.get("EMAIL_GIVE_UP_SECONDS", str(24 * 3600))),
+        delivery_check_first_seconds=float(env.get("DELIVERY_CHECK_FIRST_SECONDS", "300")),
+        delivery_check_give_up_seconds=float(env.get("DELIVERY_CHECK_GIVE_UP_SECONDS", str(10 * 24 * 3600))),
     )
 
 

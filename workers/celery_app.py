@@ -37,6 +37,8 @@ TASK_DUE_DATES = "lifecycle.check_due_dates"
 TASK_EXPIRE_ATTACHMENTS = "lifecycle.expire_attachments"
 TASK_FORGET_IDEMPOTENCY_KEYS = "maintenance.forget_idempotency_keys"
 TASK_DELIVER_EVENTS = "events.deliver"
+TASK_SEND_EMAILS = "notifications.send_emails"
+TASK_CHECK_DELIVERIES = "notifications.check_deliveries"
 
 # Beat's periodic scans (every entry of the schedule; their routine log lines are DEBUG).
 SCAN_TASKS = frozenset(
@@ -48,6 +50,8 @@ SCAN_TASKS = frozenset(
         TASK_FORGET_IDEMPOTENCY_KEYS,
         TASK_DELIVER_EVENTS,
         TASK_DELIVER_DUE,
+        TASK_SEND_EMAILS,
+        TASK_CHECK_DELIVERIES,
     }
 )
 
@@ -188,6 +192,10 @@ def create_celery(settings: Settings, services: WorkerServices | None = None) ->
             "forget-idempotency-keys": _scan(TASK_FORGET_IDEMPOTENCY_KEYS, 3600.0, maintenance, expires=1800),
             "deliver-events": _scan(TASK_DELIVER_EVENTS, broker.events_interval_seconds, queues.events),
             "deliver-due-notifications": _scan(TASK_DELIVER_DUE, 10.0, maintenance),
+            # Sends the smtp gateway's e-mails; returns at once with another gateway.
+            "send-emails": _scan(TASK_SEND_EMAILS, settings.worker.email_interval_seconds, maintenance),
+            # Follows the altinn gateway's orders to their delivery; returns at once with another gateway.
+            "check-deliveries": _scan(TASK_CHECK_DELIVERIES, 10.0, maintenance),
         },
         timezone="UTC",
         enable_utc=True,

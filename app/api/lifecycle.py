@@ -182,11 +182,26 @@ _forward_schema = ForwardCorrespondenceRequestSchema()
 @rate_limited  # every write operation: one bucket per caller
 def forward(correspondence_id: uuid.UUID):
     data = load(_forward_schema, read_json())
+    services = current_app.extensions["correspondence"]
     event_id = forward_correspondence(
-        current_app.extensions["correspondence"].db,
+        services.db,
         g.caller,
         correspondence_id,
         data["forward_to"],
         data["forwarding_text"],
+        send_email=services.settings.worker.gateway == "smtp",  # the e-mail worker sends it
+        composed_email=_composed_email(services.settings.worker),
     )
     return jsonify(str(event_id))
+
+
+def _composed_email(worker):  # app.config.WorkerSettings
+    """With the altinn gateway, Notifications' composed-e-mail API orders the forwarding e-mail."""
+    if worker.gateway != "altinn" or not worker.notifications_url:
+        return None
+    from workers.gateways.altinn import AltinnNotificationsGateway
+
+    gateway = AltinnNotificationsGateway(
+        worker.notifications_url, token=worker.notifications_token, timeout=worker.gateway_timeout_seconds
+    )
+    return gateway.create_composed_email

@@ -121,6 +121,27 @@ class StateCollector:
                 "Age of the oldest incomplete outbox row (0 when none)",
                 value=max(age, 0.0),
             )
+        deliveries = self._deliveries()
+        if deliveries is not None:
+            yield deliveries
+
+    def _deliveries(self) -> GaugeMetricFamily | None:
+        """E-mails (and SMS) by status and reason: Succeeded, Failed by SMTP reply code or
+        `unsupported`/`gave-up`/`no-content`, and the ones still New or Sending."""
+        try:
+            with self.services.db.transaction() as conn:
+                rows = metrics_repo.deliveries(conn)
+        except Exception as exc:  # noqa: BLE001 - a scrape reports the outage, it does not fail
+            log.warning("metrics: database query failed: %s", exc)
+            return None
+        family = GaugeMetricFamily(
+            "correspondence_notification_deliveries",
+            "Notification addresses by channel, delivery status and failure reason",
+            labels=["channel", "status", "reason"],
+        )
+        for row in rows:
+            family.add_metric([row["channel"], row["status"], row["reason"]], int(row["n"]))
+        return family
 
     def _queue_depths(self) -> dict[str, int] | None:
         url = self.services.settings.broker_url

@@ -169,6 +169,7 @@ CATALOGUE: dict[int, tuple[int, str]] = {
         "and SMS notifications",
     ),
     3027: (400, "Email address provided for forwarding correspondence exceeds 1000 characters"),
+    3028: (500, "Failed to create composed email for correspondence"),
     # 4xxx authorization
     4001: (
         401,

@@ -77,6 +77,8 @@ class OrderOutcome:
     reason: str | None = None
     # What the gateway sent, in its own wire format (stored with the order); None when nothing was sent.
     request: dict[str, Any] | None = None
+    # The addresses the gateway itself sends to, recorded with the order (PlannedDelivery; smtp gateway).
+    deliveries: tuple[Any, ...] = ()
 
 
 class GatewayUnavailable(Exception):

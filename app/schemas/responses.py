@@ -74,6 +74,36 @@ class ReplyOptionOutSchema(_Out):
     link_text = fields.String(data_key="linkText", allow_none=True)
 
 
+class NotificationRecipientOutSchema(_Out):
+    email_address = fields.String(data_key="emailAddress", allow_none=True)
+    mobile_number = fields.String(data_key="mobileNumber", allow_none=True)
+    organization_number = fields.String(data_key="organizationNumber", allow_none=True)
+    national_identity_number = fields.String(data_key="nationalIdentityNumber", allow_none=True)
+    is_reserved = fields.Boolean(data_key="isReserved", allow_none=True)
+
+
+class NotificationSendStatusSchema(_Out):
+    status = fields.String()
+    description = fields.String(allow_none=True)
+    last_update = DateTimeOffset(data_key="lastUpdate")
+
+
+class NotificationDetailsSchema(_Out):
+    """One address of an order and what became of it (Altinn's NotificationDetailsExt)."""
+
+    id = fields.UUID(allow_none=True)
+    succeeded = fields.Boolean()
+    recipient = fields.Nested(NotificationRecipientOutSchema)
+    send_status = fields.Nested(NotificationSendStatusSchema, data_key="sendStatus")
+
+
+class NotificationStatusDetailsSchema(_Out):
+    email = fields.Nested(NotificationDetailsSchema, allow_none=True)
+    sms = fields.Nested(NotificationDetailsSchema, allow_none=True)
+    emails = fields.List(fields.Nested(NotificationDetailsSchema))
+    smses = fields.List(fields.Nested(NotificationDetailsSchema))
+
+
 class NotificationOrderSchema(_Out):
     """A recorded notification order as overview/details show it."""
 
@@ -83,6 +113,10 @@ class NotificationOrderSchema(_Out):
     status = fields.String(allow_none=True)
     notification_channel = EnumName(NotificationChannel, data_key="notificationChannel")
     addresses = fields.List(fields.String())
+    # Per address, once the order's gateway follows its delivery (smtp; altinn by polling); else null.
+    notification_status_details = fields.Nested(
+        NotificationStatusDetailsSchema, data_key="notificationStatusDetails", allow_none=True
+    )
 
 
 class _CorrespondenceBaseOut(_Out):

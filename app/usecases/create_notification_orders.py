@@ -17,11 +17,13 @@ from typing import Any
 
 from app.config import LeaseTerms
 from app.db.pool import Database
+from app.db.repositories import deliveries as delivery_repo
 from app.db.repositories import lifecycle as lifecycle_repo
 from app.db.repositories import notifications as notification_repo
 from app.db.repositories import registry as registry_repo
 from app.db.repositories import templates as template_repo
 from app.domain import recipients as recipient_rules
+from app.domain.deliveries import FINAL
 from app.domain.events import notification_events
 from app.domain.notification_orders import (
     FAILURE,
@@ -127,6 +129,7 @@ def create_notification_orders(
                 [(o, out) for o, out in recorded if o.id in inserted], {r["id"]: r["recipient"] for r in rows}
             ),
         )
+        _record_deliveries(conn, [(o, out) for o, out in recorded if o.id in inserted])
         notification_repo.mark_completed(conn, result.completed, lease.token)
         notification_repo.retry_later(
             conn,
@@ -135,6 +138,17 @@ def create_notification_orders(
         )
         notification_repo.release(conn, [i for i in result.released if i in mine], lease.token)
     return result
+
+
+def _record_deliveries(conn: Any, recorded: list[tuple[NotificationOrder, OrderOutcome]]) -> None:
+    """The addresses a sending gateway (smtp) sends to itself, New or already final; orders whose
+    every address is final at once (SMS-only under smtp) are finished with their events."""
+    planned = [(o.id, o.correspondence_id, d) for o, out in recorded for d in out.deliveries]
+    if not planned:
+        return
+    delivery_repo.insert_planned(conn, planned)
+    final = {order_id for order_id, _, d in planned if d.status in FINAL}
+    lifecycle_repo.add_events(conn, delivery_repo.finish_orders(conn, final))
 
 
 def backoff(attempts: int, base: timedelta, maximum: timedelta) -> timedelta:

@@ -11,6 +11,7 @@ from typing import Any
 
 from app.db.pool import Database
 from app.db.repositories import correspondences as correspondence_repo
+from app.db.repositories import deliveries as delivery_repo
 from app.db.repositories import lifecycle as lifecycle_repo
 from app.db.repositories import notifications as notification_repo
 from app.domain.access import RECIPIENT, SENDER
@@ -21,6 +22,7 @@ from app.domain.correspondence import (
     StatusEntry,
     current_status,
 )
+from app.domain.deliveries import status_details
 from app.domain.enums import CorrespondenceStatus as S
 from app.domain.errors import CorrespondenceError
 from app.security.identity import Caller
@@ -80,6 +82,7 @@ def _load(
         )
         if fetched is not None:
             row["fetched"].append(fetched)
+    deliveries = delivery_repo.for_correspondences(conn, [correspondence_id])
     row["notifications"] = [
         {
             "notification_order_id": o["notification_order_id"],
@@ -88,6 +91,7 @@ def _load(
             "status": o["status"],
             "notification_channel": o["notification_channel"],
             "addresses": o["addresses"],
+            "notification_status_details": status_details(deliveries.get(o["id"], ())),
         }
         for o in notification_repo.orders_for(conn, [correspondence_id]).get(correspondence_id, [])
     ]

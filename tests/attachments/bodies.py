@@ -46,11 +46,18 @@ class Body:
     client that goes away; it also stops a server that would read everything). `on_read` runs at
     each read (the tests look at the process's open files there)."""
 
-    def __init__(self, *pieces: bytes | tuple[str, int], fail_after: int | None = None, on_read=None) -> None:
+    def __init__(
+        self,
+        *pieces: bytes | tuple[str, int],
+        fail_after: int | None = None,
+        error: BaseException | None = None,
+        on_read=None,
+    ) -> None:
         self.pieces = [(p, len(p)) if isinstance(p, bytes) else (None, p[1]) for p in pieces]
         self.total = sum(size for _, size in self.pieces)
         self.position = 0
         self.fail_after = fail_after
+        self.error = error
         self.on_read = on_read
 
     def tell(self) -> int:
@@ -64,7 +71,7 @@ class Body:
         if self.on_read is not None:
             self.on_read()
         if self.fail_after is not None and self.position >= self.fail_after:
-            raise OSError("the test client stopped sending")
+            raise self.error or OSError("the test client stopped sending")
         size = BLOCK if size is None or size < 0 else min(size, BLOCK)
         start = 0
         for data, length in self.pieces:

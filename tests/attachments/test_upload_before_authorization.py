@@ -232,3 +232,22 @@ def test_text_only_forms_still_validate(client, sender):
     fields = [f for f in form_fields() if not f[0].endswith("messageTitle")]
     body = Body(text_parts(fields), CLOSE)
     assert_validation(post_body(client, sender, body), path="Correspondence.Content.MessageTitle")
+
+
+def test_a_file_arriving_too_slowly_is_408_and_leaves_nothing(client, sender, app):
+    before = stored_files(app)
+    body = upload_body(4 * MiB, fail_after=MiB, error=TimeoutError("timed out"))
+    assert_error(post_body(client, sender, body), 408, 2022)
+    assert stored_files(app) == before and leftovers(app) == []
+
+
+def test_storage_failing_is_502_and_leaves_nothing(client, sender, app, monkeypatch):
+    from app.storage import LocalFolderStorage
+
+    def broken(self, key, chunks):
+        for _ in chunks:
+            raise OSError("disk full")
+        return ""
+
+    monkeypatch.setattr(LocalFolderStorage, "save", broken)
+    assert_error(post_body(client, sender, upload_body(1000)), 502, 2002)

@@ -26,13 +26,16 @@ from app.domain.notification_orders import (
 )
 
 ORDERS_PATH = "/notifications/api/v1/future/orders"
+SHIPMENT_PATH = "/notifications/api/v1/future/shipment/"
+COMPOSED_EMAIL_PATH = "/notifications/api/v1/future/orders/composed-email"
 
 
 class AltinnNotificationsGateway:
     name = "altinn"
 
     def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
-        self.url = base_url.rstrip("/") + ORDERS_PATH
+        self.base_url = base_url.rstrip("/")
+        self.url = self.base_url + ORDERS_PATH
         self.token = token
         self.timeout = timeout
 
@@ -54,6 +57,47 @@ class AltinnNotificationsGateway:
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             raise GatewayUnavailable(str(exc)) from exc
         return _outcome(body, sent)
+
+    def create_composed_email(self, request: dict[str, Any]) -> uuid.UUID:
+        """Order one composed e-mail (a forwarding); its shipment id. Raises GatewayUnavailable when
+        Notifications does not take it (any answer but 2xx with a shipment id)."""
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        http = urllib.request.Request(
+            self.base_url + COMPOSED_EMAIL_PATH,
+            data=json.dumps(request).encode(),
+            headers=headers,
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(http, timeout=self.timeout) as response:
+                body = _json(response.read(1024 * 1024))
+        except urllib.error.HTTPError as exc:
+            raise GatewayUnavailable(f"HTTP {exc.code}: {_text(exc.read())}") from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+            raise GatewayUnavailable(str(exc)) from exc
+        shipment = _uuid((body.get("notification") or {}).get("shipmentId"))
+        if shipment is None:
+            raise GatewayUnavailable("the answer has no shipment id")
+        return shipment
+
+    def shipment_status(self, shipment_id: uuid.UUID) -> dict[str, Any] | None:
+        """Notifications' status of one shipment (`GET …/future/shipment/{id}`); None while it is not
+        known there yet (404). Raises GatewayUnavailable for anything else that is not 2xx."""
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(f"{self.base_url}{SHIPMENT_PATH}{shipment_id}", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return _json(response.read(1024 * 1024))
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise GatewayUnavailable(f"HTTP {exc.code}: {_text(exc.read())}") from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+            raise GatewayUnavailable(str(exc)) from exc
 
 
 def order_request(order: NotificationOrder) -> dict[str, Any]:

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from celery import shared_task
 
 from app.db.pool import DatabaseUnavailable
+from app.usecases.check_deliveries import check_deliveries
 from app.usecases.create_notification_orders import create_notification_orders
 from app.usecases.deliver_notifications import deliver_due_orders
 from app.usecases.dispatch_notification_orders import relay_outbox
-from workers.celery_app import TASK_CREATE_ORDERS, TASK_DELIVER_DUE, TASK_RELAY_OUTBOX
+from app.usecases.send_emails import send_due_emails
+from workers.celery_app import (
+    TASK_CHECK_DELIVERIES,
+    TASK_CREATE_ORDERS,
+    TASK_DELIVER_DUE,
+    TASK_RELAY_OUTBOX,
+    TASK_SEND_EMAILS,
+)
 from workers.dispatch import order_creation_enqueuer
 
 log = logging.getLogger(__name__)
@@ -71,3 +80,51 @@ def relay(self, limit: int = 5000) -> int:
 def deliver_due(self, limit: int = 1000) -> dict[str, int]:
     result = deliver_due_orders(self.app.services.db, limit=limit)
     return {"sent": result.sent, "conditionNotMet": result.condition_not_met, "waiting": result.waiting}
+
+
+@shared_task(
+    name=TASK_SEND_EMAILS, bind=True, acks_late=True, time_limit=60, soft_time_limit=50, ignore_result=True
+)
+def send_emails(self, budget_seconds: float = 20.0) -> dict[str, int]:
+    """The smtp gateway's e-mails: batch after batch while full batches come back, for at most
+    `budget_seconds` (beat sends the next task; several workers share the work by their leases)."""
+    services = self.app.services
+    channel = services.email_channel
+    totals = {"succeeded": 0, "failed": 0, "retry": 0}
+    if channel is None:
+        return totals
+    policy = services.email_policy
+    deadline = time.monotonic() + budget_seconds
+    while time.monotonic() < deadline:
+        try:
+            result = send_due_emails(services.db, channel, policy=policy)
+        except DatabaseUnavailable as exc:
+            log.warning("database unavailable; e-mails wait: %s", exc)
+            break
+        totals["succeeded"] += result.succeeded + result.handed_over
+        totals["failed"] += result.failed
+        totals["retry"] += result.retry
+        if result.claimed < policy.batch or result.unreachable:
+            break
+    return totals
+
+
+@shared_task(
+    name=TASK_CHECK_DELIVERIES,
+    bind=True,
+    acks_late=True,
+    time_limit=120,
+    soft_time_limit=100,
+    ignore_result=True,
+)
+def check_order_deliveries(self) -> dict[str, int]:
+    """The altinn gateway's orders: read Notifications' shipment status of the due ones."""
+    services = self.app.services
+    if not hasattr(services.gateway, "shipment_status"):
+        return {}
+    try:
+        result = check_deliveries(services.db, services.gateway, policy=services.check_policy)
+    except DatabaseUnavailable as exc:
+        log.warning("database unavailable; delivery checks wait: %s", exc)
+        return {}
+    return {"final": result.final, "waiting": result.waiting, "gaveUp": result.gave_up}

@@ -39,3 +39,8 @@ def add_forwarding_event(conn: psycopg.Connection[DictRow], event: ForwardingEve
         ),
     ).fetchone()
     return row is not None
+
+
+def delete_forwarding_event(conn: psycopg.Connection[DictRow], event_id: uuid.UUID) -> None:
+    """Its forwarding e-mail could not be ordered (3028): the forwarding did not happen."""
+    conn.execute("DELETE FROM correspondence_forwarding_events WHERE id = %s", (event_id,))

@@ -36,3 +36,12 @@ def outbox_backlog(conn: psycopg.Connection[DictRow]) -> dict[str, Any]:
     assert row is not None  # an aggregate without GROUP BY: always one row
     oldest: datetime | None = row["oldest"]
     return {"undispatched": int(row["undispatched"]), "dispatched": int(row["dispatched"]), "oldest": oldest}
+
+
+def deliveries(conn: psycopg.Connection[DictRow]) -> list[dict[str, Any]]:
+    """Notification addresses by channel, status and reason code (a bounded label, not the reply)."""
+    _limit(conn)
+    return conn.execute(
+        """SELECT channel, status, coalesce(reason_code, '') AS reason, count(*) AS n
+           FROM notification_deliveries GROUP BY channel, status, reason_code ORDER BY 1, 2, 3"""
+    ).fetchall()

@@ -235,6 +235,7 @@ def orders_for(
         """SELECT id, correspondence_id, is_reminder, status, notification_channel, requested_send_time,
                   addresses, notification_order_id, notification_sent, delivery_status
            FROM notification_orders WHERE correspondence_id = ANY(%s)
+             AND recipient_key NOT LIKE 'forward:%%'  -- forwarding e-mails are not notifications
            ORDER BY correspondence_id, is_reminder, created, id""",
         (ids,),
     ).fetchall()

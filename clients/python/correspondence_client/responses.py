@@ -16,6 +16,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 FINAL_ORDER_STATUSES = ("Success", "MissingContact", "Failure")
+# An address's sendStatus once it is final (Notifications' NotificationStatusV2 names).
+DELIVERED_PREFIXES = ("Email_Succeeded", "Email_Delivered", "SMS_Accepted", "SMS_Delivered")
+NOT_FINAL_SEND_STATUSES = ("Email_New", "Email_Sending", "SMS_New", "SMS_Sending")
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -152,7 +155,34 @@ class NotificationOrder(_Model):
     status: str | None = None  # Success, MissingContact, Failure
     notification_channel: str | None = None
     addresses: list[str] | None = None
+    # Per address (NotificationDetailsExt: succeeded, recipient, sendStatus) once the service follows
+    # the order's delivery; None when it does not (the local gateway).
+    notification_status_details: Mapping[str, Any] | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def deliveries(self) -> list[Mapping[str, Any]]:
+        details = self.notification_status_details or {}
+        return [*(details.get("emails") or []), *(details.get("smses") or [])]
+
+    @property
+    def delivery_final(self) -> bool:
+        """Every address has its outcome (true when the order's delivery is not followed)."""
+        return all(
+            (d.get("sendStatus") or {}).get("status") not in NOT_FINAL_SEND_STATUSES for d in self.deliveries
+        )
+
+    @property
+    def delivered(self) -> int:
+        return sum(1 for d in self.deliveries if d.get("succeeded"))
+
+    @property
+    def failed(self) -> int:
+        return sum(
+            1
+            for d in self.deliveries
+            if str((d.get("sendStatus") or {}).get("status", "")).find("Failed") >= 0
+        )
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""`--wait`: follow the notification orders of every sent correspondence to their final status.
+"""`--wait`: follow the notification orders of every sent correspondence to their final status, and,
+where the service follows their delivery (the smtp and altinn gateways), the main notification's
+addresses until each is delivered or failed (a reminder's addresses only go out days later: their
+counts are what is known when the main notification is final).
 
 The service records a correspondence's orders all at once (main, and reminder with `sendReminder`),
 each `Success`, `MissingContact` or `Failure`; a `Reserved` correspondence gets none. Details are
@@ -22,14 +25,18 @@ NO_ORDERS = ("Reserved",)
 
 
 def final_orders(details: CorrespondenceDetails) -> Any:
-    """`[[is_reminder, status], ...]` when every order is recorded, "Reserved" for a correspondence that
-    gets no orders (its status goes on to Failed at publish), None while pending."""
+    """`[[is_reminder, status, delivered, failed], ...]` when every order is recorded and every address
+    of the main notification has its outcome (addresses delivered and failed per order), "Reserved"
+    for a correspondence that gets no orders (its status goes on to Failed at publish), None while
+    pending."""
     if details.status in NO_ORDERS or any(s.status in NO_ORDERS for s in details.status_history):
         return NO_ORDERS[0]
     orders = details.notifications
-    if orders and all(o.status in FINAL_ORDER_STATUSES for o in orders):
-        return [[1 if o.is_reminder else 0, o.status] for o in orders]
-    return None
+    if not orders or not all(o.status in FINAL_ORDER_STATUSES for o in orders):
+        return None
+    if not all(o.delivery_final for o in orders if not o.is_reminder):
+        return None
+    return [[1 if o.is_reminder else 0, o.status, o.delivered, o.failed] for o in orders]
 
 
 def follow_orders(
@@ -43,6 +50,8 @@ def follow_orders(
         "no_orders": 0,
         "not_final": 0,
         "correspondences": 0,
+        "delivered": {"main": 0, "reminder": 0},
+        "failed": {"main": 0, "reminder": 0},
     }
     if not has_notification:
         print("the message asks for no notifications: there are no orders to wait for", file=out)
@@ -119,8 +128,12 @@ def _count(counts: dict[str, Any], finals: list[Any]) -> None:
         if isinstance(final, str):
             counts["no_orders"] += 1
             continue
-        for reminder, status in final:
-            counts["reminder" if reminder else "main"][status] += 1
+        for reminder, status, *delivery in final:
+            phase = "reminder" if reminder else "main"
+            counts[phase][status] += 1
+            if delivery:  # addresses delivered and failed (journals of older runs have none)
+                counts["delivered"][phase] += delivery[0]
+                counts["failed"][phase] += delivery[1]
 
 
 def _table(counts: dict[str, Any], timeout: float, out: Any) -> None:
@@ -130,3 +143,6 @@ def _table(counts: dict[str, Any], timeout: float, out: Any) -> None:
         print(f"  {status:<20}{main:>10,}{reminder:>10,}{main + reminder:>10,}", file=out)
     print(f"correspondences without orders (Reserved): {counts['no_orders']:,}", file=out)
     print(f"correspondences not final after {timeout:g} s: {counts['not_final']:,}", file=out)
+    for outcome in ("delivered", "failed"):
+        main, reminder = counts[outcome]["main"], counts[outcome]["reminder"]
+        print(f"  addresses {outcome:<10}{main:>10,}{reminder:>10,}{main + reminder:>10,}", file=out)

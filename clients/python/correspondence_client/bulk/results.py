@@ -2,7 +2,9 @@
 run loses nothing: the next run writes it again), to a temporary name and then renamed.
 
 Columns: line, recipient (as written), urn, outcome (sent | failed | unknown | not sent | invalid),
-correspondence_id, status (at Initialize), error, notifications (with --wait: the orders' statuses).
+correspondence_id, status (at Initialize), error, notifications (with --wait: the orders' statuses),
+delivered, failed (with --wait, where the service follows delivery: the main notification's addresses
+delivered and failed).
 """
 
 from __future__ import annotations
@@ -15,7 +17,18 @@ from typing import Any
 from correspondence_client.bulk.journal import ATTEMPTED, DONE, FAILED, UNKNOWN, Journal
 from correspondence_client.bulk.plan import Checked
 
-COLUMNS = ["line", "recipient", "urn", "outcome", "correspondence_id", "status", "error", "notifications"]
+COLUMNS = [
+    "line",
+    "recipient",
+    "urn",
+    "outcome",
+    "correspondence_id",
+    "status",
+    "error",
+    "notifications",
+    "delivered",
+    "failed",
+]
 
 
 def describe_orders(entry: Any) -> str:
@@ -24,7 +37,15 @@ def describe_orders(entry: Any) -> str:
         return f"none ({entry})"
     if not entry:
         return ""
-    return "; ".join(("reminder: " if reminder else "") + str(status) for reminder, status in entry)
+    return "; ".join(("reminder: " if o[0] else "") + str(o[1]) for o in entry)
+
+
+def delivery_counts(entry: Any) -> tuple[str, str]:
+    """The main notification's addresses delivered and failed ("" when not known)."""
+    if not entry or isinstance(entry, str) or not all(len(o) >= 4 for o in entry):
+        return "", ""
+    main = [o for o in entry if not o[0]]
+    return str(sum(o[2] for o in main)), str(sum(o[3] for o in main))
 
 
 def write_results(checked: Checked, journal: Journal, path: Path, chunk_size: int) -> None:
@@ -36,7 +57,7 @@ def write_results(checked: Checked, journal: Journal, path: Path, chunk_size: in
         current, results, orders, state = -1, None, None, None
         for row in checked.all_rows():
             if row.urn is None:
-                writer.writerow([row.line, row.raw, "", "invalid", "", "", row.error, ""])
+                writer.writerow([row.line, row.raw, "", "invalid", "", "", row.error, "", "", ""])
                 continue
             index, position = divmod(valid, chunk_size)
             valid += 1
@@ -48,10 +69,25 @@ def write_results(checked: Checked, journal: Journal, path: Path, chunk_size: in
             assert state is not None
             if state.state == DONE and results and position < len(results):
                 urn, correspondence_id, status = results[position]
-                notified = describe_orders(orders[position]) if orders and position < len(orders) else ""
-                writer.writerow([row.line, row.raw, urn, "sent", correspondence_id, status, "", notified])
+                entry = orders[position] if orders and position < len(orders) else None
+                delivered, failed = delivery_counts(entry)
+                notified = describe_orders(entry)
+                writer.writerow(
+                    [
+                        row.line,
+                        row.raw,
+                        urn,
+                        "sent",
+                        correspondence_id,
+                        status,
+                        "",
+                        notified,
+                        delivered,
+                        failed,
+                    ]
+                )
             elif state.state == FAILED:
-                writer.writerow([row.line, row.raw, row.urn, "failed", "", "", state.error or "", ""])
+                writer.writerow([row.line, row.raw, row.urn, "failed", "", "", state.error or "", "", "", ""])
             elif state.state in (ATTEMPTED, UNKNOWN):
                 writer.writerow(
                     [
@@ -63,8 +99,10 @@ def write_results(checked: Checked, journal: Journal, path: Path, chunk_size: in
                         "",
                         state.error or "interrupted: checked before sending again on the next run",
                         "",
+                        "",
+                        "",
                     ]
                 )
             else:
-                writer.writerow([row.line, row.raw, row.urn, "not sent", "", "", "", ""])
+                writer.writerow([row.line, row.raw, row.urn, "not sent", "", "", "", "", "", ""])
     os.replace(temporary, path)
