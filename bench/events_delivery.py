@@ -221,7 +221,9 @@ def main() -> None:
                     failing = conn.execute(
                         "SELECT count(*) FILTER (WHERE failures > 0) AS f, count(*) AS n FROM event_subscriptions"
                     ).fetchone()
-                print(f"{time.perf_counter() - started:6.1f} s: ok {receiver.ok}, failing {failing}", flush=True)
+                print(
+                    f"{time.perf_counter() - started:6.1f} s: ok {receiver.ok}, failing {failing}", flush=True
+                )
         delivered = (receiver.reached_at or time.perf_counter()) - started
         published_after = publication.wait() if publication else None
         result = {
