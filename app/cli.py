@@ -109,7 +109,7 @@ def _load_registry(data: object) -> tuple[int, int, int]:
 @registry.command("load")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def registry_load(file: Path) -> None:
-    """Upsert resources and parties from FILE.json (format in the README, "The registry file")."""
+    """Upsert resources and parties from FILE.json (format in docs/operating.md, "The registry file")."""
     from app.domain.registry import RegistryFileError
 
     try:

@@ -1,4 +1,4 @@
-"""Settings of events to subscribers (README "Events to subscribers"), read from the environment."""
+"""Settings of events to subscribers (docs/sending.md "Events to subscribers"), read from the environment."""
 
 from __future__ import annotations
 

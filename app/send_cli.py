@@ -230,7 +230,7 @@ def send(
     """Send one message to every recipient of a CSV file, in requests of at most 500.
 
     Resumable: run the same command again after Ctrl-C, a crash or a 503 storm; nothing already sent
-    is sent again (see README, "Sending to many recipients"). Exit status 0 when every row is sent,
+    is sent again (see docs/sending.md, "Sending to many recipients"). Exit status 0 when every row is sent,
     1 when some are not (yet), 2 for invalid rows, 130 when interrupted."""
     _client_library()
     from correspondence_client import CorrespondenceClient, RetryPolicy

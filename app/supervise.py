@@ -1,4 +1,4 @@
-"""What `correspondence run` starts, and how all of it stops (README "Stopping and starting again").
+"""What `correspondence run` starts, and how all of it stops (README "Starting again, stopping, another address").
 
 - Every child runs in a session of its own, so a terminal's signals (Ctrl-C, SIGHUP when it closes)
   reach `run` only; `run` stops on SIGHUP, SIGINT and SIGTERM, and when its parent dies (it watches

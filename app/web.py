@@ -43,7 +43,7 @@ API_DESCRIPTION = (
     "(text/plain) and error 3023 (a JSON string). Rules no single schema keyword states: property names "
     "are case-insensitive and enums are read by name or number; text may not contain NUL (U+0000) or "
     "unpaired surrogates; JSON bodies nest at most 64 levels and are at most MAX_REQUEST_BYTES (413); "
-    "lists and maps carry the maxItems/maxProperties shown (README, Limits)."
+    "lists and maps carry the maxItems/maxProperties shown (docs/operating.md, Limits)."
 )
 SWAGGER_UI_ASSETS = "/docs/assets/"
 

@@ -1,4 +1,4 @@
-"""Webhook signing secrets at rest (README "Events to subscribers"): encrypted with Fernet.
+"""Webhook signing secrets at rest (docs/sending.md "Events to subscribers"): encrypted with Fernet.
 
 `EVENTS_SECRET_KEYS` holds Fernet keys (`Fernet.generate_key()`: 32 url-safe base64 bytes), comma
 separated: the first encrypts, every one decrypts (cryptography's MultiFernet), so a key is rotated

@@ -1,4 +1,4 @@
-"""Load /docs in headless Chromium with no network and save a screenshot (README: docs/swagger-ui.png).
+"""Load /docs in headless Chromium with no network and save a screenshot (docs/api.md: docs/swagger-ui.png).
 
 By hand, not in CI (needs Chromium: `apt-get install -y chromium`):
 

@@ -1,4 +1,4 @@
-"""Mutation testing of app/domain against tests/unit, by hand (README "Mutation testing").
+"""Mutation testing of app/domain against tests/unit, by hand (docs/developing.md "Mutation testing").
 
     .venv/bin/pip install -q -e '.[test,mutation]' && .venv/bin/python bench/mutation.py
 

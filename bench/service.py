@@ -19,7 +19,7 @@ present, else the embedded ones (bench/common.py), scratch databases and a uniqu
     (bench/notification_orders.py) against a no-op Celery task round trip on the same Redis
     (bench/noop_celery.py), with the ratio.
 
-Writes bench/results/service-<UTC time>.json and .md (the table for the README) and prints the table.
+Writes bench/results/service-<UTC time>.json and .md (the table for docs/developing.md) and prints the table.
 --profile also samples the service's gunicorn workers with py-spy during an extra load run and
 reports where the time goes (raw stacks kept in bench/results/).
 """

@@ -189,7 +189,8 @@ def _refusal(settings) -> Response | None:  # app.config.Settings
     if token is None:
         if settings.is_production:
             return problem(
-                404, "/metrics is off in production unless METRICS_TOKEN is set (README, Operations)."
+                404,
+                "/metrics is off in production unless METRICS_TOKEN is set (docs/operating.md, Operations).",
             )
         return None
     scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")

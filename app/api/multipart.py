@@ -1,4 +1,4 @@
-"""Reading a multipart/form-data request as it arrives (DESIGN.md §7, README "Limits").
+"""Reading a multipart/form-data request as it arrives (DESIGN.md §7, docs/operating.md "Limits").
 
 `FormReader` reads the text fields first, in memory and bounded (werkzeug's part count and one-part
 limit, and a total for all of them), and stops at the first file part: the caller checks the token,

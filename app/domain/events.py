@@ -62,7 +62,7 @@ NAMES = frozenset(
 RECIPIENT_SUBJECT = frozenset(
     {"correspondencepublished", "correspondencereceiverneverread", "correspondencereceiverneverconfirmed"}
 )
-# Ours, not Altinn's (README, "Events to subscribers").
+# Ours, not Altinn's (docs/sending.md, "Events to subscribers").
 NOT_FROM_ALTINN = frozenset({"correspondenceforwarded", "attachmentdownloaded"})
 
 

@@ -1,4 +1,4 @@
-"""Bounds on what one request may carry (DESIGN.md §7; the README lists them). Pure constants.
+"""Bounds on what one request may carry (DESIGN.md §7; docs/operating.md "Limits" lists them). Pure constants.
 
 Where SPEC.md gives a limit it is used as is. Where a numbered error (1038: more than 100
 attachments) answers above a limit, the schema's cap sits higher, so the numbered error still

@@ -1,4 +1,4 @@
-"""Events as Altinn sends them (README, "Events to subscribers"): nothing lost while a subscription
+"""Events as Altinn sends them (docs/sending.md, "Events to subscribers"): nothing lost while a subscription
 waits for its validation, Altinn's subjects (recipients learn nothing before publication), the
 fan-out checking again who may see what, and a failed validation that says so."""
 

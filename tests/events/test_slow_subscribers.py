@@ -1,4 +1,4 @@
-"""No subscriber can slow the others (README, "Events to subscribers"): one deadline per delivery
+"""No subscriber can slow the others (docs/sending.md, "Events to subscribers"): one deadline per delivery
 for the whole exchange, and deliveries on a queue and worker of their own."""
 
 from __future__ import annotations

@@ -169,7 +169,7 @@ def test_smtp_url_forms():
 
 
 def test_an_sms_only_address_is_failed_at_once_under_the_smtp_gateway(client, sender, db, smtp):
-    """README: NOTIFICATION_GATEWAY=smtp sends e-mail only; a mobile number is Failed at once with
+    """docs/operating.md: NOTIFICATION_GATEWAY=smtp sends e-mail only; a mobile number is Failed at once with
     the reason, so the sender can fall back (all failed when it was the recipient's only address)."""
     urn = org_with_email(db, "Bare SMS AS", mobile="+4798765431")
     [cid] = initialize_with_orders(

@@ -53,7 +53,7 @@ def test_prefer_wait_returns_orders_as_the_register_dictates(client, sender, wor
     ]:
         orders = by_recipient[recipient]["notifications"]
         assert sorted((o["isReminder"], o["status"]) for o in orders) == [(False, expected), (True, expected)]
-        # order ids are uuid5(correspondence id, plan key + phase) (README "Notifications")
+        # order ids are uuid5(correspondence id, plan key + phase) (docs/operating.md "Notifications")
         corr_id = uuid.UUID(by_recipient[recipient]["correspondenceId"])
         plan_key = ("org:" if recipient == ORG_RECIPIENT else "nin:") + recipient.rsplit(":", 1)[1]
         assert {o["orderId"] for o in orders} == {
