@@ -20,21 +20,17 @@ from typing import BinaryIO
 from zipstream import ZIP_STORED, ZipStream
 
 from app.db.pool import Database
-from app.db.repositories import correspondences as correspondence_repo
 from app.db.repositories import download_all as repo
 from app.db.repositories import lifecycle as lifecycle_repo
-from app.domain.access import RECIPIENT
-from app.domain.correspondence import AVAILABLE_FOR_RECIPIENT
 from app.domain.enums import AttachmentStatus as A
 from app.domain.enums import CorrespondenceStatus as S
 from app.domain.errors import CorrespondenceError
 from app.domain.zip_names import entry_names, zip_file_name
 from app.security.identity import Caller
 from app.storage import CHUNK_SIZE, AttachmentStorage
-from app.usecases.authorization import role_on_correspondence
+from app.usecases.download_correspondence_attachment import check_available_to_recipient
 
 MAX_TOTAL_BYTES = 2_000_000_000  # Altinn's limit for the zip: 2 GB of attachments
-PURGED = frozenset({S.PurgedByAltinn, S.PurgedByRecipient})
 STATUS_TEXT = "All attachments downloaded"
 
 
@@ -88,13 +84,7 @@ def download_all_attachments(
 
     `record=False` (a HEAD request) checks and opens without writing AttachmentsDownloaded."""
     with db.transaction() as conn:
-        corr = repo.correspondence(conn, correspondence_id)
-        if corr is None:
-            raise CorrespondenceError(1001)
-        role_on_correspondence(conn, caller, corr, only=RECIPIENT)
-        statuses = correspondence_repo.status_sets(conn, [correspondence_id]).get(correspondence_id, set())
-        if statuses & PURGED or max(statuses, default=None) not in AVAILABLE_FOR_RECIPIENT:
-            raise CorrespondenceError(1001)
+        corr = check_available_to_recipient(conn, caller, repo.correspondence(conn, correspondence_id))
         rows = repo.attachments(conn, correspondence_id)
         if not rows:
             raise CorrespondenceError(2001)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from app.db.pool import Database
 from app.db.repositories import correspondences as correspondence_repo
@@ -25,6 +26,18 @@ from app.usecases.download_attachment import DownloadedFile, open_stored
 PURGED = frozenset({S.PurgedByAltinn, S.PurgedByRecipient})
 
 
+def check_available_to_recipient(conn: Any, caller: Caller, corr: dict[str, Any] | None) -> dict[str, Any]:
+    """404/1001 unless the correspondence (a row with id, sender, recipient, resource_id) exists, the
+    caller may act as its recipient, and it is available to the recipient (not purged)."""
+    if corr is None:
+        raise CorrespondenceError(1001)
+    role_on_correspondence(conn, caller, corr, only=RECIPIENT)
+    statuses = correspondence_repo.status_sets(conn, [corr["id"]]).get(corr["id"], set())
+    if statuses & PURGED or max(statuses, default=None) not in AVAILABLE_FOR_RECIPIENT:
+        raise CorrespondenceError(1001)
+    return corr
+
+
 def download_correspondence_attachment(
     db: Database,
     storage: AttachmentStorage,
@@ -37,13 +50,9 @@ def download_correspondence_attachment(
 
     `record=False` (a HEAD request) checks and opens without writing AttachmentsDownloaded."""
     with db.transaction() as conn:
-        corr = repo.correspondence_parties(conn, correspondence_id)
-        if corr is None:
-            raise CorrespondenceError(1001)
-        role_on_correspondence(conn, caller, corr, only=RECIPIENT)
-        statuses = correspondence_repo.status_sets(conn, [correspondence_id]).get(correspondence_id, set())
-        if statuses & PURGED or max(statuses, default=None) not in AVAILABLE_FOR_RECIPIENT:
-            raise CorrespondenceError(1001)
+        corr = check_available_to_recipient(
+            conn, caller, repo.correspondence_parties(conn, correspondence_id)
+        )
         link = repo.correspondence_link(conn, correspondence_id, attachment_id)
         row = repo.get_attachment(conn, attachment_id) if link is not None else None
         if link is None or row is None:
