@@ -322,6 +322,19 @@ def _roles(
 
     bin_dir = Path(sys.executable).parent
     queues = Queues(load_settings().broker.queue_prefix)
+
+    def celery_worker(consumed: tuple[str, ...], processes: int, name: str) -> list[str]:
+        celery = [str(bin_dir / "celery"), "-A", "workers.main", "worker", "--loglevel", level]
+        return [
+            *celery,
+            "--concurrency",
+            str(processes),
+            "--queues",
+            ",".join(consumed),
+            "--hostname",
+            f"{name}@%h",
+        ]
+
     return {
         "web": [
             str(bin_dir / "gunicorn"),
@@ -341,35 +354,9 @@ def _roles(
             "10",
             *(["--config", str(GUNICORN_CONF)] if GUNICORN_CONF.exists() else []),
         ],
-        "worker": [
-            str(bin_dir / "celery"),
-            "-A",
-            "workers.main",
-            "worker",
-            "--loglevel",
-            level,
-            "--concurrency",
-            str(concurrency),
-            "--queues",
-            ",".join(queues.general),
-            "--hostname",
-            "worker@%h",
-        ],
+        "worker": celery_worker(queues.general, concurrency, "worker"),
         # Deliveries to subscribers on a worker of their own (a slow subscriber never delays the rest).
-        "events": [
-            str(bin_dir / "celery"),
-            "-A",
-            "workers.main",
-            "worker",
-            "--loglevel",
-            level,
-            "--concurrency",
-            "2",
-            "--queues",
-            queues.events,
-            "--hostname",
-            "events@%h",
-        ],
+        "events": celery_worker((queues.events,), 2, "events"),
         "relay": [str(bin_dir / "correspondence"), "relay"],
         "beat": [
             str(bin_dir / "celery"),

@@ -79,6 +79,23 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+def subscribe(db: Database, end_point: str, secret: str, count: int) -> None:
+    """`count` active subscriptions of the sender to bench-service at `end_point`."""
+    with db.transaction() as conn:
+        for _ in range(count):
+            sid = events_repo.create_subscription(
+                conn,
+                end_point=end_point,
+                resource_filter="urn:altinn:resource:bench-service",
+                type_filter=None,
+                subject_filter=None,
+                consumer="urn:altinn:organization:identifier-no:" + SENDER,
+                created_by="sender",
+                secret=secret,
+            )
+            conn.execute("UPDATE event_subscriptions SET status = 'active' WHERE id = %s", (sid,))
+
+
 class DripServer:
     """Accepts every connection, then answers one byte every `every` seconds."""
 
@@ -160,33 +177,10 @@ def main() -> None:
             )
         secret = new_secret()
         receiver = Receiver(secret)
-        with db.transaction() as conn:
-            for _ in range(args.subscriptions):
-                sid = events_repo.create_subscription(
-                    conn,
-                    end_point=receiver.url,
-                    resource_filter="urn:altinn:resource:bench-service",
-                    type_filter=None,
-                    subject_filter=None,
-                    consumer="urn:altinn:organization:identifier-no:" + SENDER,
-                    created_by="sender",
-                    secret=secret,
-                )
-                conn.execute("UPDATE event_subscriptions SET status = 'active' WHERE id = %s", (sid,))
         drip = DripServer(5.0) if args.drip else None
-        with db.transaction() as conn:
-            for _ in range(args.drip):
-                sid = events_repo.create_subscription(
-                    conn,
-                    end_point=drip.url if drip else "",
-                    resource_filter="urn:altinn:resource:bench-service",
-                    type_filter=None,
-                    subject_filter=None,
-                    consumer="urn:altinn:organization:identifier-no:" + SENDER,
-                    created_by="sender",
-                    secret=secret,
-                )
-                conn.execute("UPDATE event_subscriptions SET status = 'active' WHERE id = %s", (sid,))
+        subscribe(db, receiver.url, secret, args.subscriptions)
+        if drip:
+            subscribe(db, drip.url, secret, args.drip)
         caller = Caller(frozenset({"altinn:correspondence.write"}), SENDER, None, None)
         schema = InitializeCorrespondencesRequestSchema()
         for start in range(0, args.recipients, 500):

@@ -208,7 +208,7 @@ class RetryPolicy:
 
 
 def notification_events(
-    recorded: Iterable[tuple[Any, Any]], recipients: dict[uuid.UUID, str]
+    recorded: Iterable[tuple[Any, Any]],
 ) -> list[tuple[str, uuid.UUID, str | None, uuid.UUID | None]]:
     """(event, correspondence id, subject, order id) per recorded order: created (its instance is the
     notification order, as Altinn's), or creation failed (the correspondence). The subject is decided

@@ -52,25 +52,22 @@ def org_of_iso6523(value: object) -> str | None:
     return _org_number(ident[len(NORWEGIAN_ORG_PREFIX) :])
 
 
-def system_user_of(claims: dict[str, Any]) -> tuple[str, str | None] | None:
-    """(customer org number, system user id) of a system-user token; None for other tokens.
+def system_user_of(claims: dict[str, Any]) -> tuple[str | None, str | None] | None:
+    """(customer org number, system user id) of a system-user token; None for other tokens. The
+    customer is None when it cannot be read: such a token names nobody (never the vendor).
 
     `authorization_details` is an array (RFC 9396); a single object is read as an array of one.
     """
     details = _json_claim(claims.get("authorization_details"))
     if isinstance(details, dict):
         details = [details]
-    if not isinstance(details, list):
-        return None
-    for entry in details:
+    for entry in details if isinstance(details, list) else []:
         if not isinstance(entry, dict) or entry.get("type") != SYSTEM_USER_TYPE:
             continue
         customer = org_of_iso6523(entry.get("systemuser_org"))
-        if customer is None:
-            return None  # a system-user token without a readable customer names nobody
         ids = entry.get("systemuser_id")
         first = ids[0] if isinstance(ids, list) and ids else ids
-        return customer, first if isinstance(first, str) else None
+        return customer, first if isinstance(first, str) and customer is not None else None
     return None
 
 
@@ -106,8 +103,6 @@ class Caller:
         system_user = system_user_of(claims)
         if system_user is not None:
             org: str | None = system_user[0]
-        elif "authorization_details" in claims and _is_system_user_claim(claims["authorization_details"]):
-            org = None  # a system user whose customer cannot be read: never fall back to the vendor
         else:
             number = claims.get("urn:altinn:orgNumber")
             number = number.rsplit(":", 1)[-1] if isinstance(number, str) else None
@@ -127,9 +122,3 @@ class Caller:
             acr=acr if isinstance(acr, str) else None,
             issuer=iss if isinstance(iss, str) else None,
         )
-
-
-def _is_system_user_claim(value: object) -> bool:
-    details = _json_claim(value)
-    entries = details if isinstance(details, list) else [details]
-    return any(isinstance(e, dict) and e.get("type") == SYSTEM_USER_TYPE for e in entries)

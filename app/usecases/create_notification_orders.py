@@ -125,9 +125,7 @@ def create_notification_orders(
         result.recorded = len(inserted)
         lifecycle_repo.add_events(
             conn,
-            notification_events(
-                [(o, out) for o, out in recorded if o.id in inserted], {r["id"]: r["recipient"] for r in rows}
-            ),
+            notification_events([(o, out) for o, out in recorded if o.id in inserted]),
         )
         _record_deliveries(conn, [(o, out) for o, out in recorded if o.id in inserted])
         notification_repo.mark_completed(conn, result.completed, lease.token)

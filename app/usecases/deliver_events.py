@@ -157,7 +157,11 @@ class _Claim:
     def finished_one(self) -> None:
         self._left -= 1
         if self._left == 0:
-            self._heartbeat.close()
+            self.close()
+
+    def close(self) -> None:
+        """Stop renewing the lease (every delivery of the claim is recorded or handed back)."""
+        self._heartbeat.close()
 
 
 def _deliver_one(
@@ -206,7 +210,7 @@ def deliver_due(
         else:
             outcomes = list(pool.map(one, claim.deliveries))
     finally:
-        claim._heartbeat.close()
+        claim.close()
     for outcome in outcomes:
         setattr(result, outcome, getattr(result, outcome) + 1)
     return result

@@ -191,9 +191,9 @@ def test_notification_events_name_the_order_and_the_sender():
             self.status, self.notification_order_id = status, order_id
 
     order, altinn_order = Order(), uuid.uuid4()
-    [created] = notification_events([(order, Outcome("Success", altinn_order))], {})
+    [created] = notification_events([(order, Outcome("Success", altinn_order))])
     assert created == ("notificationcreated", order.correspondence_id, None, altinn_order)
-    [failed] = notification_events([(order, Outcome("Failure", None))], {})
+    [failed] = notification_events([(order, Outcome("Failure", None))])
     assert failed[0] == "correspondencenotificationcreationfailed" and failed[3] is None
     assert source_kind("notificationcreated") == "notification"
     assert source_kind("correspondencenotificationcreationfailed") == "correspondence"
