@@ -137,9 +137,9 @@ def main() -> None:
         server = service.Server(
             service.procfile_web("app.wsgi:app", port), env, workdir / "service.log", port, "/health/live"
         )
-        from procfile import Background
+        from procfile import BACKGROUND_ROLES, Background
 
-        background = Background(["worker", "relay", "beat"], env, workdir, workdir)
+        background = Background(BACKGROUND_ROLES, env, workdir, workdir)
         service.wrk(port, service.INITIALIZE, one, token, 3, args.connections, workdir)
         while not drained(url):
             time.sleep(0.2)

@@ -7,7 +7,8 @@ Initialize that bench/service.py sends, and reports process CPU per request for
 (a) the service's `POST /correspondence/api/v1/correspondence` and (b) the bare Flask + psycopg
 one-INSERT endpoint (bench/bare_app.py), on a scratch database. PostgreSQL's own CPU is not in
 these numbers (bench/service.py measures the whole machine). --profile N prints cProfile's top N
-functions (cumulative) of (a).
+functions (cumulative) of (a). Logging is configured as app/wsgi.py does (an INFO access line per
+request, JSON), written to /dev/null.
 
 Writes bench/results/hot-path-<UTC time>.json.
 """
@@ -18,6 +19,7 @@ import argparse
 import cProfile
 import io
 import json
+import logging
 import os
 import pstats
 import sys
@@ -88,13 +90,20 @@ def main() -> None:
             CORRESPONDENCE_DATA_DIR=str(workdir / "data"),
             PROMETHEUS_MULTIPROC_DIR=str(workdir),
             BARE_DATABASE_URL=url,
-            LOG_LEVEL="WARNING",
+            LOG_LEVEL="INFO",
         )
         import subprocess
 
         subprocess.run(
             [str(Path(sys.executable).parent / "correspondence"), "seed-demo"], check=True, cwd=ROOT
         )
+        from app.logs import configure_logging
+
+        # As app/wsgi.py logs (the INFO access line per request, JSON), written to /dev/null.
+        configure_logging()
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(open(os.devnull, "w"))
         from app.config import DEV_ISSUER
         from app.security.tokens import load_or_create_dev_key, mint_token
         from app.web import create_app

@@ -1,10 +1,12 @@
-"""The Procfile's background roles (worker, relay, beat) as benchmarks run them, each in a process
-group of its own, with the commands resolved to this virtual environment."""
+"""The Procfile's background roles (worker, events, relay, beat) as benchmarks run them, each in a
+process group of its own, with the commands resolved to this virtual environment and the shell's
+`${NAME:-default}` expanded as the Procfile's shell would."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -15,16 +17,24 @@ from pathlib import Path
 from common import ROOT
 
 BIN = Path(sys.executable).parent
+BACKGROUND_ROLES = ["worker", "events", "relay", "beat"]
+_VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
 
 
-def roles() -> dict[str, list[str]]:
+def expand(word: str, env: dict[str, str]) -> str:
+    """`${NAME}` and `${NAME:-default}` as sh expands them (the Procfile's only shell syntax)."""
+    return _VARIABLE.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), word)
+
+
+def roles(env: dict[str, str] | None = None) -> dict[str, list[str]]:
+    env = dict(os.environ) if env is None else env
     lines = (ROOT / "Procfile").read_text().splitlines()
     found = {}
     for line in lines:
         if ":" not in line or line.lstrip().startswith("#"):
             continue
         name, command = line.split(":", 1)
-        args = shlex.split(command)
+        args = [expand(word, env) for word in shlex.split(command)]
         if (BIN / args[0]).exists():
             args[0] = str(BIN / args[0])
         found[name.strip()] = args
@@ -36,7 +46,7 @@ class Background:
 
     def __init__(self, names: list[str], env: dict[str, str], logdir: Path, schedule_dir: Path) -> None:
         self.procs: dict[str, subprocess.Popen] = {}
-        all_roles = roles()
+        all_roles = roles(env)
         for name in names:
             args = [
                 a.replace("/tmp/celerybeat-schedule", str(schedule_dir / "celerybeat-schedule"))

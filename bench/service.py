@@ -690,9 +690,9 @@ def main() -> None:
         servers.append(service)
         # The Procfile's worker, relay and beat run throughout (a), (b) and (c), as in production:
         # every Initialize of (a) gets its notification orders created while the load goes on.
-        from procfile import Background
+        from procfile import BACKGROUND_ROLES, Background
 
-        background = Background(["worker", "relay", "beat"], env, workdir, workdir)
+        background = Background(BACKGROUND_ROLES, env, workdir, workdir)
         BACKGROUND.update({name: proc.pid for name, proc in background.procs.items()})
         bare_port = free_port()
         bare = Server(
@@ -754,7 +754,7 @@ def main() -> None:
         # (c) again with the worker, relay and beat stopped (SIGSTOP; they go on afterwards): the
         # request path alone, without the previous requests' 1,000 orders each being created on the
         # same two cores.
-        with background.paused(["worker", "relay", "beat"]):
+        with background.paused(BACKGROUND_ROLES):
             alone_1 = timed_posts(port, one, token, warmup=5, runs=30, expect=1)
             alone_500 = timed_posts(port, many, token, warmup=2, runs=7, expect=500)
         result["c_alone"] = sequential_medians(alone_1, alone_500)

@@ -135,7 +135,7 @@ def end_to_end(
     url: str, data_dir: Path, workdir: Path, n_requests: int, per_request: int, clients: int
 ) -> dict:
     import psycopg
-    from procfile import Background
+    from procfile import BACKGROUND_ROLES, Background
     from service import Server, free_port, procfile_web, request
 
     env = dict(
@@ -149,7 +149,7 @@ def end_to_end(
     (workdir / "prometheus").mkdir(exist_ok=True)
     port = free_port()
     server = Server(procfile_web("app.wsgi:app", port), env, workdir / "service.log", port, "/health/live")
-    background = Background(["worker", "relay", "beat"], env, workdir, workdir)
+    background = Background(BACKGROUND_ROLES, env, workdir, workdir)
     headers = {"Authorization": f"Bearer {token(data_dir)}", "Content-Type": "application/json"}
     bodies = [
         body(recipients(per_request, 100_000_000 + per_request * i), message_chars=2000)
