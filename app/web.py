@@ -25,6 +25,7 @@ from app.api import (
     rate_limit,
 )
 from app.api import events as events_api
+from app.api.blueprint import serve_plain_views
 from app.api.problems import register_error_handlers, request_id
 from app.config import DEV_ISSUER, Settings, load_settings
 from app.db.pool import Database
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     api.DEFAULT_ERROR_RESPONSE_NAME = None  # errors are documented per status, as problem+json
     api.register_blueprint(correspondences.blp)
+    serve_plain_views(app, correspondences.blp)
     api.register_blueprint(lifecycle.blp)
     api.register_blueprint(attachments.blp)
     api.register_blueprint(download_all.blp)

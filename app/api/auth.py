@@ -20,12 +20,26 @@ def authenticate() -> Caller:
     if scheme.lower() != "bearer" or not token.strip():
         raise CorrespondenceError(4001)
     verifier = current_app.extensions["correspondence"].verifier
+    token = token.strip()
     try:
-        claims = verifier.verify(token.strip())
+        claims = verifier.verify(token)
     except InvalidToken as exc:
         current_app.logger.info("rejected token: %s", exc)
         raise CorrespondenceError(4001) from exc
-    return Caller.from_claims(claims)
+    # A client reuses its token: the verifier answers from its cache with the same claims object,
+    # and the caller read from those claims is kept with them (per process, bounded).
+    known = _callers.get(token)
+    if known is not None and known[0] is claims:
+        return known[1]
+    caller = Caller.from_claims(claims)
+    if len(_callers) >= _CALLERS_KEPT:
+        _callers.clear()
+    _callers[token] = (claims, caller)
+    return caller
+
+
+_CALLERS_KEPT = 4096
+_callers: dict[str, tuple[dict[str, Any], Caller]] = {}
 
 
 def require_any_scope(

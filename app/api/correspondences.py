@@ -60,6 +60,7 @@ _STATUS_NAMES = {int(s): s.name for s in CorrespondenceStatus}
 @blp.alt_response(409, **PROBLEM)
 @blp.alt_response(422, **PROBLEM)
 @documented(413, 415, 503, not_acceptable=True, invalid_template=True)
+@blp.plain  # the hot path: served without flask-smorest's wrappers (app.api.blueprint)
 @require_any_scope(WRITE_SCOPE)
 @rate_limited  # per sender; off unless RATE_LIMIT_PER_SECOND is set
 def initialize():

@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from prometheus_client import (
@@ -68,10 +69,19 @@ def method_label(method: str) -> str:
     return method if method in METHODS else "OTHER"
 
 
+# The labelled series each request updates, found once per (method, route, status): `labels()`
+# costs more than the update itself. Bounded as the labels are (methods, URL rules, statuses).
+_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe(method: str, route: str, status: int, seconds: float) -> None:
-    labels = (method_label(method), route, str(status))
-    REQUESTS.labels(*labels).inc()
-    LATENCY.labels(*labels).observe(seconds)
+    key = (method_label(method), route, status)
+    series = _series.get(key)
+    if series is None:
+        labels = (key[0], route, str(status))
+        series = _series[key] = (REQUESTS.labels(*labels), LATENCY.labels(*labels))
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 class StateCollector:

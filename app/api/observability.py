@@ -29,28 +29,32 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _record(response: Response) -> Response:
-        started = getattr(g, "_started", None)
+        state = g._get_current_object()  # each proxy lookup costs: one for g, one for the request
+        started = getattr(state, "_started", None)
         if started is None:  # a failure before the first hook ran
             return response
         seconds = time.perf_counter() - started
-        route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
-        metrics.observe(request.method, route, response.status_code, seconds)
-        level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
+        current = request._get_current_object()  # type: ignore[attr-defined]
+        rule = current.url_rule
+        route = rule.rule if rule is not None else "<unmatched>"
+        method, path, status = current.method, current.path, response.status_code
+        metrics.observe(method, route, status, seconds)
+        level = logging.DEBUG if path in QUIET_PATHS else logging.INFO
         if access_log.isEnabledFor(level):
             access_log.log(
                 level,
                 "%s %s %s",
-                request.method,
-                request.path,
-                response.status_code,
+                method,
+                path,
+                status,
                 extra={
-                    "method": request.method,
-                    "path": request.path,
+                    "method": method,
+                    "path": path,
                     "route": route,
-                    "status": response.status_code,
+                    "status": status,
                     "duration_ms": round(seconds * 1000, 2),
-                    "remote_addr": request.remote_addr,
-                    **_audit(g.get("caller")),
+                    "remote_addr": current.remote_addr,
+                    **_audit(getattr(state, "caller", None)),
                 },
             )
         return response

@@ -102,7 +102,7 @@ def documented(
 def request_id() -> str:
     rid = getattr(g, "request_id", None)
     if rid is None:
-        incoming = request.headers.get("X-Request-Id", "")
+        incoming = request.environ.get("HTTP_X_REQUEST_ID", "")  # the header, without Headers' scan
         rid = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
         g.request_id = rid
     return rid

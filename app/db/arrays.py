@@ -31,7 +31,11 @@ _INT2 = struct.Struct("!ih")  # length 2, value
 
 
 class UuidArray(list[uuid.UUID]):
-    """A uuid[] parameter (no NULL elements)."""
+    """A uuid[] parameter (no NULL elements). Its wire bytes are built once: a statement may pass the
+    same array for several placeholders (an Initialize's ids, status owners and outbox rows are
+    usually one list), and psycopg dumps each placeholder. Do not change the list after its first dump."""
+
+    _wire: bytes | None = None
 
 
 class TextArray(list[str | None]):
@@ -53,7 +57,9 @@ class UuidArrayDumper(Dumper):
     oid = UUID_ARRAY_OID
 
     def dump(self, obj: UuidArray) -> bytes:
-        return _array(UUID_OID, False, len(obj), [_UUID_LENGTH + value.bytes for value in obj])
+        if obj._wire is None:
+            obj._wire = _array(UUID_OID, False, len(obj), [_UUID_LENGTH + value.bytes for value in obj])
+        return obj._wire
 
 
 class TextArrayDumper(Dumper):

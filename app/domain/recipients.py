@@ -48,6 +48,8 @@ RECIPIENT_PATTERN = (
     + ")$"
 )
 _NINE_DIGITS = re.compile(r"[0-9]{9}")
+_ORG_URN_START = ORGANIZATION_PREFIX + ":"
+_ORG_URN_LENGTH = len(_ORG_URN_START) + 9
 _ELEVEN_DIGITS = re.compile(r"[0-9]{11}")
 
 
@@ -72,8 +74,19 @@ def is_email_value(value: str) -> bool:
     )
 
 
+def _is_canonical_organization(value: str) -> bool:
+    """`urn:altinn:organization:identifier-no:<9 ASCII digits>`, lower case, without a regex: most
+    recipients of a large Initialize look like this, and each is checked several times."""
+    if len(value) != _ORG_URN_LENGTH or not value.startswith(_ORG_URN_START):
+        return False
+    digits = value[len(_ORG_URN_START) :]
+    return digits.isascii() and digits.isdigit()
+
+
 def validate_recipient(value: str) -> str | None:
     """Return None when `value` is an accepted recipient, else the validation message."""
+    if isinstance(value, str) and _is_canonical_organization(value):
+        return None
     if not isinstance(value, str) or not value.strip():
         return RECIPIENT_EMPTY_MESSAGE
     if _URN_ORG.fullmatch(value) or _ISO_ORG.fullmatch(value) or _LEGACY_URN.fullmatch(value):
@@ -88,6 +101,8 @@ def validate_recipient(value: str) -> str | None:
 
 def normalize_recipient(value: str) -> str:
     """Canonical, lower-cased URN of an (already validated) recipient (§4.2 normalization)."""
+    if _is_canonical_organization(value):
+        return value
     lowered = value.lower()
     if lowered.startswith(LEGACY_SELF_IDENTIFIED_PREFIX + ":"):
         return lowered
@@ -113,11 +128,15 @@ def identifier(urn: str) -> str:
 
 def is_organization(urn: str) -> bool:
     """True for `urn:altinn:organization:identifier-no:<9 digits>` (or `0192:<9 digits>`)."""
+    if _is_canonical_organization(urn):
+        return True
     return bool(_URN_ORG.fullmatch(urn.lower()) or _ISO_ORG.fullmatch(urn))
 
 
 def is_person_ssn(urn: str) -> bool:
     """True for `urn:altinn:person:identifier-no:<11 digits>` or a plain 11-digit number."""
+    if urn.startswith(_ORG_URN_START):
+        return False
     return bool(_URN_PERSON.fullmatch(urn.lower()) or _PLAIN_SSN.fullmatch(urn))
 
 

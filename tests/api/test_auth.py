@@ -74,6 +74,15 @@ def test_expired_token(client, tokens):
     assert_unauthorized(post(client, initialize_request(), tokens.headers(ttl=-30)))
 
 
+def test_a_reused_token_is_refused_once_it_expires(client, tokens):
+    """The caller read from a token is kept while the token is reused; its expiry still ends it."""
+    token = tokens.make(ttl=2)
+    for _ in range(2):
+        ok(post(client, initialize_request(), bearer(token)))
+    time.sleep(2.1)
+    assert_unauthorized(post(client, initialize_request(), bearer(token)))
+
+
 def test_token_signed_by_another_rsa_key(client):
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     token = mint_token(stranger, issuer=DEV_ISSUER, scopes=[WRITE], org=SENDER_ORG, ttl_seconds=600)

@@ -61,3 +61,8 @@ def test_they_unnest_like_the_generic_ones(conn):
 def test_empty_arrays_are_empty(conn):
     assert read_back(conn, "SELECT cardinality(%b::uuid[])", UuidArray()) == 0
     assert read_back(conn, "SELECT %b::text[]", TextArray()) == []
+
+
+def test_one_uuid_array_passed_for_several_placeholders_is_sent_to_each(conn):
+    ids = UuidArray([uuid.uuid4() for _ in range(3)])
+    assert conn.execute("SELECT %b::uuid[], %b::uuid[]", (ids, ids)).fetchone() == (ids, ids)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.domain.recipients import (
     ON_BEHALF_OF_FORMAT_MESSAGE,
@@ -215,3 +217,32 @@ def test_on_behalf_of_rules_and_messages(value: str, message: str | None) -> Non
     """The original's OnBehalfOf attribute: org as URN or 0192, SSN plain or URN (mod-11)."""
     assert on_behalf_of_error(value) == message
     assert (parse_party_reference(value) is None) == (message is not None)
+
+
+# The canonical organization URN is checked without a regex (most recipients of a large Initialize
+# are one); these hold the shortcut to the regex answers it replaces.
+_ORG_LIKE = st.builds(
+    lambda prefix, digits: prefix + digits,
+    st.sampled_from(
+        [
+            "urn:altinn:organization:identifier-no:",
+            "URN:altinn:organization:identifier-no:",
+            "urn:altinn:organization:identifier-no",
+            "",
+        ]
+    ),
+    st.text(st.sampled_from("0123456789٣²x: "), min_size=0, max_size=12),
+)
+
+
+@settings(max_examples=3000, deadline=None, database=None)
+@given(st.one_of(_ORG_LIKE, st.text(max_size=60)))
+def test_the_organization_shortcut_answers_as_the_patterns_do(value):
+    from app.domain import recipients
+
+    by_pattern = bool(recipients._URN_ORG.fullmatch(value))
+    assert recipients._is_canonical_organization(value) == (by_pattern and value == value.lower())
+    if recipients._is_canonical_organization(value):
+        assert validate_recipient(value) is None
+        assert normalize_recipient(value) == f"urn:altinn:organization:identifier-no:{identifier(value)}"
+        assert is_organization(value) and not is_person_ssn(value)

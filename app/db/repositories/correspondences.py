@@ -27,6 +27,9 @@ CONTENT_COLUMNS = """i.language,
 OUTBOX_CHANNEL = "correspondence_outbox"
 # Every correspondence is Initialized at its Initialize's `created`: derived on reads, never stored.
 INITIALIZED = int(CorrespondenceStatus.Initialized)
+_STATUS_NAMES = {int(s): s.name for s in CorrespondenceStatus}
+# A correspondence's `published` is its Published status row's time (one at most: a unique index).
+PUBLISHED = int(CorrespondenceStatus.Published)
 
 # One statement writes a whole Initialize, whatever its number of recipients: the shared row once,
 # then per-recipient rows from arrays (unnest), so a request costs one round trip.
@@ -92,13 +95,20 @@ def insert_initialization(
     rows = new.correspondences
     # Status ids need no order: a history is ordered by time, then status (the later of two rows
     # written at one instant always has the higher status).
-    owners, statuses, texts = [], [], []
+    ids = UuidArray([c.id for c in rows])
+    owners, statuses, texts = UuidArray(), SmallintArray(), TextArray()
     for c in rows:
-        if c.status != CorrespondenceStatus.Initialized:
+        if c.status != INITIALIZED:
             owners.append(c.id)
             statuses.append(c.status)
-            texts.append(CorrespondenceStatus(c.status).name)
-    ids = [c.id for c in rows]
+            texts.append(_STATUS_NAMES[c.status])
+    outbox = UuidArray([c.id for c in rows if c.wants_notification_orders])
+    # Usually every correspondence has a stored status and an outbox row: then the three arrays are
+    # one, dumped once.
+    if len(owners) == len(ids):
+        owners = ids
+    if len(outbox) == len(ids):
+        outbox = ids
     conn.execute(
         _INSERT_INITIALIZATION,
         {
@@ -125,17 +135,17 @@ def insert_initialization(
                 [{"reference_type": int(t), "reference_value": value} for t, value in v.external_references]
             ),
             "reply_options": Jsonb([{"link_url": url, "link_text": text} for url, text in v.reply_options]),
-            "ids": UuidArray(ids),
+            "ids": ids,
             "recipients": TextArray([c.recipient for c in rows]),
             "names": TextArray([c.recipient_name for c in rows]),
             "party": party_urn,
-            "status_owners": UuidArray(owners),
-            "statuses": SmallintArray(statuses),
-            "status_texts": TextArray(texts),
+            "status_owners": owners,
+            "statuses": statuses,
+            "status_texts": texts,
             "attachment_ids": UuidArray([a.attachment_id for a in new.attachments]),
             "expirations": [a.expiration_time for a in new.attachments],
             "request_id": request_id,
-            "outbox": UuidArray([c.id for c in rows if c.wants_notification_orders]),
+            "outbox": outbox,
             "key": v.idempotency_key,
             "first_id": ids[0] if ids else None,
         },
@@ -155,7 +165,9 @@ def get_correspondence(
 ) -> dict[str, Any] | None:
     """One correspondence with content, history, references, reply options and attachments."""
     row = conn.execute(
-        f"""SELECT c.id, c.initialization_id, c.recipient, c.published, c.altinn2_correspondence_id,
+        f"""SELECT c.id, c.initialization_id, c.recipient, c.altinn2_correspondence_id,
+                   (SELECT s.status_changed FROM correspondence_statuses s
+                    WHERE s.correspondence_id = c.id AND s.status = {PUBLISHED}) AS published,
                    i.resource_id, i.sender, i.service_owner_id, i.senders_reference, i.message_sender,
                    i.requested_publish_time, i.due_date_time, i.property_list, i.ignore_reservation,
                    i.is_confirmation_needed, i.is_confidential, i.allow_forwarding, i.created,
