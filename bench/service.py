@@ -20,6 +20,8 @@ present, else the embedded ones (bench/common.py), scratch databases and a uniqu
     (bench/noop_celery.py), with the ratio.
 
 Writes bench/results/service-<UTC time>.json and .md (the table for docs/developing.md) and prints the table.
+BENCH_GUNICORN_ARGS (e.g. `--worker-class gthread --threads 32`) is appended to the Procfile's web
+flags for both servers, to compare worker classes (bench/slow_clients.py reads it too).
 --profile also samples the service's gunicorn workers with py-spy during an extra load run and
 reports where the time goes (raw stacks kept in bench/results/).
 """
@@ -80,12 +82,14 @@ def procfile_web(app_module: str, port: int, chdir: Path | None = None) -> list[
     args[args.index("--bind") + 1] = f"127.0.0.1:{port}"
     if chdir is not None:
         args += ["--chdir", str(chdir)]
-    return args
+    return args + shlex.split(os.environ.get("BENCH_GUNICORN_ARGS", ""))
 
 
 def gunicorn_settings() -> str:
+    """The Procfile's web flags (and BENCH_GUNICORN_ARGS, which override them: gunicorn takes the
+    last value of a repeated flag, e.g. `--worker-class gthread --threads 32`)."""
     line = next(item for item in (ROOT / "Procfile").read_text().splitlines() if item.startswith("web:"))
-    args = shlex.split(line.split(":", 1)[1])[2:]
+    args = shlex.split(line.split(":", 1)[1])[2:] + shlex.split(os.environ.get("BENCH_GUNICORN_ARGS", ""))
     return " ".join(a for i, a in enumerate(args) if a != "--bind" and (i == 0 or args[i - 1] != "--bind"))
 
 
