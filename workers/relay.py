@@ -27,11 +27,13 @@ from psycopg.rows import DictRow, TupleRow, dict_row
 from app.config import Settings
 from app.db.pool import DatabaseUnavailable
 from app.db.repositories.correspondences import OUTBOX_CHANNEL
-from app.usecases.dispatch_notification_orders import Enqueue, dispatch_abandoned, dispatch_new
+from app.usecases.dispatch_notification_orders import Enqueue, dispatch_abandoned, dispatch_new, waiting
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
+# How soon the relay looks again when new rows wait for an older transaction to end.
+HELD_BACK_SECONDS = 0.02
 
 
 class OutboxRelay:
@@ -54,6 +56,7 @@ class OutboxRelay:
         self.stop_event = threading.Event()
         self.sent = 0
         self.next_abandoned_check = 0.0
+        self.held_back = False
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -86,8 +89,8 @@ class OutboxRelay:
                 log.warning("outbox relay: broker unavailable (%s); retrying in %.1f s", exc, backoff)
                 self._wait(listener, backoff)
                 continue
-            self._wait(listener, self.idle_seconds)
-            if self.batch_window_seconds:
+            self._wait(listener, HELD_BACK_SECONDS if self.held_back else self.idle_seconds)
+            if self.batch_window_seconds and not self.held_back:
                 self.stop_event.wait(self.batch_window_seconds)
 
     def _wait(self, listener: psycopg.Connection[TupleRow], seconds: float) -> None:
@@ -110,6 +113,8 @@ class OutboxRelay:
             total += n
             if n < BATCH:
                 break
+        # Rows committed after a transaction that is still running are taken once it ends.
+        self.held_back = waiting(self.db)
         # Rows whose worker died (its lease passed): at most once per idle interval, as the lookup
         # reads every unfinished row.
         if time.monotonic() >= self.next_abandoned_check:

@@ -1,6 +1,6 @@
 """Events to subscribers, run by workers (beat-driven scans, SKIP LOCKED, never HTTP in a transaction).
 
-1. `fan_out`: outbox rows (`correspondence_events`) not yet forwarded become one delivery row per
+1. `fan_out`: outbox rows (`correspondence_events`) past the fan-out's cursor become one delivery row per
    (active matching subscription, CloudEvent), in one transaction; an Initialize's single row becomes
    one CloudEvent per correspondence here. The unique (subscription, event) makes a repeat harmless.
 2. `deliver_due`: claims due deliveries (a lease, at most EVENTS_MAX_IN_FLIGHT_PER_ENDPOINT per
@@ -37,7 +37,7 @@ Post = Callable[..., Any]  # (url, secret, event, allow_private=, timeout=, conn
 
 
 # Outbox rows taken per transaction, and of them at most EXPANDED become deliveries: a row of a
-# resource nobody subscribes to is only marked forwarded (cheap, and nearly every row under load),
+# resource nobody subscribes to is only passed by the cursor (cheap, and nearly every row under load),
 # while an Initialize's row becomes one CloudEvent per correspondence (up to 500) per subscription.
 PAGE = 1000
 EXPANDED = 50
@@ -64,7 +64,7 @@ def fan_out(
             ]
             if len(wanted) > expand_limit:
                 # Forward in order up to the first row past this transaction's share; the rest stay
-                # unforwarded (unlocked at commit) for the next round.
+                # past the cursor for the next round.
                 rows, wanted, more = rows[: wanted[expand_limit]], wanted[:expand_limit], True
             pairs = matches([s for s, _, _ in live], repo.expand(conn, [rows[i] for i in wanted]))
             visible = _Visibility(conn, {s.id: (consumer, made_by) for s, consumer, made_by in live})
@@ -76,7 +76,7 @@ def fan_out(
                     if visible.may_see(sid, e.resource_id, e.subject)
                 ],
             )
-        repo.mark_forwarded(conn, [r["id"] for r in rows])
+        repo.forwarded_through(conn, rows[-1])
     return len(rows), more
 
 

@@ -1,9 +1,12 @@
 """Getting outbox rows to the workers: the relay process (woken by NOTIFY when an Initialize
 commits) sends new rows at once; the sweep on beat re-sends rows that stayed behind.
 
-Rows are marked dispatched in a committed transaction *before* the message is published, so a
-worker that receives the message at once never finds the row locked by the marking; when the
-publish fails the mark is cleared and the relay sends the rows later.
+New rows are read past the relay's cursor in commit order and published inside the transaction that
+moves the cursor (no row is written: migration 0019); when a publish fails the cursor stays and the
+rows go with the next attempt (a message published before the failure may go twice: the worker's
+claim takes a row once). Rows sent again (a retry, a dead worker's, a lost message) are marked
+dispatched in a committed transaction *before* the message is published, and the mark is cleared
+when the publish fails.
 """
 
 from __future__ import annotations
@@ -22,26 +25,53 @@ log = logging.getLogger(__name__)
 Enqueue = Callable[[list[uuid.UUID]], None]
 
 
-def dispatch_new(db: Transactions, enqueue: Enqueue, limit: int = 1000, chunk: int = 100) -> int:
-    """Publish outbox rows no one has dispatched yet (what Initializes just committed), oldest first,
-    `chunk` correspondences per message whatever Initialize they came from.
-
-    The rows are marked in a committed transaction before publishing; with the broker down the
-    mark is cleared again and the error raised (the caller backs off, the rows stay due)."""
+def dispatch_new(
+    db: Transactions,
+    enqueue: Enqueue,
+    limit: int = 1000,
+    chunk: int = 100,
+    older_than: timedelta | None = None,
+) -> int:
+    """Publish the rows past the relay's cursor (what Initializes just committed), oldest first,
+    `chunk` correspondences per message whatever Initialize they came from, and move the cursor past
+    them in the same transaction. With the broker down the error is raised and the cursor stays (the
+    caller backs off, the rows stay due). With `older_than` (the sweep), only when the oldest of them
+    waited that long (no relay is running)."""
     with db.transaction() as conn:
-        taken = notification_repo.take_undispatched(conn, limit)
-    return _publish(db, enqueue, taken, chunk)
+        taken, end = notification_repo.take_new(conn, limit, older_than)
+        if end is None:
+            return 0
+        for start in range(0, len(taken), chunk):
+            _enqueue(enqueue, taken[start : start + chunk])
+        notification_repo.advance(conn, end)
+    return len(taken)
+
+
+def waiting(db: Transactions) -> bool:
+    """Rows past the relay's cursor that an older transaction still holds back (`dispatch_new` takes
+    them once it ends: the relay looks again shortly rather than after its idle interval)."""
+    with db.transaction() as conn:
+        return notification_repo.waiting_past_cursor(conn)
 
 
 def dispatch_abandoned(db: Transactions, enqueue: Enqueue, limit: int = 1000, chunk: int = 100) -> int:
-    """Publish again the incomplete rows whose lease passed since they were last dispatched: the
-    worker that held them died (a live one renews its lease), so a crash costs the lease (20 s), not
-    the re-dispatch window."""
+    """Publish again the rows due again: retries whose time came, and rows whose lease passed since
+    they were last dispatched (the worker that held them died: a live one renews its lease), so a
+    crash costs the lease (20 s), not the re-dispatch window."""
     with db.transaction() as conn:
-        taken = notification_repo.take_abandoned(conn, limit)
+        taken = notification_repo.take_due_again(conn, limit)
     if taken:
-        log.info("outbox relay re-sent %d correspondences whose worker's lease passed", len(taken))
+        log.info("outbox relay re-sent %d correspondences due again", len(taken))
     return _publish(db, enqueue, taken, chunk)
+
+
+def _enqueue(enqueue: Enqueue, part: list[tuple[uuid.UUID, str | None]]) -> None:
+    # The task's logs carry the request id of every Initialize whose work it does.
+    token = request_id_var.set(",".join(dict.fromkeys(r for _, r in part if r)) or None)
+    try:
+        enqueue([i for i, _ in part])
+    finally:
+        request_id_var.reset(token)
 
 
 def _publish(
@@ -53,12 +83,7 @@ def _publish(
     try:
         for start in range(0, len(taken), chunk):
             part = taken[start : start + chunk]
-            # The task's logs carry the request id of every Initialize whose work it does.
-            token = request_id_var.set(",".join(dict.fromkeys(r for _, r in part if r)) or None)
-            try:
-                enqueue([i for i, _ in part])
-            finally:
-                request_id_var.reset(token)
+            _enqueue(enqueue, part)
             sent += len(part)
     except Exception:
         _undo(db, [i for i, _ in taken[sent:]])
@@ -73,21 +98,26 @@ def relay_outbox(
     undispatched_after: timedelta,
     redispatch_after: timedelta,
     limit: int = 5000,
+    queued: int = 0,
 ) -> int:
-    """Re-send rows never dispatched, or dispatched long ago and still incomplete."""
+    """Send rows no relay sent within `undispatched_after`, and re-send rows due again or dispatched
+    long ago and still incomplete under no live lease. While `queued` messages wait in the
+    notifications queue a row dispatched long ago may be in one of them: it is not taken for lost
+    then (under a backlog of minutes every row would be sent twice), only once the queue is empty."""
+    sent = dispatch_new(db, enqueue, limit, older_than=undispatched_after)
     with db.transaction() as conn:
         ids = notification_repo.take_stale_for_dispatch(
-            conn, undispatched_after=undispatched_after, redispatch_after=redispatch_after, limit=limit
+            conn, redispatch_after=redispatch_after, limit=limit, lost=queued == 0
         )
     if not ids:
-        return 0
+        return sent
     try:
         enqueue(ids)
     except Exception:
         _undo(db, ids)
         raise
     log.info("outbox relay re-sent %d correspondences", len(ids))
-    return len(ids)
+    return sent + len(ids)
 
 
 def _undo(db: Transactions, ids: list[uuid.UUID]) -> None:

@@ -68,7 +68,6 @@ def publish_due(db: Database, limit: int = 20) -> PublishResult:
         # A job ends once none of its correspondences waits (their attachments are shared: all or none).
         postponed = list(dict.fromkeys(d["initialization_id"] for d in waiting))
         lifecycle_repo.add_statuses(conn, status_rows)
-        lifecycle_repo.set_published(conn, published, now + timedelta(microseconds=1))
         lifecycle_repo.add_events(conn, events)
         lifecycle_repo.finish_publication(conn, [j for j in jobs if j not in set(postponed)])
         lifecycle_repo.postpone_publication(conn, postponed, RECHECK_AFTER)

@@ -142,7 +142,8 @@ def relayed(db: Any, *ids: Any, timeout: float = 10.0) -> None:
         with db.transaction() as conn:
             left = conn.execute(
                 "SELECT count(*) AS n FROM notification_outbox WHERE correspondence_id = ANY(%s::uuid[]) "
-                "AND dispatched_at IS NULL",
+                "AND (xid, correspondence_id) > "
+                "(SELECT position_xid, position_uuid FROM work_cursors WHERE name = 'notification_outbox')",
                 ([str(i) for i in ids],),
             ).fetchone()["n"]
         if not left:

@@ -85,10 +85,12 @@ def test_orders_by_status_and_outbox_backlog_come_from_the_database(
             ).fetchall()
         }
         backlog = conn.execute(
-            """SELECT count(*) FILTER (WHERE dispatched_at IS NULL) AS undispatched,
-                      count(*) FILTER (WHERE dispatched_at IS NOT NULL) AS dispatched,
+            """SELECT count(*) FILTER (WHERE past OR retry_at IS NOT NULL) AS undispatched,
+                      count(*) FILTER (WHERE NOT past AND retry_at IS NULL) AS dispatched,
                       min(created) AS oldest
-               FROM notification_outbox WHERE completed_at IS NULL"""
+               FROM (SELECT (xid, correspondence_id) > (SELECT position_xid, position_uuid FROM work_cursors
+                                                        WHERE name = 'notification_outbox') AS past,
+                            retry_at, created FROM notification_outbox) o"""
         ).fetchone()
     before = datetime.now(UTC)
     samples = scrape(client)

@@ -37,11 +37,7 @@ def _finish_outbox_rows(db):
     made.clear()
     yield
     with db.transaction() as conn:
-        conn.execute(
-            "UPDATE notification_outbox SET completed_at = now(), claimed_until = NULL "
-            "WHERE correspondence_id = ANY(%s) AND completed_at IS NULL",
-            (made,),
-        )
+        conn.execute("DELETE FROM notification_outbox WHERE correspondence_id = ANY(%s)", (made,))
 
 
 made: list[uuid.UUID] = []
@@ -63,8 +59,8 @@ def _initialize(client, sender, n: int, first: int) -> list[uuid.UUID]:
 def _outbox(db, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     with db.transaction() as conn:
         rows = conn.execute(
-            """SELECT correspondence_id, claimed_until, lease_owner, completed_at, dispatched_at, attempts
-               FROM notification_outbox WHERE correspondence_id = ANY(%s)""",
+            """SELECT correspondence_id, claimed_until, lease_owner, completed_at, dispatched_at, retry_at,
+                      attempts FROM notification_outbox WHERE correspondence_id = ANY(%s)""",
             (ids,),
         ).fetchall()
     return {r["correspondence_id"]: r for r in rows}
@@ -104,7 +100,7 @@ def test_a_live_worker_keeps_its_rows_however_long_its_calls_take(client, sender
     assert sorted(result.completed) == sorted(ids) and result.recorded == 6 and not result.released
     assert taken_by_others == [0] * 6  # held all along
     assert ends == sorted(ends) and ends[-1] > ends[0]  # renewed while it worked
-    assert all(r["completed_at"] and r["claimed_until"] is None for r in _outbox(db, ids).values())
+    assert _outbox(db, ids) == {}  # completed: the statement that recorded them deleted the rows
 
 
 def test_a_row_taken_over_meanwhile_gets_no_more_calls_and_is_left_to_its_new_holder(
@@ -171,7 +167,7 @@ def test_a_lease_in_doubt_stops_the_calls_and_the_rows_go_back_at_once(
     for i in result.released:
         # No attempt counted, no Failure recorded: the relay sends the row again at once.
         assert rows[i]["claimed_until"] is None and rows[i]["dispatched_at"] is None
-        assert rows[i]["attempts"] == 0 and rows[i]["completed_at"] is None
+        assert rows[i]["attempts"] == 0 and rows[i]["retry_at"] is not None  # due again at once
     monkeypatch.undo()
     again = create_notification_orders(db, LocalGateway(), result.released)
     assert sorted(again.completed) == sorted(result.released)
@@ -195,7 +191,7 @@ def test_renewal_is_only_where_the_lease_is_still_ours(client, sender, db, witho
     assert lease.lost == {ids[0], ids[1]} and not lease.holds(ids[0]) and lease.holds(ids[2])
     assert after[ids[2]]["claimed_until"] > before[ids[2]]["claimed_until"]
     assert after[ids[0]]["claimed_until"] == before[ids[0]]["claimed_until"]
-    assert after[ids[1]]["claimed_until"] is None
+    assert ids[1] not in after  # finished: its row is gone
     lease.release([ids[2]])
     assert not lease.holds(ids[2])
 
@@ -227,7 +223,9 @@ def test_the_heartbeat_renews_on_its_own(client, sender, db, without_session_rel
 
 def _dispatched_then_claimed(db, ids: list[uuid.UUID], lease_seconds: float) -> None:
     with db.transaction() as conn:
-        notification_repo.take_undispatched(conn, 1000)
+        _, end = notification_repo.take_new(conn, 1000)
+        if end is not None:
+            notification_repo.advance(conn, end)
         conn.execute(
             "UPDATE notification_outbox SET dispatched_at = now() - interval '1 second' "
             "WHERE correspondence_id = ANY(%s)",

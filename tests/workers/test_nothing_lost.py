@@ -54,7 +54,7 @@ def held(db, ids: list[str]) -> dict[str, str]:
     with db.transaction() as conn:
         rows = conn.execute(
             """SELECT correspondence_id, lease_owner FROM notification_outbox
-               WHERE correspondence_id = ANY(%s::uuid[]) AND completed_at IS NULL AND claimed_until > now()""",
+               WHERE correspondence_id = ANY(%s::uuid[]) AND claimed_until > now()""",
             (ids,),
         ).fetchall()
     return {str(r["correspondence_id"]): str(r["lease_owner"]) for r in rows}

@@ -29,7 +29,7 @@ def outbox_complete(db, correspondence_ids) -> bool:
     with db.transaction() as conn:
         row = conn.execute(
             """SELECT count(*) AS n FROM notification_outbox
-               WHERE correspondence_id = ANY(%s::uuid[]) AND completed_at IS NULL""",
+               WHERE correspondence_id = ANY(%s::uuid[])""",
             ([str(i) for i in correspondence_ids],),
         ).fetchone()
     return row["n"] == 0

@@ -91,11 +91,7 @@ def test_orders_another_worker_recorded_meanwhile_are_not_counted_or_announced_t
     first = create_notification_orders(db, LocalGateway(), ids)
     assert first.recorded == 2
     with db.transaction() as conn:  # as if the completion had been lost: the row is due again
-        conn.execute(
-            "UPDATE notification_outbox SET completed_at = NULL, claimed_until = NULL "
-            "WHERE correspondence_id = ANY(%s)",
-            (ids,),
-        )
+        conn.execute("INSERT INTO notification_outbox (correspondence_id) SELECT unnest(%s::uuid[])", (ids,))
         events_before = conn.execute("SELECT count(*) AS n FROM correspondence_events").fetchone()["n"]
     again = create_notification_orders(db, LocalGateway(), ids, policy=OrderPolicy())
     assert again.recorded == 0 and again.completed == ids

@@ -37,7 +37,8 @@ def undispatched(db, ids: list[str]) -> int:
     with db.transaction() as conn:
         return conn.execute(
             "SELECT count(*) AS n FROM notification_outbox WHERE correspondence_id = ANY(%s::uuid[]) "
-            "AND dispatched_at IS NULL",
+            "AND (xid, correspondence_id) > "
+            "(SELECT position_xid, position_uuid FROM work_cursors WHERE name = 'notification_outbox')",
             (ids,),
         ).fetchone()["n"]
 

@@ -120,21 +120,35 @@ def live_subscriptions(
 # -- the outbox: fan-out into deliveries --------------------------------------------------------------
 
 
+FAN_OUT_CURSOR = "correspondence_events"
+
+
 def take_outbox(conn: psycopg.Connection[DictRow], limit: int) -> list[dict[str, Any]]:
-    """Unforwarded rows, oldest first, with their resource (locked: one fan-out per row)."""
+    """Lock the fan-out's cursor and return the rows past it, in commit order (migration 0019), with
+    their resource; nothing while another fan-out holds the cursor. The caller moves the cursor
+    (`forwarded_through`) in the same transaction: a forwarded row is never written to."""
+    cursor = conn.execute(
+        """SELECT position_xid::text AS x, position_id AS i FROM work_cursors WHERE name = %s
+           FOR UPDATE SKIP LOCKED""",
+        (FAN_OUT_CURSOR,),
+    ).fetchone()
+    if cursor is None:
+        return []
     return conn.execute(
-        """WITH taken AS (SELECT id FROM correspondence_events WHERE forwarded_at IS NULL
-                          ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
-           SELECT e.id, e.event_type, e.created, e.correspondence_id, e.initialization_id, e.attachment_id,
-                  e.subject, e.order_id, COALESCE(ic.resource_id, ii.resource_id, a.resource_id) AS resource_id,
+        """WITH taken AS (SELECT id, xid FROM correspondence_events
+                          WHERE (xid, id) > (%s::xid8, %s) AND xid < pg_snapshot_xmin(pg_current_snapshot())
+                          ORDER BY xid, id LIMIT %s)
+           SELECT e.id, taken.xid::text AS xid, e.event_type, e.created, e.correspondence_id, e.initialization_id,
+                  e.attachment_id, e.subject, e.order_id,
+                  COALESCE(ic.resource_id, ii.resource_id, a.resource_id) AS resource_id,
                   COALESCE(ic.sender, ii.sender, a.sender) AS sender, c.recipient
            FROM taken JOIN correspondence_events e ON e.id = taken.id
            LEFT JOIN correspondences c ON c.id = e.correspondence_id
            LEFT JOIN initializations ic ON ic.id = c.initialization_id
            LEFT JOIN initializations ii ON ii.id = e.initialization_id
            LEFT JOIN attachments a ON a.id = e.attachment_id
-           ORDER BY e.id""",
-        (limit,),
+           ORDER BY taken.xid, e.id""",
+        (cursor["x"], cursor["i"], limit),
     ).fetchall()
 
 
@@ -192,9 +206,12 @@ def insert_deliveries(
             )
 
 
-def mark_forwarded(conn: psycopg.Connection[DictRow], ids: list[int]) -> None:
-    if ids:
-        conn.execute("UPDATE correspondence_events SET forwarded_at = now() WHERE id = ANY(%s)", (ids,))
+def forwarded_through(conn: psycopg.Connection[DictRow], last: dict[str, Any]) -> None:
+    """Move the fan-out's cursor past `last` (a row of `take_outbox`) and every row before it."""
+    conn.execute(
+        "UPDATE work_cursors SET position_xid = %s::xid8, position_id = %s WHERE name = %s",
+        (last["xid"], last["id"], FAN_OUT_CURSOR),
+    )
 
 
 # -- deliveries ------------------------------------------------------------------------------------------

@@ -91,13 +91,6 @@ def add_statuses(
         )
 
 
-def set_published(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], at: datetime) -> None:
-    if ids:
-        conn.execute(
-            "UPDATE correspondences SET published = %s WHERE id = ANY(%s) AND published IS NULL", (at, ids)
-        )
-
-
 def add_events(conn: psycopg.Connection[DictRow], rows: Sequence[tuple[Any, ...]]) -> None:
     """rows: (event type, correspondence id, subject[, order id]), in that order of ids; one statement.
     The subject a subscriber sees is decided at fan-out (app/domain/events.subject_of); the order id

@@ -24,14 +24,17 @@ def orders_by_status(conn: psycopg.Connection[DictRow]) -> dict[str, int]:
 
 
 def outbox_backlog(conn: psycopg.Connection[DictRow]) -> dict[str, Any]:
-    """Outbox rows not completed yet: never dispatched (waiting for the relay), dispatched (on the
-    broker or in a worker), and the creation time of the oldest (None when the backlog is empty)."""
+    """Outbox rows not completed yet (every row: a completed one is deleted): not yet dispatched
+    (past the relay's cursor, or due again), dispatched (on the broker or in a worker), and the
+    creation time of the oldest (None when the backlog is empty)."""
     _limit(conn)
     row = conn.execute(
-        """SELECT count(*) FILTER (WHERE dispatched_at IS NULL) AS undispatched,
-                  count(*) FILTER (WHERE dispatched_at IS NOT NULL) AS dispatched,
-                  min(created) AS oldest
-           FROM notification_outbox WHERE completed_at IS NULL"""
+        """SELECT count(*) FILTER (WHERE o.xid_past OR o.retry_at IS NOT NULL) AS undispatched,
+                  count(*) FILTER (WHERE NOT o.xid_past AND o.retry_at IS NULL) AS dispatched,
+                  min(o.created) AS oldest
+           FROM (SELECT (n.xid, n.correspondence_id) > (w.position_xid, w.position_uuid) AS xid_past,
+                        n.retry_at, n.created
+                 FROM notification_outbox n, work_cursors w WHERE w.name = 'notification_outbox') o"""
     ).fetchone()
     assert row is not None  # an aggregate without GROUP BY: always one row
     oldest: datetime | None = row["oldest"]

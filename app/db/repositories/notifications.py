@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -14,45 +14,94 @@ from psycopg.types.json import Jsonb
 from app.db.repositories.correspondences import CONTENT_COLUMNS, CORRESPONDENCE
 from app.domain.notification_orders import NotificationOrder, OrderOutcome
 
+# The relay's cursor over the outbox, and the sweep's low-water mark (migration 0019, `work_cursors`).
+RELAY_CURSOR = "notification_outbox"
+OLDEST = "notification_outbox_oldest"
+# Rows written by transactions that ended before every running one began: all committed (or rolled
+# back), none can still appear below them. A reader in (xid, key) order past its cursor misses none.
+ENDED = "xid < pg_snapshot_xmin(pg_current_snapshot())"
+Position = tuple[str, uuid.UUID]
 
-def undo_dispatch(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> None:
-    """The message never reached the broker: make the rows due for the relay at once."""
+
+def _cursor(conn: psycopg.Connection[DictRow], name: str, skip_locked: bool) -> Position | None:
+    row = conn.execute(
+        "SELECT position_xid::text AS x, position_uuid AS u FROM work_cursors WHERE name = %s FOR UPDATE"
+        + (" SKIP LOCKED" if skip_locked else ""),
+        (name,),
+    ).fetchone()
+    return (row["x"], row["u"]) if row else None
+
+
+def _move(conn: psycopg.Connection[DictRow], name: str, position: Position) -> None:
     conn.execute(
-        "UPDATE notification_outbox SET dispatched_at = NULL "
-        "WHERE correspondence_id = ANY(%s) AND completed_at IS NULL",
-        (ids,),
+        "UPDATE work_cursors SET position_xid = %s::xid8, position_uuid = %s WHERE name = %s",
+        (position[0], position[1], name),
     )
 
 
-def take_undispatched(conn: psycopg.Connection[DictRow], limit: int) -> list[tuple[uuid.UUID, str | None]]:
-    """Mark as dispatched, and return (with the id of the request that caused them), incomplete
-    rows no one has dispatched yet. The caller commits before publishing."""
+def take_new(
+    conn: psycopg.Connection[DictRow], limit: int, older_than: timedelta | None = None
+) -> tuple[list[tuple[uuid.UUID, str | None]], Position | None]:
+    """Lock the relay's cursor and return (with the id of the request that caused them) the rows past
+    it, in commit order, and the cursor's position after them; nothing while another relay holds the
+    cursor (or, with `older_than`, while the oldest such row is younger). The caller publishes them,
+    then `advance`s the cursor in the same transaction: a publish that fails moves nothing. No row
+    is written: dispatching leaves no dead version."""
+    position = _cursor(conn, RELAY_CURSOR, skip_locked=True)
+    if position is None:
+        return [], None
     rows = conn.execute(
-        """UPDATE notification_outbox SET dispatched_at = now(), dispatch_count = dispatch_count + 1
-           WHERE correspondence_id IN (
-               SELECT correspondence_id FROM notification_outbox
-               WHERE completed_at IS NULL AND dispatched_at IS NULL AND (retry_at IS NULL OR retry_at <= now())
-               ORDER BY created LIMIT %s FOR UPDATE SKIP LOCKED)
-           RETURNING correspondence_id, request_id, created""",
-        (limit,),
+        f"""SELECT correspondence_id, request_id, xid::text AS x, created FROM notification_outbox
+            WHERE (xid, correspondence_id) > (%s::xid8, %s) AND {ENDED}
+            ORDER BY xid, correspondence_id LIMIT %s""",
+        (position[0], position[1], limit),
     ).fetchall()
-    rows.sort(key=lambda r: (r["created"], r["request_id"] or "", r["correspondence_id"]))
-    return [(r["correspondence_id"], r["request_id"]) for r in rows]
+    if not rows or (older_than is not None and rows[0]["created"] > datetime.now(UTC) - older_than):
+        return [], None
+    return [(r["correspondence_id"], r["request_id"]) for r in rows], (
+        rows[-1]["x"],
+        rows[-1]["correspondence_id"],
+    )
+
+
+def waiting_past_cursor(conn: psycopg.Connection[DictRow]) -> bool:
+    """Whether rows past the relay's cursor wait for an older transaction (anywhere in the cluster)
+    to end before they can be taken."""
+    row = conn.execute(
+        """SELECT EXISTS (SELECT 1 FROM notification_outbox o, work_cursors w
+                          WHERE w.name = %s AND (o.xid, o.correspondence_id) > (w.position_xid, w.position_uuid))
+               AS waiting""",
+        (RELAY_CURSOR,),
+    ).fetchone()
+    return bool(row and row["waiting"])
+
+
+def advance(conn: psycopg.Connection[DictRow], position: Position) -> None:
+    _move(conn, RELAY_CURSOR, position)
+
+
+def undo_dispatch(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> None:
+    """A re-send (`take_due_again`, `take_stale_for_dispatch`) never reached the broker: make the rows
+    due for the relay at once."""
+    conn.execute(
+        "UPDATE notification_outbox SET dispatched_at = NULL, retry_at = now() WHERE correspondence_id = ANY(%s)",
+        (ids,),
+    )
 
 
 def claim_pending(
     conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], token: uuid.UUID, lease_seconds: float
 ) -> dict[uuid.UUID, int]:
-    """Lease, under `token`, the still-incomplete outbox rows among ids that no other worker holds a
-    live lease on (the caller commits at once: no lock is held while the gateway is called).
+    """Lease, under `token`, the outbox rows among ids (still there: not completed) that no other
+    worker holds a live lease on (the caller commits at once: no lock is held while the gateway is
+    called).
 
     Returns correspondence id → attempts made so far."""
     rows = conn.execute(
         """UPDATE notification_outbox SET claimed_until = now() + make_interval(secs => %s), lease_owner = %s
            WHERE correspondence_id IN (
                SELECT correspondence_id FROM notification_outbox
-               WHERE correspondence_id = ANY(%s) AND completed_at IS NULL
-                 AND (claimed_until IS NULL OR claimed_until < now())
+               WHERE correspondence_id = ANY(%s) AND (claimed_until IS NULL OR claimed_until < now())
                ORDER BY correspondence_id FOR UPDATE SKIP LOCKED)
            RETURNING correspondence_id, attempts""",
         (lease_seconds, token, ids),
@@ -61,12 +110,11 @@ def claim_pending(
 
 
 def held_by(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], token: uuid.UUID) -> set[uuid.UUID]:
-    """The incomplete rows among ids still held by `token`, locked until the caller commits: no one
-    takes them over while their outcome is recorded."""
+    """The rows among ids still held by `token`, locked until the caller commits: no one takes them
+    over while their outcome is recorded."""
     rows = conn.execute(
         """SELECT correspondence_id FROM notification_outbox
-           WHERE correspondence_id = ANY(%s) AND lease_owner = %s AND completed_at IS NULL
-           FOR UPDATE""",
+           WHERE correspondence_id = ANY(%s) AND lease_owner = %s FOR UPDATE""",
         (ids, token),
     ).fetchall()
     return {r["correspondence_id"] for r in rows}
@@ -142,10 +190,11 @@ def insert_orders(
 def mark_completed(
     conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], token: uuid.UUID | None = None
 ) -> None:
-    """Complete the rows (those still held by `token`, when given) and end their lease."""
+    """Complete the rows (those still held by `token`, when given): the statement that finishes a
+    row deletes it (an update to `completed_at` left a dead version per correspondence)."""
     if ids:
         conn.execute(
-            """UPDATE notification_outbox SET completed_at = now(), attempts = attempts + 1, claimed_until = NULL
+            """DELETE FROM notification_outbox
                WHERE correspondence_id = ANY(%s) AND (%s::uuid IS NULL OR lease_owner = %s)""",
             (ids, token, token),
         )
@@ -171,59 +220,113 @@ def release(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], token: uuid
     longer sure of its lease): the relay sends them again at once."""
     if ids:
         conn.execute(
-            """UPDATE notification_outbox SET claimed_until = NULL, dispatched_at = NULL
-               WHERE correspondence_id = ANY(%s) AND lease_owner = %s AND completed_at IS NULL""",
+            """UPDATE notification_outbox SET claimed_until = NULL, dispatched_at = NULL, retry_at = now()
+               WHERE correspondence_id = ANY(%s) AND lease_owner = %s""",
             (ids, token),
         )
 
 
-def take_abandoned(conn: psycopg.Connection[DictRow], limit: int) -> list[tuple[uuid.UUID, str | None]]:
-    """Mark as dispatched, and return like `take_undispatched`, incomplete rows whose lease passed
-    since they were last dispatched: their worker died (a live one renews its lease) and they need a
-    new message. The caller commits before publishing."""
+# The sweep looks at this many of the oldest rows (rows left behind are the oldest; the relay finds
+# retries and passed leases anywhere).
+SWEEP_WINDOW = 20_000
+# The relay looks for passed leases among those that passed this recently (the sweep for older ones).
+RECENTLY = "interval '1 minute'"
+
+# Due again: a retry whose time came (or a row released), or a row whose lease passed since it was
+# last dispatched (its worker died: a live one renews its lease).
+_DUE_AGAIN = """((retry_at <= now() AND (claimed_until IS NULL OR claimed_until < now()))
+                 OR (claimed_until < now() AND (dispatched_at IS NULL OR dispatched_at < claimed_until)))"""
+
+
+def _redispatch(
+    conn: psycopg.Connection[DictRow], chosen: str, params: dict[str, Any]
+) -> list[dict[str, Any]]:
     rows = conn.execute(
-        """UPDATE notification_outbox SET dispatched_at = now(), dispatch_count = dispatch_count + 1
-           WHERE correspondence_id IN (
-               SELECT correspondence_id FROM notification_outbox
-               WHERE completed_at IS NULL AND claimed_until < now() AND dispatched_at < claimed_until
-               ORDER BY created LIMIT %s FOR UPDATE SKIP LOCKED)
-           RETURNING correspondence_id, request_id, created""",
-        (limit,),
+        f"""UPDATE notification_outbox SET dispatched_at = now(), dispatch_count = dispatch_count + 1,
+                   retry_at = NULL
+            WHERE correspondence_id IN ({chosen})
+            RETURNING correspondence_id, request_id, created""",
+        params,
     ).fetchall()
     rows.sort(key=lambda r: (r["created"], r["request_id"] or "", r["correspondence_id"]))
+    return rows
+
+
+def take_due_again(conn: psycopg.Connection[DictRow], limit: int) -> list[tuple[uuid.UUID, str | None]]:
+    """Mark as dispatched, and return like `take_new`, rows due again (retries whose time came, rows
+    whose lease passed in the last minute). Through the two small indexes of the rare paths, so
+    the relay may look every second. The caller commits before publishing."""
+    rows = _redispatch(
+        conn,
+        f"""SELECT correspondence_id FROM notification_outbox
+            WHERE correspondence_id IN (
+                SELECT correspondence_id FROM notification_outbox WHERE retry_at <= now()
+                UNION ALL
+                SELECT correspondence_id FROM notification_outbox
+                WHERE claimed_until < now() AND claimed_until > now() - {RECENTLY})
+              AND {_DUE_AGAIN}
+            ORDER BY created LIMIT %(limit)s FOR UPDATE SKIP LOCKED""",
+        {"limit": limit},
+    )
     return [(r["correspondence_id"], r["request_id"]) for r in rows]
 
 
 def take_stale_for_dispatch(
     conn: psycopg.Connection[DictRow],
     *,
-    undispatched_after: timedelta,
     redispatch_after: timedelta,
     limit: int,
+    lost: bool = True,
 ) -> list[uuid.UUID]:
-    """Mark as dispatched, and return, incomplete rows never dispatched for a while, dispatched long
-    ago without completing and not held by a live lease (a message lost with its worker), or whose
-    lease passed since they were last dispatched (their worker died). The caller commits before
-    publishing (no lock held meanwhile)."""
-    rows = conn.execute(
-        """UPDATE notification_outbox SET dispatched_at = now(), dispatch_count = dispatch_count + 1
-           WHERE correspondence_id IN (
-               SELECT correspondence_id FROM notification_outbox
-               WHERE completed_at IS NULL
-                 AND ((dispatched_at IS NULL AND created < now() - %s AND (retry_at IS NULL OR retry_at <= now()))
-                      OR (dispatched_at < now() - %s AND (claimed_until IS NULL OR claimed_until < now()))
-                      OR (claimed_until < now() AND dispatched_at < claimed_until))
-               ORDER BY created LIMIT %s FOR UPDATE SKIP LOCKED)
-           RETURNING correspondence_id""",
-        (undispatched_after, redispatch_after, limit),
-    ).fetchall()
+    """Mark as dispatched, and return, rows behind the relay's cursor that are due again (as in
+    `take_due_again`, at any age) or were dispatched long ago and are held by no live lease (a
+    message lost with its worker; only with `lost`), among the SWEEP_WINDOW oldest rows of the outbox: it reads from
+    its low-water mark, which it moves up to the oldest row left, and never the whole backlog. The
+    caller commits before publishing (no lock held meanwhile)."""
+    oldest = _cursor(conn, OLDEST, skip_locked=True)
+    relay = conn.execute(
+        "SELECT position_xid::text AS x, position_uuid AS u FROM work_cursors WHERE name = %s",
+        (RELAY_CURSOR,),
+    ).fetchone()
+    if oldest is None or relay is None:
+        return []
+    first = conn.execute(
+        """SELECT xid::text AS x, correspondence_id FROM notification_outbox
+           WHERE (xid, correspondence_id) >= (%s::xid8, %s) ORDER BY xid, correspondence_id LIMIT 1""",
+        oldest,
+    ).fetchone()
+    if first is None:
+        return []
+    _move(conn, OLDEST, (first["x"], first["correspondence_id"]))
+    rows = _redispatch(
+        conn,
+        f"""SELECT correspondence_id FROM notification_outbox
+            WHERE correspondence_id IN (
+                      SELECT correspondence_id FROM notification_outbox
+                      WHERE (xid, correspondence_id) >= (%(low_xid)s::xid8, %(low)s)
+                        AND (xid, correspondence_id) <= (%(high_xid)s::xid8, %(high)s)
+                      ORDER BY xid, correspondence_id LIMIT %(window)s)
+              AND ({_DUE_AGAIN}
+                   OR (%(lost)s AND retry_at IS NULL AND COALESCE(dispatched_at, created) < now() - %(after)s
+                       AND (claimed_until IS NULL OR claimed_until < now())))
+            ORDER BY xid, correspondence_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED""",
+        {
+            "low_xid": first["x"],
+            "low": first["correspondence_id"],
+            "high_xid": relay["x"],
+            "high": relay["u"],
+            "after": redispatch_after,
+            "limit": limit,
+            "window": SWEEP_WINDOW,
+            "lost": lost,
+        },
+    )
     return [r["correspondence_id"] for r in rows]
 
 
 def incomplete_among(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> set[uuid.UUID]:
     rows = conn.execute(
-        "SELECT correspondence_id FROM notification_outbox WHERE correspondence_id = ANY(%s) AND completed_at IS NULL",
-        (ids,),
+        "SELECT correspondence_id FROM notification_outbox WHERE correspondence_id = ANY(%s)", (ids,)
     ).fetchall()
     return {r["correspondence_id"] for r in rows}
 
