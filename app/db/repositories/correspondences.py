@@ -50,7 +50,12 @@ WITH initialization AS (
     FROM unnest(%(ids)b::uuid[], %(recipients)b::text[], %(names)b::text[]) AS t(id, recipient, name)
 ), statuses AS (
     INSERT INTO correspondence_statuses (id, correspondence_id, status, status_text, status_changed, party_urn)
-    SELECT gen_random_uuid(), t.correspondence_id, t.status, t.status_text, %(now)s, %(party)s
+    -- Time-ordered ids, as every later status row's (uuid7): the correspondence's own first 8 bytes
+    -- (its millisecond and counter) and 8 random ones. Random ids scattered each insert over the
+    -- whole primary key, which stops fitting in memory long before the table does.
+    SELECT encode(substring(uuid_send(t.correspondence_id) FROM 1 FOR 8)
+                  || substring(uuid_send(gen_random_uuid()) FROM 9 FOR 8), 'hex')::uuid,
+           t.correspondence_id, t.status, t.status_text, %(now)s, %(party)s
     FROM unnest(%(status_owners)b::uuid[], %(statuses)b::smallint[], %(status_texts)b::text[])
         AS t(correspondence_id, status, status_text)
 ), links AS (
