@@ -90,17 +90,23 @@ def create_notification_orders(
             urn: Contact(p.name, tuple(p.emails), tuple(p.mobiles), p.reserved)
             for urn, p in registry_repo.get_parties(conn, wanted).items()
         }
-        existing = notification_repo.existing_order_ids(conn, list(claimed))
+        now = datetime.now(UTC)
+        planned = {row["id"]: _plan(row, contacts, templates, policy, now) for row in rows}
+        # By the orders' own ids (deterministic): a primary-key lookup whatever the planner knows of
+        # the table (nothing, with autovacuum off: by correspondence it read the whole table).
+        existing = notification_repo.recorded_order_ids(
+            conn, [order.id for _, orders in planned.values() for order in orders]
+        )
 
-    now = datetime.now(UTC)
     recorded: list[tuple[NotificationOrder, OrderOutcome]] = []
     with lease.renewing(claimed):
         for row in rows:
             # The row's own count also covers attempts started by relay re-sends.
             last_attempt = max(attempt, claimed[row["id"]]) + 1 >= policy.max_attempts
             pending = False
+            template, orders = planned[row["id"]]
             for order, outcome in _outcomes(
-                row, contacts, templates, existing, gateway, policy, now, last_attempt, lease
+                row["id"], template, orders, contacts, existing, gateway, last_attempt, lease
             ):
                 if outcome is None:
                     pending = True
@@ -155,19 +161,10 @@ def backoff(attempts: int, base: timedelta, maximum: timedelta) -> timedelta:
     return ceiling / 2 + ceiling / 2 * random.random()
 
 
-def _outcomes(
-    row: dict[str, Any],
-    contacts: dict[str, Contact],
-    templates: dict,
-    existing: set[uuid.UUID],
-    gateway: NotificationGateway,
-    policy: OrderPolicy,
-    now: datetime,
-    last_attempt: bool,
-    lease: Lease,
-):
-    """(order, outcome) per order not yet recorded; outcome None = try again later (or, when the
-    lease on the row is in doubt, leave it to the next worker: no gateway call then)."""
+def _plan(
+    row: dict[str, Any], contacts: dict[str, Contact], templates: dict, policy: OrderPolicy, now: datetime
+) -> tuple[dict | None, list[NotificationOrder]]:
+    """The template and the orders of one correspondence (pure: ids are deterministic)."""
     n = row["notification_request"] or {}
     corr = _correspondence(row, contacts)
     template = template_repo.pick_template(templates, n.get("notification_template") or 0, corr.language)
@@ -179,13 +176,28 @@ def _outcomes(
         reminder_delay=policy.reminder_delay,
         base_url=policy.base_url,
     )
+    return template, orders
+
+
+def _outcomes(
+    correspondence_id: uuid.UUID,
+    template: dict | None,
+    orders: list[NotificationOrder],
+    contacts: dict[str, Contact],
+    existing: set[uuid.UUID],
+    gateway: NotificationGateway,
+    last_attempt: bool,
+    lease: Lease,
+):
+    """(order, outcome) per order not yet recorded; outcome None = try again later (or, when the
+    lease on the row is in doubt, leave it to the next worker: no gateway call then)."""
     for order in orders:
         if order.id in existing:
             continue
         if template is None:
             yield order, OrderOutcome(FAILURE, reason="notification template not found")
             continue
-        if not lease.holds(row["id"]):
+        if not lease.holds(correspondence_id):
             yield order, None
             continue
         try:

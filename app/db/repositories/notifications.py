@@ -132,10 +132,11 @@ def load_for_orders(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> 
     ).fetchall()
 
 
-def existing_order_ids(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    rows = conn.execute(
-        "SELECT id FROM notification_orders WHERE correspondence_id = ANY(%s)", (ids,)
-    ).fetchall()
+def recorded_order_ids(conn: psycopg.Connection[DictRow], order_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of these orders already recorded (by primary key: one index lookup each)."""
+    if not order_ids:
+        return set()
+    rows = conn.execute("SELECT id FROM notification_orders WHERE id = ANY(%s)", (order_ids,)).fetchall()
     return {r["id"] for r in rows}
 
 
