@@ -90,7 +90,11 @@ class OutboxRelay:
                 self._wait(listener, backoff)
                 continue
             self._wait(listener, HELD_BACK_SECONDS if self.held_back else self.idle_seconds)
-            if self.batch_window_seconds and not self.held_back:
+            # The batch window holds under load too: rows held back by a running transaction are
+            # taken with the next batch (under steady load some transaction is always running; a
+            # look every 20 ms without the window sent a message per few correspondences and
+            # tripled the worker's and the relay's CPU per Initialize, bench/db_cost.py).
+            if self.batch_window_seconds:
                 self.stop_event.wait(self.batch_window_seconds)
 
     def _wait(self, listener: psycopg.Connection[TupleRow], seconds: float) -> None:
