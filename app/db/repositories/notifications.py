@@ -23,10 +23,11 @@ ENDED = "xid < pg_snapshot_xmin(pg_current_snapshot())"
 Position = tuple[str, uuid.UUID]
 
 
-def _cursor(conn: psycopg.Connection[DictRow], name: str, skip_locked: bool) -> Position | None:
+def _cursor(conn: psycopg.Connection[DictRow], name: str, lock: bool) -> Position | None:
+    """A cursor's position; with `lock`, only when no one else holds it (then held until commit)."""
     row = conn.execute(
-        "SELECT position_xid::text AS x, position_uuid AS u FROM work_cursors WHERE name = %s FOR UPDATE"
-        + (" SKIP LOCKED" if skip_locked else ""),
+        "SELECT position_xid::text AS x, position_uuid AS u FROM work_cursors WHERE name = %s"
+        + (" FOR UPDATE SKIP LOCKED" if lock else ""),
         (name,),
     ).fetchone()
     return (row["x"], row["u"]) if row else None
@@ -47,7 +48,7 @@ def take_new(
     cursor (or, with `older_than`, while the oldest such row is younger). The caller publishes them,
     then `advance`s the cursor in the same transaction: a publish that fails moves nothing. No row
     is written: dispatching leaves no dead version."""
-    position = _cursor(conn, RELAY_CURSOR, skip_locked=True)
+    position = _cursor(conn, RELAY_CURSOR, lock=True)
     if position is None:
         return [], None
     rows = conn.execute(
@@ -67,13 +68,18 @@ def take_new(
 def waiting_past_cursor(conn: psycopg.Connection[DictRow]) -> bool:
     """Whether rows past the relay's cursor wait for an older transaction (anywhere in the cluster)
     to end before they can be taken."""
+    position = _cursor(conn, RELAY_CURSOR, lock=False)
+    if position is None:
+        return False
+    # The first row past the position, through the (xid, key) index. Joined to the cursor's row, or
+    # as EXISTS, the planner (no statistics: autovacuum off) read the whole outbox when none was
+    # past it: 40 ms at 300,000 rows, after every drain.
     row = conn.execute(
-        """SELECT EXISTS (SELECT 1 FROM notification_outbox o, work_cursors w
-                          WHERE w.name = %s AND (o.xid, o.correspondence_id) > (w.position_xid, w.position_uuid))
-               AS waiting""",
-        (RELAY_CURSOR,),
+        """SELECT 1 FROM notification_outbox WHERE (xid, correspondence_id) > (%s::xid8, %s)
+           ORDER BY xid, correspondence_id LIMIT 1""",
+        position,
     ).fetchone()
-    return bool(row and row["waiting"])
+    return row is not None
 
 
 def advance(conn: psycopg.Connection[DictRow], position: Position) -> None:
@@ -284,11 +290,8 @@ def take_stale_for_dispatch(
     message lost with its worker; only with `lost`), among the SWEEP_WINDOW oldest rows of the outbox: it reads from
     its low-water mark, which it moves up to the oldest row left, and never the whole backlog. The
     caller commits before publishing (no lock held meanwhile)."""
-    oldest = _cursor(conn, OLDEST, skip_locked=True)
-    relay = conn.execute(
-        "SELECT position_xid::text AS x, position_uuid AS u FROM work_cursors WHERE name = %s",
-        (RELAY_CURSOR,),
-    ).fetchone()
+    oldest = _cursor(conn, OLDEST, lock=True)
+    relay = _cursor(conn, RELAY_CURSOR, lock=False)
     if oldest is None or relay is None:
         return []
     first = conn.execute(
@@ -314,8 +317,8 @@ def take_stale_for_dispatch(
         {
             "low_xid": first["x"],
             "low": first["correspondence_id"],
-            "high_xid": relay["x"],
-            "high": relay["u"],
+            "high_xid": relay[0],
+            "high": relay[1],
             "after": redispatch_after,
             "limit": limit,
             "window": SWEEP_WINDOW,
