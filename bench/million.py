@@ -88,10 +88,36 @@ def orders_curve(conn, started_at: datetime, per_request: int, expected: int) ->
     return {"blocks": blocks, "seconds_to_last_order": round((last - started_at).total_seconds(), 2)}
 
 
+SERVER_SQL = """
+SELECT w.wal_records, w.wal_fpi, w.wal_bytes::bigint, b.checkpoints_timed + b.checkpoints_req,
+       b.buffers_checkpoint, b.buffers_backend, d.blks_read, d.blks_hit
+FROM pg_stat_wal w, pg_stat_bgwriter b, pg_stat_database d WHERE d.datname = current_database()"""
+SERVER_FIELDS = (
+    "wal_records",
+    "wal_fpi",
+    "wal_bytes",
+    "checkpoints",
+    "buffers_checkpoint",
+    "buffers_backend",
+    "blks_read",
+    "blks_hit",
+)
+
+
+def server_counters(conn) -> dict[str, int]:
+    """The server's WAL, checkpoint and buffer counters (cumulative; the run reports differences)."""
+    return dict(zip(SERVER_FIELDS, map(int, conn.execute(SERVER_SQL).fetchone()), strict=True))
+
+
+def per_recipient(before: dict, after: dict, recipients: int, scale: float = 1.0) -> dict:
+    return {k: round((after[k] - before[k]) * scale / recipients, 4) for k in before}
+
+
 def end_to_end(
     url: str, data_dir: Path, workdir: Path, n_requests: int, per_request: int, clients: int
 ) -> dict:
     import psycopg
+    from db_cost import cpu_by_group
     from procfile import BACKGROUND_ROLES, Background
     from service import Server, free_port, procfile_web, request
     from thin_write import body, recipients, token
@@ -124,11 +150,16 @@ def end_to_end(
     try:
         time.sleep(3)  # worker and relay up
         with psycopg.connect(url, autocommit=True) as conn:
+            groups = {"web": server.proc.pid, **{k: p.pid for k, p in background.procs.items()}}
+            counters = [server_counters(conn)]
+            cpu = [cpu_by_group(groups)]
             started_at = conn.execute("SELECT clock_timestamp()").fetchone()[0]
             started = time.monotonic()
             with ThreadPoolExecutor(clients) as pool:
                 list(pool.map(post, range(n_requests)))
             accepted = time.monotonic() - started
+            counters.append(server_counters(conn))
+            cpu.append(cpu_by_group(groups))
             print(f"    accepted in {accepted:.1f} s; waiting for the orders ...", flush=True)
             deadline = time.monotonic() + 3600
             recorded = 0
@@ -143,6 +174,8 @@ def end_to_end(
                         break
                 time.sleep(1)
             waited = time.monotonic() - started
+            counters.append(server_counters(conn))
+            cpu.append(cpu_by_group(groups))
     finally:
         background.stop()
         server.stop()
@@ -190,6 +223,12 @@ def end_to_end(
         "last_over_first_block": round(blocks[-1]["orders_per_second"] / blocks[0]["orders_per_second"], 3)
         if blocks
         else None,
+        # Per recipient, from the first request to the last order (CPU: ms of each role's process
+        # group, PostgreSQL: every server process; the machine has nothing else running).
+        "cpu_ms_per_recipient": per_recipient(cpu[0], cpu[2], total_recipients, 1000),
+        "cpu_ms_per_recipient_while_accepting": per_recipient(cpu[0], cpu[1], total_recipients, 1000),
+        "server_per_recipient": per_recipient(counters[0], counters[2], total_recipients),
+        "server_totals": {k: counters[2][k] - counters[0][k] for k in counters[0]},
         "bytes_at_rest": total_bytes,
         "bytes_per_recipient": round(total_bytes / total_recipients),
         "dead_tuples": sum(t["n_dead_tup"] for t in tables),
@@ -211,9 +250,15 @@ def markdown(e: dict) -> str:
             f"| orders/s, first / last {BLOCK:,} recipients | {blocks[0]['orders_per_second']:,} / "
             f"{blocks[-1]['orders_per_second']:,} ({e['last_over_first_block']:.0%}) |"
         )
-    lines.append(
-        f"| bytes at rest per recipient | {e['bytes_per_recipient']:,} ({e['bytes_at_rest'] / 2**20:,.0f} MiB) |"
-    )
+    lines += [
+        "| CPU ms per recipient, by role | "
+        + ", ".join(f"{k} {v}" for k, v in e["cpu_ms_per_recipient"].items())
+        + " |",
+        "| WAL per recipient | "
+        + f"{e['server_per_recipient']['wal_bytes']:,.0f} bytes, {e['server_per_recipient']['wal_fpi']} full pages, "
+        + f"{e['server_totals']['checkpoints']} checkpoints in the run |",
+        f"| bytes at rest per recipient | {e['bytes_per_recipient']:,} ({e['bytes_at_rest'] / 2**20:,.0f} MiB) |",
+    ]
     lines += [
         "",
         "| table | MiB | live | dead | ins | upd | hot upd | del |",
