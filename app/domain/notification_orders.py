@@ -1,8 +1,11 @@
 """Building the notification orders of one correspondence (SPEC.md §5.3–§5.4, DESIGN.md §6). Pure.
 
 Each recipient plan yields a main order and, with `sendReminder`, a separate reminder order (the
-seed's shape, SPEC.md §5.7). Order ids are uuid5(correspondence id, plan key + phase): a retried
-or duplicated build always yields the same ids.
+seed's shape, SPEC.md §5.7). Order ids are deterministic: a retried or duplicated build always
+yields the same ids. They are the correspondence id's first 8 bytes (its millisecond and counter:
+uuid7) and the last 8 of uuid5(correspondence id, plan key + phase), so orders are written in id
+order: random ids (plain uuid5, before migration 0022) scattered every insert over the whole primary
+key, which at a million recipients no longer fits in memory (issue 29).
 """
 
 from __future__ import annotations
@@ -111,7 +114,19 @@ class CorrespondenceForOrders:
 
 
 def order_id(correspondence_id: uuid.UUID, plan: RecipientPlan, is_reminder: bool) -> uuid.UUID:
+    digest = legacy_order_id(correspondence_id, plan, is_reminder)
+    return uuid.UUID(bytes=correspondence_id.bytes[:8] + digest.bytes[8:])
+
+
+def legacy_order_id(correspondence_id: uuid.UUID, plan: RecipientPlan, is_reminder: bool) -> uuid.UUID:
+    """The id the same order had before migration 0022: orders of a correspondence whose outbox row
+    was claimed before may be recorded under it."""
     return uuid.uuid5(correspondence_id, f"{plan.key}:{'reminder' if is_reminder else 'main'}")
+
+
+def recorded_ids(order: NotificationOrder) -> tuple[uuid.UUID, uuid.UUID]:
+    """The ids under which this order may already be recorded: its own, and its id before 0022."""
+    return order.id, legacy_order_id(order.correspondence_id, order.plan, order.is_reminder)
 
 
 def recipient_plan(urn: str) -> RecipientPlan:

@@ -35,6 +35,7 @@ from app.domain.notification_orders import (
     OrderOutcome,
     build_orders,
     contact_urns,
+    recorded_ids,
 )
 from app.usecases.lease import OUTBOX, Lease
 
@@ -92,17 +93,26 @@ def create_notification_orders(
         }
         now = datetime.now(UTC)
         planned = {row["id"]: _plan(row, contacts, templates, policy, now) for row in rows}
-        # By the orders' own ids (deterministic): a primary-key lookup whatever the planner knows of
-        # the table (nothing, with autovacuum off: by correspondence it read the whole table).
+        # Only a row some worker held before can have orders recorded (the first claim, the usual
+        # case, looks nothing up). By the orders' own ids (deterministic): a primary-key lookup
+        # whatever the planner knows of the table (nothing, with autovacuum off: by correspondence
+        # it read the whole table); their ids before 0022 too.
         existing = notification_repo.recorded_order_ids(
-            conn, [order.id for _, orders in planned.values() for order in orders]
+            conn,
+            {
+                candidate: order.id
+                for cid, (_, orders) in planned.items()
+                if not claimed[cid].first
+                for order in orders
+                for candidate in recorded_ids(order)
+            },
         )
 
     recorded: list[tuple[NotificationOrder, OrderOutcome]] = []
     with lease.renewing(claimed):
         for row in rows:
             # The row's own count also covers attempts started by relay re-sends.
-            last_attempt = max(attempt, claimed[row["id"]]) + 1 >= policy.max_attempts
+            last_attempt = max(attempt, claimed[row["id"]].attempts) + 1 >= policy.max_attempts
             pending = False
             template, orders = planned[row["id"]]
             for order, outcome in _outcomes(
@@ -137,7 +147,7 @@ def create_notification_orders(
         notification_repo.mark_completed(conn, result.completed, lease.token)
         notification_repo.retry_later(
             conn,
-            {i: backoff(claimed[i], policy.retry_base, policy.retry_max) for i in result.retry},
+            {i: backoff(claimed[i].attempts, policy.retry_base, policy.retry_max) for i in result.retry},
             lease.token,
         )
         notification_repo.release(conn, [i for i in result.released if i in mine], lease.token)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
+import psycopg
+import pytest
+
 from app.db.pool import Database
 
 WORK_TABLES = {"notification_outbox", "publication_queue", "due_date_queue", "correspondence_events"}
@@ -29,3 +34,31 @@ def test_work_tables_keep_no_foreign_keys_and_domain_tables_keep_theirs(db: Data
     # Initialize's INSERT, for a check that cannot fail (those parents are never deleted).
     assert {child for child, _ in references} & WORK_TABLES == set()
     assert references >= DOMAIN_REFERENCES
+
+
+def test_altinn2_ids_stay_unique_and_correspondences_without_one_take_no_index_entry(db: Database) -> None:
+    with db.transaction() as conn:
+        index = conn.execute(
+            """SELECT indexdef FROM pg_indexes
+               WHERE tablename = 'correspondences' AND indexdef LIKE '%%(altinn2_correspondence_id)%%'"""
+        ).fetchall()
+        # One index, unique and partial: a NULL (every correspondence made here) takes no entry.
+        assert [r["indexdef"].split(" USING ")[1] for r in index] == [
+            "btree (altinn2_correspondence_id) WHERE (altinn2_correspondence_id IS NOT NULL)"
+        ]
+        assert "UNIQUE" in index[0]["indexdef"]
+    init = uuid.uuid4()
+    with pytest.raises(psycopg.errors.UniqueViolation), db.transaction() as conn:
+        conn.execute(
+            """INSERT INTO initializations (id, resource_id, sender, senders_reference, requested_publish_time,
+                                            created, language, message_title, message_body)
+               VALUES (%s, 'r', 's', 'ref', now(), now(), 'nb', 't', 'b')""",
+            (init,),
+        )
+        number = 900_000_000 + uuid.uuid4().int % 1_000_000
+        for a2 in (None, None, number, number):
+            conn.execute(
+                """INSERT INTO correspondences (id, initialization_id, recipient, altinn2_correspondence_id)
+                   VALUES (%s, %s, 'x', %s)""",
+                (uuid.uuid4(), init, a2),
+            )

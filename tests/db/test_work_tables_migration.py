@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -25,6 +26,13 @@ NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 @pytest.fixture()
 def database_before(database_url: str) -> Iterator[str]:
     """A new database with the migrations before 0019 applied."""
+    with database_at(database_url, "0019") as url:
+        yield url
+
+
+@contextmanager
+def database_at(database_url: str, before: str) -> Iterator[str]:
+    """A new database with the migrations before `before` applied (dropped afterwards)."""
     parts = psycopg.conninfo.conninfo_to_dict(database_url)
     name = f"migration_{uuid.uuid4().hex[:10]}"
     admin = psycopg.conninfo.make_conninfo(**dict(parts, dbname="postgres"))
@@ -35,7 +43,7 @@ def database_before(database_url: str) -> Iterator[str]:
         backend = get_backend(yoyo_url(url))
         migrations = read_migrations(str(MIGRATIONS_DIR))
         with backend.lock():
-            backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < "0019")))
+            backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id < before)))
         backend.connection.close()
         yield url
     finally:

@@ -116,4 +116,9 @@ def summary(result: list[NotificationOrder]) -> list[tuple[str, bool]]:
 
 
 def main_id(key: str) -> str:
-    return str(uuid.uuid5(CORR_ID, f"{key}:main"))
+    return str(expected_order_id(CORR_ID, f"{key}:main"))
+
+
+def expected_order_id(correspondence_id: uuid.UUID, name: str) -> uuid.UUID:
+    """An order's id: the correspondence id's first 8 bytes, then the last 8 of uuid5(it, name)."""
+    return uuid.UUID(bytes=correspondence_id.bytes[:8] + uuid.uuid5(correspondence_id, name).bytes[8:])

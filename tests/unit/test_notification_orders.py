@@ -13,7 +13,7 @@ import pytest
 
 from app.domain.enums import EmailContentType
 from app.domain.enums import NotificationChannel as Ch
-from app.domain.notification_orders import build_orders
+from app.domain.notification_orders import build_orders, recorded_ids
 from tests.unit.notification_data import (
     BASE,
     CONDITION,
@@ -28,6 +28,7 @@ from tests.unit.notification_data import (
     RESOURCE,
     SSN,
     correspondence,
+    expected_order_id,
     main_id,
     notification,
     orders,
@@ -73,7 +74,7 @@ def test_organization_order_is_the_future_order_of_spec_5_4() -> None:
         },
     }
     assert (order.id, order.correspondence_id, order.is_reminder) == (
-        uuid.uuid5(CORR_ID, f"org:{ORG}:main"),
+        expected_order_id(CORR_ID, f"org:{ORG}:main"),
         CORR_ID,
         False,
     )
@@ -190,11 +191,17 @@ def test_a_template_without_a_field_gives_the_request_text_nothing() -> None:
 # --- reminders (DESIGN.md §6: a separate order per phase) ----------------------------------------
 
 
+def test_an_order_is_looked_up_under_its_id_and_its_id_before_migration_0022() -> None:
+    main, reminder = with_notification(send_reminder=True)
+    assert recorded_ids(main) == (main.id, uuid.uuid5(CORR_ID, f"org:{ORG}:main"))
+    assert recorded_ids(reminder) == (reminder.id, uuid.uuid5(CORR_ID, f"org:{ORG}:reminder"))
+
+
 def test_reminder_is_a_separate_standalone_order() -> None:
     main, reminder = with_notification(send_reminder=True, reminder_notification_channel=int(Ch.EmailAndSms))
     assert order_request(main)["conditionEndpoint"] == f"{CONDITION}/main"
     assert (reminder.is_reminder, reminder.channel) == (True, Ch.EmailAndSms)
-    assert reminder.id == uuid.uuid5(CORR_ID, f"org:{ORG}:reminder") != main.id
+    assert reminder.id == expected_order_id(CORR_ID, f"org:{ORG}:reminder") != main.id
     assert reminder.requested_send_time == PUBLISH + DELAY
     assert order_request(reminder) == {
         "sendersReference": "corr-ref-1",

@@ -79,10 +79,12 @@ def test_plan_defaults_to_both_phases() -> None:
     assert (plan.main, plan.reminder) == (True, True)
 
 
-def test_order_id_is_uuid5_of_correspondence_plan_and_phase() -> None:
+def test_order_id_is_the_correspondences_time_then_uuid5_of_plan_and_phase() -> None:
     plan = RecipientPlan("email", "A@B.no")
-    assert order_id(CORR_ID, plan, False) == uuid.uuid5(CORR_ID, "email:a@b.no:main")
-    assert order_id(CORR_ID, plan, True) == uuid.uuid5(CORR_ID, "email:a@b.no:reminder")
+    main, reminder = order_id(CORR_ID, plan, False), order_id(CORR_ID, plan, True)
+    assert main.bytes[:8] == reminder.bytes[:8] == CORR_ID.bytes[:8]  # written in time order
+    assert main.bytes[8:] == uuid.uuid5(CORR_ID, "email:a@b.no:main").bytes[8:]
+    assert reminder.bytes[8:] == uuid.uuid5(CORR_ID, "email:a@b.no:reminder").bytes[8:]
 
 
 def test_plans_with_the_same_key_collapse_in_first_seen_order() -> None:

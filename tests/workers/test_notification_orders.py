@@ -9,6 +9,7 @@ import pytest
 from app.usecases.create_notification_orders import create_notification_orders
 from tests.api.helpers import FULL_NOTIFICATION, ok, overview, post, relayed
 from tests.factories import NO_CONTACT_PERSON, ORG_RECIPIENT, RESERVED_PERSON, initialize_request
+from tests.unit.notification_data import expected_order_id
 from tests.workers.conftest import ScriptedNotifications, wait_until
 from workers.gateways.altinn import AltinnNotificationsGateway
 
@@ -53,11 +54,11 @@ def test_prefer_wait_returns_orders_as_the_register_dictates(client, sender, wor
     ]:
         orders = by_recipient[recipient]["notifications"]
         assert sorted((o["isReminder"], o["status"]) for o in orders) == [(False, expected), (True, expected)]
-        # order ids are uuid5(correspondence id, plan key + phase) (docs/operating.md "Notifications")
+        # order ids: the correspondence's time, then uuid5(correspondence id, plan key + phase)
         corr_id = uuid.UUID(by_recipient[recipient]["correspondenceId"])
         plan_key = ("org:" if recipient == ORG_RECIPIENT else "nin:") + recipient.rsplit(":", 1)[1]
         assert {o["orderId"] for o in orders} == {
-            str(uuid.uuid5(corr_id, f"{plan_key}:{phase}")) for phase in ("main", "reminder")
+            str(expected_order_id(corr_id, f"{plan_key}:{phase}")) for phase in ("main", "reminder")
         }
     shown = overview(client, by_recipient[ORG_RECIPIENT]["correspondenceId"], sender).get_json()
     main = next(n for n in shown["notifications"] if not n["isReminder"])

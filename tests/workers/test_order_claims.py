@@ -27,6 +27,16 @@ def _initialize(client, sender, n: int, first: int) -> list[uuid.UUID]:
     return [uuid.UUID(c["correspondenceId"]) for c in answer["correspondences"]]
 
 
+class CountingGateway(LocalGateway):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[uuid.UUID] = []
+
+    def create_order(self, order, contacts):
+        self.calls.append(order.id)
+        return super().create_order(order, contacts)
+
+
 class LockProbingGateway(LocalGateway):
     """Checks, from a connection of its own, that nothing holds the outbox row or a transaction
     open while the gateway is being called."""
@@ -90,16 +100,60 @@ def test_orders_another_worker_recorded_meanwhile_are_not_counted_or_announced_t
     ids = _initialize(client, sender, 1, 742000000)
     first = create_notification_orders(db, LocalGateway(), ids)
     assert first.recorded == 2
-    with db.transaction() as conn:  # as if the completion had been lost: the row is due again
-        conn.execute("INSERT INTO notification_outbox (correspondence_id) SELECT unnest(%s::uuid[])", (ids,))
+    with db.transaction() as conn:  # as if the completion had been lost: the row, held before, is due again
+        conn.execute(
+            "INSERT INTO notification_outbox (correspondence_id, lease_owner) SELECT unnest(%s::uuid[]), %s",
+            (ids, uuid.uuid4()),
+        )
         events_before = conn.execute("SELECT count(*) AS n FROM correspondence_events").fetchone()["n"]
-    again = create_notification_orders(db, LocalGateway(), ids, policy=OrderPolicy())
+    gateway = CountingGateway()
+    again = create_notification_orders(db, gateway, ids, policy=OrderPolicy())
     assert again.recorded == 0 and again.completed == ids
+    assert gateway.calls == []  # found recorded: the gateway is not asked twice
     with db.transaction() as conn:
         assert (
             conn.execute("SELECT count(*) AS n FROM correspondence_events").fetchone()["n"] == events_before
         )
     assert len(orders_of(db, [str(i) for i in ids])) == 2
+
+
+def test_a_retried_row_finds_orders_recorded_under_their_ids_before_migration_0022(
+    client, sender, db, without_session_relay
+):
+    ids = _initialize(client, sender, 1, 743000000)
+    gateway = CountingGateway()
+    assert create_notification_orders(db, gateway, ids).recorded == 2
+    planned = sorted(gateway.calls)
+    with db.transaction() as conn:
+        orders = conn.execute(
+            "SELECT id, recipient_key, is_reminder FROM notification_orders WHERE correspondence_id = %s",
+            (ids[0],),
+        ).fetchall()
+        assert sorted(o["id"] for o in orders) == planned
+        # As an older worker recorded it: the main order under its plain uuid5 id, the reminder not
+        # yet (its gateway call failed), and the row due again, held by that worker before.
+        main = next(o for o in orders if not o["is_reminder"])
+        legacy = uuid.uuid5(ids[0], f"{main['recipient_key']}:main")
+        conn.execute(
+            "DELETE FROM notification_orders WHERE correspondence_id = %s AND is_reminder", (ids[0],)
+        )
+        conn.execute("UPDATE notification_orders SET id = %s WHERE id = %s", (legacy, main["id"]))
+        conn.execute(
+            "INSERT INTO notification_outbox (correspondence_id, lease_owner, attempts) VALUES (%s, %s, 1)",
+            (ids[0], uuid.UUID(int=0)),
+        )
+    gateway = CountingGateway()
+    result = create_notification_orders(db, gateway, ids)
+    assert result.recorded == 1 and result.completed == ids
+    reminder = next(o["id"] for o in orders if o["is_reminder"])
+    assert gateway.calls == [reminder]  # the main order is not sent twice
+    with db.transaction() as conn:
+        assert sorted(
+            r["id"]
+            for r in conn.execute(
+                "SELECT id FROM notification_orders WHERE correspondence_id = %s", (ids[0],)
+            )
+        ) == sorted([legacy, reminder])
 
 
 @pytest.mark.parametrize(("lease", "renew"), [("20", "5"), ("3", "1")])

@@ -16,13 +16,17 @@ from app.domain.initialize import NewInitialization
 # The correspondence as every read sees it: the thin row joined to what its Initialize shares.
 CORRESPONDENCE = "correspondences c JOIN initializations i ON i.id = c.initialization_id"
 # Its content as this recipient reads it (the {{recipientName}} placeholder filled in).
-CONTENT_COLUMNS = """i.language,
-    CASE WHEN c.recipient_name IS NULL THEN i.message_title
-         ELSE replace(i.message_title, '{{recipientName}}', c.recipient_name) END AS message_title,
+TITLE_COLUMN = """CASE WHEN c.recipient_name IS NULL THEN i.message_title
+         ELSE replace(i.message_title, '{{recipientName}}', c.recipient_name) END AS message_title"""
+CONTENT_COLUMNS = (
+    "i.language, "
+    + TITLE_COLUMN
+    + """,
     CASE WHEN c.recipient_name IS NULL THEN i.message_summary
          ELSE replace(i.message_summary, '{{recipientName}}', c.recipient_name) END AS message_summary,
     CASE WHEN c.recipient_name IS NULL THEN i.message_body
          ELSE replace(i.message_body, '{{recipientName}}', c.recipient_name) END AS message_body"""
+)
 
 OUTBOX_CHANNEL = "correspondence_outbox"
 # Every correspondence is Initialized at its Initialize's `created`: derived on reads, never stored.

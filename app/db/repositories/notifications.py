@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
-from app.db.repositories.correspondences import CONTENT_COLUMNS, CORRESPONDENCE
+from app.db.repositories.correspondences import CORRESPONDENCE, TITLE_COLUMN
 from app.domain.notification_orders import NotificationOrder, OrderOutcome
 
 # The relay's cursor over the outbox, and the sweep's low-water mark (migration 0019, `work_cursors`).
@@ -95,24 +95,31 @@ def undo_dispatch(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> No
     )
 
 
+class Claim(NamedTuple):
+    attempts: int
+    first: bool
+
+
 def claim_pending(
     conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], token: uuid.UUID, lease_seconds: float
-) -> dict[uuid.UUID, int]:
+) -> dict[uuid.UUID, Claim]:
     """Lease, under `token`, the outbox rows among ids (still there: not completed) that no other
     worker holds a live lease on (the caller commits at once: no lock is held while the gateway is
     called).
 
-    Returns correspondence id → attempts made so far."""
+    Returns correspondence id → its claim: the attempts made so far, and whether this is the row's
+    first claim (no worker held it before: none can have recorded an order of it)."""
     rows = conn.execute(
-        """UPDATE notification_outbox SET claimed_until = now() + make_interval(secs => %s), lease_owner = %s
-           WHERE correspondence_id IN (
-               SELECT correspondence_id FROM notification_outbox
-               WHERE correspondence_id = ANY(%s) AND (claimed_until IS NULL OR claimed_until < now())
-               ORDER BY correspondence_id FOR UPDATE SKIP LOCKED)
-           RETURNING correspondence_id, attempts""",
+        """UPDATE notification_outbox o
+           SET claimed_until = now() + make_interval(secs => %s), lease_owner = %s
+           FROM (SELECT correspondence_id, lease_owner IS NULL AS first FROM notification_outbox
+                 WHERE correspondence_id = ANY(%s) AND (claimed_until IS NULL OR claimed_until < now())
+                 ORDER BY correspondence_id FOR UPDATE SKIP LOCKED) AS free
+           WHERE o.correspondence_id = free.correspondence_id
+           RETURNING o.correspondence_id, o.attempts, free.first""",
         (lease_seconds, token, ids),
     ).fetchall()
-    return {r["correspondence_id"]: r["attempts"] for r in rows}
+    return {r["correspondence_id"]: Claim(r["attempts"], r["first"]) for r in rows}
 
 
 def held_by(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], token: uuid.UUID) -> set[uuid.UUID]:
@@ -127,10 +134,12 @@ def held_by(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], token: uuid
 
 
 def load_for_orders(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """What order building reads of each correspondence: its title (the recipient's name filled in)
+    and language, never the summary or body (a body is up to 10,000 characters a recipient)."""
     return conn.execute(
         f"""SELECT c.id, c.recipient, i.resource_id, i.senders_reference, i.requested_publish_time,
-                   i.ignore_reservation, i.message_sender, i.sender, i.notification_request, {CONTENT_COLUMNS},
-                   r.service_owner_name, r.title AS resource_title
+                   i.ignore_reservation, i.message_sender, i.sender, i.notification_request, i.language,
+                   {TITLE_COLUMN}, r.service_owner_name, r.title AS resource_title
             FROM {CORRESPONDENCE}
             LEFT JOIN resources r ON r.id = i.resource_id
             WHERE c.id = ANY(%s)""",
@@ -138,12 +147,17 @@ def load_for_orders(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> 
     ).fetchall()
 
 
-def recorded_order_ids(conn: psycopg.Connection[DictRow], order_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Those of these orders already recorded (by primary key: one index lookup each)."""
-    if not order_ids:
+def recorded_order_ids(
+    conn: psycopg.Connection[DictRow], candidates: dict[uuid.UUID, uuid.UUID]
+) -> set[uuid.UUID]:
+    """Those orders already recorded under one of their ids (candidate id → the order's id; by
+    primary key: one index lookup each)."""
+    if not candidates:
         return set()
-    rows = conn.execute("SELECT id FROM notification_orders WHERE id = ANY(%s)", (order_ids,)).fetchall()
-    return {r["id"] for r in rows}
+    rows = conn.execute(
+        "SELECT id FROM notification_orders WHERE id = ANY(%s)", (list(candidates),)
+    ).fetchall()
+    return {candidates[r["id"]] for r in rows}
 
 
 def insert_orders(
