@@ -10,6 +10,7 @@ key, which at a million recipients no longer fits in memory (issue 29).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -114,8 +115,10 @@ class CorrespondenceForOrders:
 
 
 def order_id(correspondence_id: uuid.UUID, plan: RecipientPlan, is_reminder: bool) -> uuid.UUID:
-    digest = legacy_order_id(correspondence_id, plan, is_reminder)
-    return uuid.UUID(bytes=correspondence_id.bytes[:8] + digest.bytes[8:])
+    cid = correspondence_id.bytes
+    # uuid5's SHA-1 (namespace bytes, then the name), its bytes 8-15 with the RFC 4122 variant bits.
+    digest = hashlib.sha1(cid + f"{plan.key}:{'reminder' if is_reminder else 'main'}".encode()).digest()
+    return uuid.UUID(bytes=cid[:8] + bytes((digest[8] & 0x3F | 0x80,)) + digest[9:16])
 
 
 def legacy_order_id(correspondence_id: uuid.UUID, plan: RecipientPlan, is_reminder: bool) -> uuid.UUID:

@@ -135,16 +135,27 @@ def held_by(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID], token: uuid
 
 def load_for_orders(conn: psycopg.Connection[DictRow], ids: list[uuid.UUID]) -> list[dict[str, Any]]:
     """What order building reads of each correspondence: its title (the recipient's name filled in)
-    and language, never the summary or body (a body is up to 10,000 characters a recipient)."""
-    return conn.execute(
-        f"""SELECT c.id, c.recipient, i.resource_id, i.senders_reference, i.requested_publish_time,
-                   i.ignore_reservation, i.message_sender, i.sender, i.notification_request, i.language,
-                   {TITLE_COLUMN}, r.service_owner_name, r.title AS resource_title
-            FROM {CORRESPONDENCE}
-            LEFT JOIN resources r ON r.id = i.resource_id
-            WHERE c.id = ANY(%s)""",
+    and language, never the summary or body (a body is up to 10,000 characters a recipient). What an
+    Initialize shares is read once per Initialize, not per row: a batch is mostly one or two of
+    them, and each row decoded the same notification request again."""
+    rows = conn.execute(
+        f"SELECT c.id, c.recipient, c.initialization_id, {TITLE_COLUMN} FROM {CORRESPONDENCE} WHERE c.id = ANY(%s)",
         (ids,),
     ).fetchall()
+    if not rows:
+        return []
+    shared = {
+        r["id"]: r
+        for r in conn.execute(
+            """SELECT i.id, i.resource_id, i.senders_reference, i.requested_publish_time, i.ignore_reservation,
+                      i.message_sender, i.sender, i.notification_request, i.language,
+                      r.service_owner_name, r.title AS resource_title
+               FROM initializations i LEFT JOIN resources r ON r.id = i.resource_id
+               WHERE i.id = ANY(%s)""",
+            (list({r["initialization_id"] for r in rows}),),
+        ).fetchall()
+    }
+    return [{**shared[r["initialization_id"]], **r} for r in rows]
 
 
 def recorded_order_ids(
