@@ -16,6 +16,7 @@ from app.domain.errors import CorrespondenceError
 TEXT_TOKEN = "{textToken}"
 RECIPIENT_NAME_TAG = "$recipientName$"
 PLACEHOLDERS = ("sendersName", "correspondenceRecipientName", "resourceName", "messageTitle")
+_PLACEHOLDER_TOKENS = tuple((name, f"${name}$") for name in PLACEHOLDERS)
 TEXT_FIELDS = (
     "email_subject",
     "email_body",
@@ -140,7 +141,8 @@ def render_template_text(template_text: str | None, request_text: str | None, va
     `$recipientName$` is left for Altinn Notifications; placeholders missing from `values` are kept.
     """
     text = (template_text or "").replace(TEXT_TOKEN, (request_text or "") + " ").strip()
-    for name in PLACEHOLDERS:
-        if name in values:
-            text = text.replace(f"${name}$", values[name] or "")
+    if "$" in text:  # six texts an order pair, most without a placeholder
+        for name, token in _PLACEHOLDER_TOKENS:
+            if name in values:
+                text = text.replace(token, values[name] or "")
     return text
