@@ -78,6 +78,33 @@ def test_no_row_is_locked_and_no_transaction_open_during_gateway_calls(
     assert outbox_complete(db, [str(i) for i in ids])
 
 
+def test_a_batch_of_two_initializes_builds_each_correspondence_from_its_own(
+    client, sender, db, without_session_relay
+):
+    """What an Initialize shares is read once per Initialize: each row gets its own back."""
+    with_reminder = _initialize(client, sender, 2, 744000000)
+    answer = ok(
+        post(
+            client,
+            initialize_request(
+                [org_urn(744000100 + i) for i in range(2)],
+                notification={**FULL_NOTIFICATION, "sendReminder": False, "emailSubject": "Uten påminnelse"},
+            ),
+            sender,
+        )
+    )
+    without = [uuid.UUID(c["correspondenceId"]) for c in answer["correspondences"]]
+    gateway = CountingGateway()
+    result = create_notification_orders(
+        db, gateway, [with_reminder[0], without[0], with_reminder[1], without[1]]
+    )
+    assert result.recorded == 6 and len(result.completed) == 4
+    for cid in with_reminder:
+        assert sorted(o["is_reminder"] for o in orders_of(db, [str(cid)])) == [False, True]
+    for cid in without:
+        assert [o["is_reminder"] for o in orders_of(db, [str(cid)])] == [False]
+
+
 def test_a_leased_row_is_left_alone_until_the_lease_passes(client, sender, db, without_session_relay):
     ids = _initialize(client, sender, 2, 741000000)
     with db.transaction() as conn:  # a worker that claimed the rows and died
