@@ -171,6 +171,21 @@ def _field_loader(field: fields.Field, name: str) -> Callable[[Any, str, dict[st
 
         return load_list
 
+    if type(field).deserialize is fields.Field.deserialize and not (
+        getattr(field, "pre_load", None) or getattr(field, "post_load", None)
+    ):
+        # What Field.deserialize does once missing and None are handled (above): the field's own
+        # conversion, then its validators, without the wrapper (booleans, dates, enums, maps).
+        convert = field._deserialize
+
+        def load_converted(value: Any, attr: str, data: dict[str, Any]) -> Any:
+            result = convert(value, attr, data)
+            for validator in validators:
+                validator(result)
+            return result
+
+        return load_converted
+
     def load_with_field(value: Any, attr: str, data: dict[str, Any]) -> Any:
         result = field.deserialize(value, attr, data)
         if result is missing:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from app.schemas.compiled import _ordered, compiled
 from app.schemas.fields import CaseInsensitiveSchema
@@ -159,3 +159,25 @@ def test_schema_validators_run_on_the_fast_path(value: str, accepted: bool) -> N
     ]
     assert (FAST(copy.deepcopy(body)) is not None) is accepted
     assert (_marshmallow(body) != "rejected") is accepted
+
+
+@pytest.mark.parametrize(("value", "accepted"), [(1, True), (0, False), ("x", False)])
+def test_a_field_converted_directly_still_runs_its_validators(value: Any, accepted: bool) -> None:
+    """Fields without a fast path of their own are converted by their `_deserialize` and checked by
+    their validators, as marshmallow's `Field.deserialize` does."""
+
+    class Counted(Schema):
+        class Meta:
+            unknown = EXCLUDE
+
+        count = fields.Integer(validate=validate.Range(min=1))
+        flag = fields.Boolean()
+
+    fast = compiled(Counted())
+    data = {"count": value, "flag": True}
+    if accepted:
+        assert fast(data) == Counted().load(data) == {"count": value, "flag": True}
+    else:
+        assert fast(data) is None
+        with pytest.raises(ValidationError):
+            Counted().load(data)
