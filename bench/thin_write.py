@@ -21,10 +21,7 @@ import json
 import os
 import sys
 import tempfile
-import threading
-import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -134,72 +131,13 @@ def storage(url: str, data_dir: Path) -> dict:
 def end_to_end(
     url: str, data_dir: Path, workdir: Path, n_requests: int, per_request: int, clients: int
 ) -> dict:
-    import psycopg
-    from procfile import BACKGROUND_ROLES, Background
-    from service import Server, free_port, procfile_web, request
+    """(e): bench/million.py's run at this size (first request to the last order's own `created`),
+    with the orders recorded per second over the whole run."""
+    import million
 
-    env = dict(
-        os.environ,
-        DATABASE_URL=url,
-        REDIS_URL=redis_url(),
-        CORRESPONDENCE_DATA_DIR=str(data_dir),
-        CORRESPONDENCE_QUEUE_PREFIX=PREFIX,
-        PROMETHEUS_MULTIPROC_DIR=str(workdir / "prometheus"),
-    )
-    (workdir / "prometheus").mkdir(exist_ok=True)
-    port = free_port()
-    server = Server(procfile_web("app.wsgi:app", port), env, workdir / "service.log", port, "/health/live")
-    background = Background(BACKGROUND_ROLES, env, workdir, workdir)
-    headers = {"Authorization": f"Bearer {token(data_dir)}", "Content-Type": "application/json"}
-    bodies = [
-        body(recipients(per_request, 100_000_000 + per_request * i), message_chars=2000)
-        for i in range(n_requests)
-    ]
-    expected = 2 * n_requests * per_request
-    try:
-        time.sleep(3)  # worker and relay up
-        started = time.monotonic()
-        lock, latencies = threading.Lock(), []
-
-        def post(data: bytes) -> None:
-            t = time.monotonic()
-            status, answer = request("POST", port, "/correspondence/api/v1/correspondence", data, headers)
-            if status != 200:
-                raise SystemExit(f"Initialize answered {status}: {answer[:300]!r}")
-            with lock:
-                latencies.append(time.monotonic() - t)
-
-        with ThreadPoolExecutor(clients) as pool:
-            list(pool.map(post, bodies))
-        posted = time.monotonic() - started
-        with psycopg.connect(url, autocommit=True) as conn:
-            deadline = time.monotonic() + 600
-            recorded = 0
-            while time.monotonic() < deadline:
-                recorded = conn.execute("SELECT count(*) FROM notification_orders").fetchone()[0]
-                if recorded >= expected:
-                    break
-                time.sleep(0.05)
-            total = time.monotonic() - started
-            outcome = dict(
-                conn.execute("SELECT status, count(*) FROM notification_orders GROUP BY 1").fetchall()
-            )
-    finally:
-        background.stop()
-        server.stop()
-    latencies.sort()
-    return {
-        "requests": n_requests,
-        "recipients_per_request": per_request,
-        "clients": clients,
-        "orders_expected": expected,
-        "orders_recorded": recorded,
-        "orders_by_status": outcome,
-        "seconds_to_last_answer": round(posted, 2),
-        "seconds_to_last_order": round(total, 2),
-        "orders_per_second": round(recorded / total),
-        "request_median_ms": round(latencies[len(latencies) // 2] * 1000, 1),
-    }
+    e = million.end_to_end(url, data_dir, workdir, n_requests, per_request, clients)
+    e["orders_per_second"] = round(e["orders_recorded"] / e["seconds_to_last_order"])
+    return e
 
 
 def main() -> None:
