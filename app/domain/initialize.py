@@ -1,9 +1,10 @@
-"""Initialize as pure rules (SPEC.md §4.1): the facts the rules need, one ladder in the order of the
-contract, and the rows of one Initialize built from the validated value. No Flask, Celery or SQL.
+"""Initialize as pure rules (SPEC.md §4.1): the facts the rules need and one ladder in the order of
+the contract. No Flask, Celery or SQL.
 
 The use case loads `InitializeFacts` first (idempotency key, resource, parties, attachments,
 template), then calls `decide`, which raises `CorrespondenceError` at the first broken rule and
-otherwise returns a `ValidInitialize`; `new_rows` turns that into what is written.
+otherwise returns a `ValidInitialize`; `app.domain.initialize_rows.new_rows` turns that into what is
+written.
 """
 
 from __future__ import annotations
@@ -11,15 +12,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from app.domain import recipients as recipient_rules
 from app.domain.attachment_rules import expiring_soon
-from app.domain.enums import AttachmentStatus, CorrespondenceStatus, NotificationTemplate, ReferenceType
+from app.domain.enums import AttachmentStatus, NotificationTemplate, ReferenceType
 from app.domain.errors import CorrespondenceError
-from app.domain.ids import uuid7s
 from app.domain.notification_rules import validate_notification
 from app.domain.registry import ALTINN_APP, CORRESPONDENCE_SERVICE, Party, Resource
 from app.domain.text_rules import is_markdown, is_plain_text
@@ -361,91 +361,6 @@ def is_https_url(url: str | None) -> bool:
     except ValueError:
         return False
     return bool(parts.netloc) and not any(ch.isspace() for ch in url)
-
-
-# ---- the rows of one Initialize -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AttachmentLink:
-    attachment_id: uuid.UUID
-    expiration_time: datetime | None
-
-
-@dataclass(frozen=True)
-class NewAttachment:
-    """An attachment created and uploaded by a multipart Initialize (step 22)."""
-
-    id: uuid.UUID
-    expiration_in_days: int | None
-    published: bool
-
-
-@dataclass(frozen=True)
-class ThinCorrespondence:
-    """What one recipient's correspondence adds to the shared initialization."""
-
-    id: uuid.UUID
-    recipient: str
-    recipient_name: str | None  # only when the content asks for it
-    status: int  # Initialized, ReadyForPublish or Reserved
-    wants_notification_orders: bool
-
-
-@dataclass(frozen=True)
-class NewInitialization:
-    id: uuid.UUID
-    created: datetime
-    valid: ValidInitialize
-    attachments: tuple[AttachmentLink, ...]
-    correspondences: tuple[ThinCorrespondence, ...]
-
-    @property
-    def awaiting_orders(self) -> list[uuid.UUID]:
-        return [c.id for c in self.correspondences if c.wants_notification_orders]
-
-
-def new_rows(
-    valid: ValidInitialize, new_attachments: Sequence[NewAttachment], now: datetime
-) -> NewInitialization:
-    """The shared row and one thin row per recipient, from one validated Initialize."""
-    expiry_base = max(valid.requested_publish_time, now)
-    links = tuple(
-        dict.fromkeys(
-            AttachmentLink(a_id, expiry_base + timedelta(days=days) if days else None)
-            for a_id, days in [
-                *((a.id, a.expiration_in_days) for a in new_attachments),
-                *((a.id, a.expiration_in_days) for a in valid.existing_attachments),
-            ]
-        )
-    )
-    # ReadyForPublish only once every attachment is Published (existing ones are, by 1018).
-    ready = all(a.published for a in new_attachments)
-    with_name = valid.uses_recipient_name
-    wants_orders = valid.notification is not None
-    rows = []
-    ids = uuid7s(len(valid.recipients) + 1)
-    for r, correspondence_id in zip(valid.recipients, ids[1:], strict=True):
-        status = (
-            CorrespondenceStatus.Reserved
-            if r.reserved
-            else CorrespondenceStatus.ReadyForPublish
-            if ready
-            else CorrespondenceStatus.Initialized
-        )
-        rows.append(
-            ThinCorrespondence(
-                id=correspondence_id,
-                recipient=r.urn,
-                recipient_name=r.name if with_name else None,
-                status=int(status),
-                # Reserved correspondences get no notification job (SPEC.md §3.2 side effects).
-                wants_notification_orders=wants_orders and not r.reserved,
-            )
-        )
-    return NewInitialization(
-        id=ids[0], created=now, valid=valid, attachments=links, correspondences=tuple(rows)
-    )
 
 
 def with_recipient_name(text: str, name: str | None) -> str:

@@ -23,7 +23,8 @@ from app.db.repositories import registry as registry_repo
 from app.domain import initialize as rules
 from app.domain.enums import AttachmentStatus
 from app.domain.errors import CorrespondenceError
-from app.domain.initialize import InitializeFacts, NewAttachment, NewInitialization, ValidInitialize
+from app.domain.initialize import InitializeFacts, ValidInitialize
+from app.domain.initialize_rows import NewAttachment, NewInitialization, new_rows
 from app.domain.registry import Resource, strip_resource_prefix
 from app.security.identity import Caller
 from app.usecases.replayable_requests import RequestKey, complete_request
@@ -113,7 +114,7 @@ def initialize_correspondences(
         facts = load_facts(conn, caller, request, options, uploads)
         valid = rules.decide(request, facts)
         if uploads is None:
-            rows = rules.new_rows(valid, [], facts.now)
+            rows = new_rows(valid, [], facts.now)
             _insert(conn, rows, caller, options)
             return _completed(conn, _result(rows, []), options)
 
@@ -126,7 +127,7 @@ def initialize_correspondences(
             raise CorrespondenceError(1018)  # purged meanwhile
         if request["correspondence"].get("requested_publish_time") is None:
             valid = replace(valid, requested_publish_time=now)
-        rows = rules.new_rows(valid, new, now)
+        rows = new_rows(valid, new, now)
         _insert(conn, rows, caller, options)
         return _completed(conn, _result(rows, new), options)
 

@@ -16,7 +16,8 @@ import pytest
 from app.domain.enums import AttachmentStatus, ReferenceType
 from app.domain.enums import CorrespondenceStatus as S
 from app.domain.errors import CorrespondenceError
-from app.domain.initialize import NewAttachment, decide, is_https_url, new_rows, with_recipient_name
+from app.domain.initialize import decide, is_https_url, with_recipient_name
+from app.domain.initialize_rows import NewAttachment, new_rows
 from app.domain.registry import Party
 from tests.factories import ORG_RECIPIENT, PERSON_RECIPIENT, RESERVED_PERSON
 from tests.unit.test_initialize_rules import (

@@ -18,11 +18,10 @@ from app.domain.errors import CorrespondenceError
 from app.domain.initialize import (
     ExistingAttachment,
     InitializeFacts,
-    NewAttachment,
     decide,
-    new_rows,
     with_recipient_name,
 )
+from app.domain.initialize_rows import NewAttachment, new_rows
 from app.domain.registry import Party, Resource
 from app.schemas.initialize import InitializeCorrespondencesRequestSchema
 from tests.factories import ORG_RECIPIENT, PERSON_RECIPIENT, RESERVED_PERSON, initialize_request

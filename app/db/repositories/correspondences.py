@@ -11,7 +11,7 @@ from psycopg.types.json import Json, Jsonb
 
 from app.db.arrays import SmallintArray, TextArray, UuidArray
 from app.domain.enums import CorrespondenceStatus, IdempotencyType
-from app.domain.initialize import NewInitialization
+from app.domain.initialize_rows import NewInitialization
 
 # The correspondence as every read sees it: the thin row joined to what its Initialize shares.
 CORRESPONDENCE = "correspondences c JOIN initializations i ON i.id = c.initialization_id"
