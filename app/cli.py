@@ -155,7 +155,8 @@ def seed_demo() -> None:
 
 @main.command()
 def relay() -> None:
-    """Run the outbox relay: publishes committed notification work to the broker (LISTEN/NOTIFY)."""
+    """Run the outbox relay: publishes committed notification work to the broker (it looks every
+    RELAY_BATCH_WINDOW_MS)."""
     from workers.relay import main as relay_main
 
     database_url = _database_url()

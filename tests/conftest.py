@@ -194,6 +194,7 @@ class SessionRelay:
             lambda ids: enqueue_order_creation(current_celery(), ids),  # whichever broker a test uses
             idle_seconds=0.5,
             max_backoff_seconds=0.5,
+            poll_seconds=0.02,
         )
 
     def stop(self) -> None:

@@ -1,5 +1,5 @@
-"""Getting outbox rows to the workers: the relay process (woken by NOTIFY when an Initialize
-commits) sends new rows at once; the sweep on beat re-sends rows that stayed behind.
+"""Getting outbox rows to the workers: the relay process (looking every RELAY_BATCH_WINDOW_MS) sends
+new rows; the sweep on beat re-sends rows that stayed behind.
 
 New rows are read past the relay's cursor in commit order and published inside the transaction that
 moves the cursor (no row is written: migration 0019); when a publish fails the cursor stays and the
@@ -45,13 +45,6 @@ def dispatch_new(
             _enqueue(enqueue, taken[start : start + chunk])
         notification_repo.advance(conn, end)
     return len(taken)
-
-
-def waiting(db: Transactions) -> bool:
-    """Rows past the relay's cursor that an older transaction still holds back (`dispatch_new` takes
-    them once it ends: the relay looks again shortly rather than after its idle interval)."""
-    with db.transaction() as conn:
-        return notification_repo.waiting_past_cursor(conn)
 
 
 def dispatch_abandoned(db: Transactions, enqueue: Enqueue, limit: int = 1000, chunk: int = 100) -> int:

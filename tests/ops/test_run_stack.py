@@ -85,7 +85,7 @@ class Stack:
                 "worker@" in text
                 and " ready." in text
                 and "beat: Starting" in text
-                and "outbox relay listening" in text
+                and "outbox relay looking for new rows" in text
                 and not port_free("127.0.0.1", self.port)
                 and set(self.state().get("children", {})) == ROLES
             ):

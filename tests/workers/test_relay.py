@@ -56,13 +56,11 @@ def test_the_request_publishes_nothing_the_relay_does(
     assert undispatched(db, ids) == 3  # committed, and nothing on the request thread sent it
 
     broker = RecordingBroker()
-    relay, thread = start_in_thread(
-        database_url, broker, idle_seconds=30
-    )  # a wake-up only by NOTIFY or start
+    relay, thread = start_in_thread(database_url, broker, idle_seconds=30, poll_seconds=0.05)
     try:
-        assert wait_until(lambda: set(broker.sent()) >= set(ids), 10)  # rows from before it listened
+        assert wait_until(lambda: set(broker.sent()) >= set(ids), 10)  # rows from before it started
         later = initialize(client, sender, [org_urn(720000010)], request_id="rid-relay-1")
-        assert wait_until(lambda: later[0] in broker.sent(), 10), "NOTIFY did not wake the relay"
+        assert wait_until(lambda: later[0] in broker.sent(), 10), "the relay's next look did not find it"
     finally:
         relay.stop()
         thread.join(10)

@@ -28,7 +28,6 @@ CONTENT_COLUMNS = (
          ELSE replace(i.message_body, '{{recipientName}}', c.recipient_name) END AS message_body"""
 )
 
-OUTBOX_CHANNEL = "correspondence_outbox"
 # Every correspondence is Initialized at its Initialize's `created`: derived on reads, never stored.
 INITIALIZED = int(CorrespondenceStatus.Initialized)
 _STATUS_NAMES = {int(s): s.name for s in CorrespondenceStatus}
@@ -81,7 +80,7 @@ WITH initialization AS (
     INSERT INTO correspondence_events (event_type, initialization_id, created)
     VALUES ('correspondenceinitialized', %(id)s, %(now)s)
 )
-SELECT pg_notify('{OUTBOX_CHANNEL}', '') WHERE cardinality(%(outbox)b::uuid[]) > 0
+SELECT 1
 """
 
 
@@ -95,8 +94,8 @@ def insert_initialization(
     their statuses after Initialized (ReadyForPublish or Reserved; Initialized itself is not stored:
     every correspondence has it, at its Initialize's `created`, and reads add it), attachment links,
     idempotency key and work rows (an outbox row per
-    correspondence with orders to create; the publication and due-date jobs once for all). The outbox
-    rows wake the relay (NOTIFY, delivered at commit).
+    correspondence with orders to create; the publication and due-date jobs once for all). The relay
+    finds the outbox rows by looking past its cursor (no NOTIFY: it serialized concurrent commits).
 
     A concurrent duplicate idempotency key raises UniqueViolation (mapped to 409/1034 by the use case).
     """

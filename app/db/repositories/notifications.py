@@ -65,23 +65,6 @@ def take_new(
     )
 
 
-def waiting_past_cursor(conn: psycopg.Connection[DictRow]) -> bool:
-    """Whether rows past the relay's cursor wait for an older transaction (anywhere in the cluster)
-    to end before they can be taken."""
-    position = _cursor(conn, RELAY_CURSOR, lock=False)
-    if position is None:
-        return False
-    # The first row past the position, through the (xid, key) index. Joined to the cursor's row, or
-    # as EXISTS, the planner (no statistics: autovacuum off) read the whole outbox when none was
-    # past it: 40 ms at 300,000 rows, after every drain.
-    row = conn.execute(
-        """SELECT 1 FROM notification_outbox WHERE (xid, correspondence_id) > (%s::xid8, %s)
-           ORDER BY xid, correspondence_id LIMIT 1""",
-        position,
-    ).fetchone()
-    return row is not None
-
-
 def advance(conn: psycopg.Connection[DictRow], position: Position) -> None:
     _move(conn, RELAY_CURSOR, position)
 
