@@ -114,17 +114,22 @@ class CorrespondenceForOrders:
     resource_name: str
 
 
+def _order_name(plan: RecipientPlan, is_reminder: bool) -> str:
+    """The uuid5 name of an order within its correspondence."""
+    return f"{plan.key}:{'reminder' if is_reminder else 'main'}"
+
+
 def order_id(correspondence_id: uuid.UUID, plan: RecipientPlan, is_reminder: bool) -> uuid.UUID:
     cid = correspondence_id.bytes
     # uuid5's SHA-1 (namespace bytes, then the name), its bytes 8-15 with the RFC 4122 variant bits.
-    digest = hashlib.sha1(cid + f"{plan.key}:{'reminder' if is_reminder else 'main'}".encode()).digest()
+    digest = hashlib.sha1(cid + _order_name(plan, is_reminder).encode()).digest()
     return uuid.UUID(bytes=cid[:8] + bytes((digest[8] & 0x3F | 0x80,)) + digest[9:16])
 
 
 def legacy_order_id(correspondence_id: uuid.UUID, plan: RecipientPlan, is_reminder: bool) -> uuid.UUID:
     """The id the same order had before migration 0022: orders of a correspondence whose outbox row
     was claimed before may be recorded under it."""
-    return uuid.uuid5(correspondence_id, f"{plan.key}:{'reminder' if is_reminder else 'main'}")
+    return uuid.uuid5(correspondence_id, _order_name(plan, is_reminder))
 
 
 def recorded_ids(order: NotificationOrder) -> tuple[uuid.UUID, uuid.UUID]:
