@@ -67,14 +67,10 @@ class OutboxRelay:
             try:
                 self.drain()
                 backoff = 0.0
-            except DatabaseUnavailable as exc:
+            except Exception as exc:  # noqa: BLE001 - database or broker down (whatever kombu raises): rows stay undispatched, the loop retries
+                what = "database" if isinstance(exc, DatabaseUnavailable) else "broker"
                 backoff = min(max(backoff * 2, 0.2), self.max_backoff_seconds)
-                log.warning("outbox relay: database unavailable (%s); retrying in %.1f s", exc, backoff)
-                self.stop_event.wait(backoff)
-                continue
-            except Exception as exc:  # noqa: BLE001 - broker down (whatever kombu raises): rows stay undispatched, the loop retries
-                backoff = min(max(backoff * 2, 0.2), self.max_backoff_seconds)
-                log.warning("outbox relay: broker unavailable (%s); retrying in %.1f s", exc, backoff)
+                log.warning("outbox relay: %s unavailable (%s); retrying in %.1f s", what, exc, backoff)
                 self.stop_event.wait(backoff)
                 continue
             # Rows that a still running transaction holds back (committed after it began) are taken
