@@ -151,15 +151,20 @@ def end_to_end(
         time.sleep(3)  # worker and relay up
         with psycopg.connect(url, autocommit=True) as conn:
             groups = {"web": server.proc.pid, **{k: p.pid for k, p in background.procs.items()}}
-            counters = [server_counters(conn)]
-            cpu = [cpu_by_group(groups)]
+            counters: list[dict] = []
+            cpu: list[dict] = []
+
+            def mark() -> None:  # at the start, when the last request is answered, at the last order
+                counters.append(server_counters(conn))
+                cpu.append(cpu_by_group(groups))
+
+            mark()
             started_at = conn.execute("SELECT clock_timestamp()").fetchone()[0]
             started = time.monotonic()
             with ThreadPoolExecutor(clients) as pool:
                 list(pool.map(post, range(n_requests)))
             accepted = time.monotonic() - started
-            counters.append(server_counters(conn))
-            cpu.append(cpu_by_group(groups))
+            mark()
             print(f"    accepted in {accepted:.1f} s; waiting for the orders ...", flush=True)
             deadline = time.monotonic() + 3600
             recorded = 0
@@ -174,8 +179,7 @@ def end_to_end(
                         break
                 time.sleep(1)
             waited = time.monotonic() - started
-            counters.append(server_counters(conn))
-            cpu.append(cpu_by_group(groups))
+            mark()
     finally:
         background.stop()
         server.stop()
